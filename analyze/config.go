@@ -1,0 +1,81 @@
+package analyze
+
+import "time"
+
+// Config tunes the analysis. The zero value (or a nil *Config) means the
+// defaults, which suit a capture recorded around a test run.
+type Config struct {
+	// HandshakeTimeout is how long a SYN may wait for an answer, and a
+	// SYN-ACK for the client's ACK, before it is a finding. Default 3s.
+	HandshakeTimeout time.Duration
+	// HalfCloseTimeout is how long a peer may sit in CLOSE_WAIT after its
+	// peer's FIN was acknowledged before it is half_close_stuck. Default 1s.
+	HalfCloseTimeout time.Duration
+	// ZeroWindowTimeout is how long a receiver may advertise a zero window
+	// before it is zero_window_stuck. Default 5s.
+	ZeroWindowTimeout time.Duration
+	// MSL is the maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture
+	// time. Default 30s (2·MSL = 60s, as Linux).
+	MSL time.Duration
+	// IdleTimeout evicts a connection that saw no segment for this long
+	// (capture time). Default 5m.
+	IdleTimeout time.Duration
+	// CloseLinger keeps a connection whose peers are both CLOSED for this
+	// long before its record is final, to attribute late retransmissions.
+	// Default 5s.
+	CloseLinger time.Duration
+	// MaxConns caps the connections tracked at once; when the table is full
+	// the idlest connection is ended early (and counted). Default 1,000,000.
+	MaxConns int
+	// Timeline records every segment of every connection in Conn.Timeline.
+	Timeline bool
+	// MaxTimeline caps the steps kept per connection. Default 100,000.
+	MaxTimeline int
+}
+
+func (c *Config) withDefaults() Config {
+	var d Config
+	if c != nil {
+		d = *c
+	}
+	def := func(v *time.Duration, x time.Duration) {
+		if *v <= 0 {
+			*v = x
+		}
+	}
+	def(&d.HandshakeTimeout, 3*time.Second)
+	def(&d.HalfCloseTimeout, time.Second)
+	def(&d.ZeroWindowTimeout, 5*time.Second)
+	def(&d.MSL, 30*time.Second)
+	def(&d.IdleTimeout, 5*time.Minute)
+	def(&d.CloseLinger, 5*time.Second)
+	if d.MaxConns <= 0 {
+		d.MaxConns = 1_000_000
+	}
+	if d.MaxTimeline <= 0 {
+		d.MaxTimeline = 100_000
+	}
+	return d
+}
+
+// Sink receives the analysis as it happens. Implementations must not retain
+// f beyond the call; c is the connection's record, complete only in End.
+type Sink interface {
+	// Finding is called as soon as a finding can be judged, which may be
+	// before its connection ends (live mode prints it then).
+	Finding(c *Conn, f *Finding)
+	// End is called once per connection when its record is final.
+	End(c *Conn)
+}
+
+// Stats are the analyzer's counters for the summary.
+type Stats struct {
+	Segments     uint64 // TCP segments analyzed
+	Connections  uint64 // connections ended (records emitted)
+	Evicted      uint64 // connections ended early by the idle timeout
+	CapHit       uint64 // connections ended early because MaxConns was reached
+	MaxOpen      int    // the most connections tracked at once
+	ByConnState  map[string]uint64
+	ByKind       map[Kind]uint64
+	HandshakeRTT Histogram // RTTs of complete handshakes
+}

@@ -1,0 +1,98 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Flags are the TCP control bits of a segment, in wire order (FIN is bit 0).
+type Flags uint8
+
+// The TCP flags, as in the header's flag byte.
+const (
+	FIN Flags = 1 << iota
+	SYN
+	RST
+	PSH
+	ACK
+	URG
+	ECE
+	CWR
+)
+
+// Has reports whether all of the bits in m are set.
+func (f Flags) Has(m Flags) bool { return f&m == m }
+
+// String returns the flags in tcpdump's letters: S (SYN), F (FIN), R (RST),
+// P (PSH), U (URG), E (ECE), W (CWR) and "." for ACK, e.g. "S." for SYN+ACK.
+// No flags at all is "none".
+func (f Flags) String() string {
+	var b [9]byte
+	return string(f.AppendTo(b[:0]))
+}
+
+// AppendTo appends the tcpdump form of f (see String) to b.
+func (f Flags) AppendTo(b []byte) []byte {
+	n := len(b)
+	for _, x := range [...]struct {
+		f Flags
+		c byte
+	}{{SYN, 'S'}, {FIN, 'F'}, {RST, 'R'}, {PSH, 'P'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}, {ACK, '.'}} {
+		if f&x.f != 0 {
+			b = append(b, x.c)
+		}
+	}
+	if len(b) == n {
+		b = append(b, "none"...)
+	}
+	return b
+}
+
+// Options are the TCP options of interest, parsed from SYN and SYN-ACK segments
+// (and timestamps from any segment). Absent options have their zero value and
+// the matching Has bit cleared.
+type Options struct {
+	MSS       uint16
+	WScale    uint8 // shift count as sent; RFC 7323 caps its use at 14
+	TSVal     uint32
+	TSEcr     uint32
+	HasMSS    bool
+	HasWScale bool
+	SACKPerm  bool
+	HasTS     bool
+	FastOpen  bool // TCP Fast Open option (kind 34) present
+}
+
+// Segment is one decoded TCP segment: everything the connection table and the
+// analyzer need, and nothing that points into the packet buffer. It is a plain
+// value; decoding fills one in place without allocating.
+type Segment struct {
+	Frame    uint64    // 1-based frame number within its input
+	Time     time.Time // capture timestamp
+	Src, Dst netip.AddrPort
+	Seq, Ack uint32
+	Flags    Flags
+	Window   uint16 // as on the wire, unscaled
+	Len      uint32 // TCP payload length (bytes), from the IP length when the frame was cut short by the snap length
+	Opts     Options
+
+	// BadChecksum is set when checksum verification was asked for and the TCP
+	// checksum (or the IPv4 header checksum) is wrong.
+	BadChecksum bool
+	// Input is the index of the input (file) the segment came from, in the
+	// order inputs were given.
+	Input int
+}
+
+// SeqLen is the amount of sequence space the segment occupies: its payload plus
+// one for SYN and one for FIN.
+func (s *Segment) SeqLen() uint32 {
+	n := s.Len
+	if s.Flags&SYN != 0 {
+		n++
+	}
+	if s.Flags&FIN != 0 {
+		n++
+	}
+	return n
+}

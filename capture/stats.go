@@ -1,0 +1,55 @@
+package capture
+
+import "time"
+
+// Stats counts what a Reader read. Packets that carried no TCP segment we
+// could analyze are counted in Skipped by reason (e.g. "non-tcp",
+// "truncated", "link type PPP"), never fatal.
+type Stats struct {
+	Packets  uint64 // frames read
+	Bytes    uint64 // captured bytes of those frames
+	Segments uint64 // TCP segments handed to the caller
+	// BadChecksum counts segments dropped because checksum verification was on and failed.
+	BadChecksum uint64
+	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason
+	LinkTypes   map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
+	Encaps      map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
+	First, Last time.Time         // capture times of the first and last frame
+	// Dropped and IfDropped are the kernel's drop counters (live capture only).
+	Dropped, IfDropped uint64
+}
+
+// Skip counts one frame skipped for reason.
+func (s *Stats) Skip(reason string) {
+	if s.Skipped == nil {
+		s.Skipped = make(map[string]uint64)
+	}
+	s.Skipped[reason]++
+}
+
+// Add adds o's counts to s (for a summary over several inputs).
+func (s *Stats) Add(o *Stats) {
+	s.Packets += o.Packets
+	s.Bytes += o.Bytes
+	s.Segments += o.Segments
+	s.BadChecksum += o.BadChecksum
+	s.Dropped += o.Dropped
+	s.IfDropped += o.IfDropped
+	addMap := func(dst *map[string]uint64, src map[string]uint64) {
+		for k, v := range src {
+			if *dst == nil {
+				*dst = make(map[string]uint64)
+			}
+			(*dst)[k] += v
+		}
+	}
+	addMap(&s.Skipped, o.Skipped)
+	addMap(&s.LinkTypes, o.LinkTypes)
+	addMap(&s.Encaps, o.Encaps)
+	if !o.First.IsZero() && (s.First.IsZero() || o.First.Before(s.First)) {
+		s.First = o.First
+	}
+	if o.Last.After(s.Last) {
+		s.Last = o.Last
+	}
+}
