@@ -1,0 +1,509 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// raw is a SerializableLayer of literal bytes, for headers gopacket cannot
+// serialize (Linux cooked headers, IPv6 extension headers, tunnel shims).
+type raw []byte
+
+func (r raw) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
+	p, err := b.PrependBytes(len(r))
+	if err != nil {
+		return err
+	}
+	copy(p, r)
+	return nil
+}
+func (raw) LayerType() gopacket.LayerType { return gopacket.LayerTypePayload }
+
+func serialize(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
+		t.Fatalf("serialize: %v", err)
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+var (
+	mac1 = net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	mac2 = net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	v4a  = net.IP{10, 0, 0, 1}
+	v4b  = net.IP{10, 0, 0, 2}
+	v6a  = net.ParseIP("2001:db8::1")
+	v6b  = net.ParseIP("2001:db8::2")
+	// outer (tunnel endpoint) addresses
+	o4a = net.IP{192, 0, 2, 1}
+	o4b = net.IP{192, 0, 2, 2}
+	o6a = net.ParseIP("2001:db8:ffff::1")
+	o6b = net.ParseIP("2001:db8:ffff::2")
+)
+
+func eth(t layers.EthernetType) *layers.Ethernet {
+	return &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: t}
+}
+
+func ip4(src, dst net.IP, p layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: 7, Protocol: p, SrcIP: src, DstIP: dst}
+}
+
+func ip6(src, dst net.IP, next layers.IPProtocol) *layers.IPv6 {
+	return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: next, SrcIP: src, DstIP: dst}
+}
+
+// tcpSyn is a SYN-ACK carrying every option of interest and 5 bytes of data.
+func tcpSyn(nl gopacket.NetworkLayer) *layers.TCP {
+	tcp := &layers.TCP{
+		SrcPort: 41234, DstPort: 80, Seq: 1000, Ack: 2001, SYN: true, ACK: true, Window: 64240,
+		Options: []layers.TCPOption{
+			{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}},
+			{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2},
+			{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 2}},
+			{OptionType: layers.TCPOptionKindNop},
+			{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{7}},
+			{OptionType: 34, OptionLength: 2}, // TFO cookie request
+		},
+	}
+	tcp.SetNetworkLayerForChecksum(nl)
+	return tcp
+}
+
+// tcpData is a PSH-ACK with timestamps only.
+func tcpData(nl gopacket.NetworkLayer) *layers.TCP {
+	tcp := &layers.TCP{
+		SrcPort: 41234, DstPort: 80, Seq: 1001, Ack: 2002, PSH: true, ACK: true, Window: 502,
+		Options: []layers.TCPOption{
+			{OptionType: layers.TCPOptionKindNop}, {OptionType: layers.TCPOptionKindNop},
+			{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: []byte{0, 0, 0, 3, 0, 0, 0, 4}},
+		},
+	}
+	tcp.SetNetworkLayerForChecksum(nl)
+	return tcp
+}
+
+var hello = gopacket.Payload("hello")
+
+func wantSyn(src, dst string) Segment {
+	return Segment{
+		Src: netip.AddrPortFrom(netip.MustParseAddr(src), 41234), Dst: netip.AddrPortFrom(netip.MustParseAddr(dst), 80),
+		Seq: 1000, Ack: 2001, Flags: SYN | ACK, Window: 64240, Len: 5,
+		Opts: Options{MSS: 1460, HasMSS: true, WScale: 7, HasWScale: true, SACKPerm: true, TSVal: 1, TSEcr: 2, HasTS: true, FastOpen: true},
+	}
+}
+
+func wantData(src, dst string, n uint32) Segment {
+	return Segment{
+		Src: netip.AddrPortFrom(netip.MustParseAddr(src), 41234), Dst: netip.AddrPortFrom(netip.MustParseAddr(dst), 80),
+		Seq: 1001, Ack: 2002, Flags: PSH | ACK, Window: 502, Len: n,
+		Opts: Options{TSVal: 3, TSEcr: 4, HasTS: true},
+	}
+}
+
+func sllHeader(proto uint16) raw {
+	h := make(raw, 16)
+	binary.BigEndian.PutUint16(h[0:], 0) // to us
+	binary.BigEndian.PutUint16(h[2:], 1) // ARPHRD_ETHER
+	binary.BigEndian.PutUint16(h[4:], 6)
+	copy(h[6:], mac1)
+	binary.BigEndian.PutUint16(h[14:], proto)
+	return h
+}
+
+func sll2Header(proto uint16) raw {
+	h := make(raw, 20)
+	binary.BigEndian.PutUint16(h[0:], proto)
+	binary.BigEndian.PutUint32(h[4:], 3) // ifindex
+	binary.BigEndian.PutUint16(h[8:], 1) // ARPHRD_ETHER
+	h[10] = 4                            // outgoing
+	h[11] = 6
+	copy(h[12:], mac1)
+	return h
+}
+
+// ext builds an IPv6 extension header (hop-by-hop, destination options or
+// routing) of 8 bytes with the given next header.
+func ext(next layers.IPProtocol, typ byte) raw {
+	h := raw{byte(next), 0, 0, 0, 0, 0, 0, 0}
+	if typ == 43 { // routing type 4 (SRH) with no segments left
+		h[2], h[3] = 4, 0
+	} else {
+		h[2], h[3] = 1, 4 // PadN, 4 bytes
+	}
+	return h
+}
+
+func frag6(next layers.IPProtocol, offset uint16, more bool) raw {
+	h := raw{byte(next), 0, 0, 0, 0, 0, 0, 9}
+	v := offset << 3
+	if more {
+		v |= 1
+	}
+	binary.BigEndian.PutUint16(h[2:], v)
+	return h
+}
+
+func vxlanHeader() raw { return raw{0x08, 0, 0, 0, 0, 0, 42, 0} }
+
+func geneveHeader(proto uint16) raw {
+	// one 4-byte option (class 0x0103, type 0x80, length 0) to exercise the option length
+	h := raw{0x01, 0, 0, 0, 0, 0, 7, 0, 0x01, 0x03, 0x80, 0}
+	binary.BigEndian.PutUint16(h[2:], proto)
+	return h
+}
+
+type decodeCase struct {
+	name   string
+	link   layers.LinkType
+	frame  []byte
+	cut    int // if > 0, keep only this many bytes (snap length)
+	verify bool
+	want   Segment
+	reason string
+	encaps []string
+}
+
+func decodeCases(t testing.TB) []decodeCase {
+	var cs []decodeCase
+	add := func(c decodeCase) { cs = append(cs, c) }
+
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "eth-ipv4-tcp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeIPv4), i, tcpSyn(i), hello), want: wantSyn("10.0.0.1", "10.0.0.2")})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "eth-ipv4-tcp-verify", link: layers.LinkTypeEthernet, verify: true, frame: serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+	}
+	{
+		i := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "eth-ipv6-tcp", link: layers.LinkTypeEthernet, verify: true, frame: serialize(t, eth(layers.EthernetTypeIPv6), i, tcpSyn(i), hello), want: wantSyn("2001:db8::1", "2001:db8::2")})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "vlan", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeDot1Q), &layers.Dot1Q{VLANIdentifier: 10, Type: layers.EthernetTypeIPv4}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VLAN"}})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "qinq-88a8", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetType(0x88a8)), &layers.Dot1Q{VLANIdentifier: 100, Type: layers.EthernetTypeDot1Q}, &layers.Dot1Q{VLANIdentifier: 10, Type: layers.EthernetTypeIPv4}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VLAN"}})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "qinq-9100", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetType(0x9100)), &layers.Dot1Q{VLANIdentifier: 100, Type: layers.EthernetTypeDot1Q}, &layers.Dot1Q{VLANIdentifier: 10, Type: layers.EthernetTypeIPv4}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VLAN"}})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "sll-ipv4-tcp", link: layers.LinkTypeLinuxSLL, frame: serialize(t, sllHeader(0x0800), i, tcpSyn(i), hello), want: wantSyn("10.0.0.1", "10.0.0.2")})
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "sll2-ipv6-tcp", link: layers.LinkTypeLinuxSLL2, verify: true, frame: serialize(t, sll2Header(0x86dd), j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
+		k := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "sll2-vlan-ipv4", link: layers.LinkTypeLinuxSLL2, frame: serialize(t, sll2Header(0x8100), &layers.Dot1Q{VLANIdentifier: 5, Type: layers.EthernetTypeIPv4}, k, tcpData(k), hello), want: wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VLAN"}})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "null-ipv4", link: layers.LinkTypeNull, frame: serialize(t, &layers.Loopback{Family: layers.ProtocolFamilyIPv4}, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		for _, af := range []uint32{24, 28, 30} {
+			j := ip6(v6a, v6b, layers.IPProtocolTCP)
+			le := make(raw, 4)
+			binary.LittleEndian.PutUint32(le, af)
+			add(decodeCase{name: "null-ipv6-af" + itoa(int(af)), link: layers.LinkTypeNull, frame: serialize(t, le, j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
+			j = ip6(v6a, v6b, layers.IPProtocolTCP)
+			be := make(raw, 4)
+			binary.BigEndian.PutUint32(be, af)
+			add(decodeCase{name: "loop-ipv6-af" + itoa(int(af)), link: layers.LinkTypeLoop, frame: serialize(t, be, j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
+		}
+		add(decodeCase{name: "null-af-osi", link: layers.LinkTypeNull, frame: []byte{7, 0, 0, 0, 1, 2, 3}, reason: ReasonNonIP})
+	}
+	for _, lt := range []layers.LinkType{layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4} {
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "raw-ipv4-" + itoa(int(lt)), link: lt, frame: serialize(t, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+	}
+	for _, lt := range []layers.LinkType{layers.LinkTypeRaw, layers.LinkTypeIPv6} {
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "raw-ipv6-" + itoa(int(lt)), link: lt, frame: serialize(t, j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
+	}
+	{
+		// hop-by-hop, destination options, routing (no segments left), first fragment, then TCP
+		j := ip6(v6a, v6b, layers.IPProtocolIPv6HopByHop)
+		add(decodeCase{name: "ipv6-ext-headers", link: layers.LinkTypeRaw, verify: true,
+			frame: serialize(t, j, ext(layers.IPProtocolIPv6Destination, 0), ext(layers.IPProtocolIPv6Routing, 60), ext(layers.IPProtocolIPv6Fragment, 43), frag6(layers.IPProtocolTCP, 0, true), tcpData(j), hello),
+			want:  wantData("2001:db8::1", "2001:db8::2", 5)})
+		j = ip6(v6a, v6b, layers.IPProtocolIPv6Fragment)
+		add(decodeCase{name: "ipv6-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, j, frag6(layers.IPProtocolTCP, 185, false), hello), reason: ReasonFragment})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		i.Flags = layers.IPv4MoreFragments
+		add(decodeCase{name: "ipv4-first-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		i.FragOffset = 185
+		add(decodeCase{name: "ipv4-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, hello), reason: ReasonFragment})
+	}
+	// tunnels
+	{
+		o := ip4(o4a, o4b, layers.IPProtocolGRE)
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gre-ipv4", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetTypeIPv4, KeyPresent: true, Key: 9}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE"}})
+		o = ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gre-teb-ethernet", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetTypeTransparentEthernetBridging, SeqPresent: true, Seq: 3}, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE"}})
+		o = ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gre-erspan2", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetTypeERSPAN, SeqPresent: true, Seq: 3}, &layers.ERSPANII{Version: 1, VLANIdentifier: 0, SessionID: 5}, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE", "ERSPAN"}})
+	}
+	{
+		o := ip4(o4a, o4b, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: 50000, DstPort: 4789}
+		u.SetNetworkLayerForChecksum(o)
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "vxlan", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, vxlanHeader(), eth(layers.EthernetTypeIPv4), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VXLAN"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 50000, DstPort: 6081}
+		u.SetNetworkLayerForChecksum(o)
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "geneve-ethernet-ipv6", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, geneveHeader(0x6558), eth(layers.EthernetTypeIPv6), j, tcpData(j), hello),
+			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"Geneve"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 50000, DstPort: 6081}
+		u.SetNetworkLayerForChecksum(o)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "geneve-ipv4", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, geneveHeader(0x0800), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"Geneve"}})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "mpls-two-labels", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeMPLSUnicast), &layers.MPLS{Label: 100, TTL: 64}, &layers.MPLS{Label: 200, StackBottom: true, TTL: 64}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"MPLS"}})
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "pppoe-ipv6", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypePPPoESession), &layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 3}, &layers.PPP{PPPType: layers.PPPTypeIPv6}, j, tcpData(j), hello),
+			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"PPPoE"}})
+		k := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "ppp-link", link: layers.LinkTypePPP, frame: serialize(t, &layers.PPP{PPPType: layers.PPPTypeIPv4, HasPPTPHeader: true}, k, tcpData(k), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+	}
+	for _, c := range []struct {
+		name         string
+		outer, inner int
+	}{{"4in4", 4, 4}, {"6in4", 4, 6}, {"4in6", 6, 4}, {"6in6", 6, 6}} {
+		proto := layers.IPProtocolIPv4
+		if c.inner == 6 {
+			proto = layers.IPProtocolIPv6
+		}
+		var outer gopacket.SerializableLayer
+		et := layers.EthernetTypeIPv4
+		if c.outer == 4 {
+			outer = ip4(o4a, o4b, proto)
+		} else {
+			outer, et = ip6(o6a, o6b, proto), layers.EthernetTypeIPv6
+		}
+		var inner gopacket.SerializableLayer
+		var nl gopacket.NetworkLayer
+		want := wantData("10.0.0.1", "10.0.0.2", 5)
+		if c.inner == 4 {
+			x := ip4(v4a, v4b, layers.IPProtocolTCP)
+			inner, nl = x, x
+		} else {
+			x := ip6(v6a, v6b, layers.IPProtocolTCP)
+			inner, nl = x, x
+			want = wantData("2001:db8::1", "2001:db8::2", 5)
+		}
+		add(decodeCase{name: "ipip-" + c.name, link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(et), outer, inner, tcpData(nl), hello), want: want, encaps: []string{"IP-in-IP"}})
+	}
+	{
+		o := ip4(o4a, o4b, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: 3544, DstPort: 50000}
+		u.SetNetworkLayerForChecksum(o)
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		origin := raw{0, 0, 0xc3, 0x50, 1, 2, 3, 4}
+		add(decodeCase{name: "teredo-origin", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, origin, j, tcpData(j), hello),
+			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"Teredo"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
+		u.SetNetworkLayerForChecksum(o)
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gtp-u", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, &layers.GTPv1U{Version: 1, ProtocolType: 1, MessageType: 255, TEID: 77}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GTP"}})
+	}
+	// snap length, damage, non-TCP
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 1000)))
+		add(decodeCase{name: "snaplen-cut-keeps-len", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 32 + 10, want: wantData("10.0.0.1", "10.0.0.2", 1000)})
+		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 25, reason: ReasonTruncated})
+		add(decodeCase{name: "cut-in-ip-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 10, reason: ReasonTruncated})
+		add(decodeCase{name: "cut-in-ethernet", link: layers.LinkTypeEthernet, frame: f, cut: 10, reason: ReasonTruncated})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		f = serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i))
+		add(decodeCase{name: "ethernet-padding-ignored", link: layers.LinkTypeEthernet, verify: true, frame: append(f, 0, 0, 0, 0, 0, 0), want: wantData("10.0.0.1", "10.0.0.2", 0)})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello)
+		f[len(f)-1] ^= 0xff // payload byte: TCP checksum now wrong
+		bad := wantData("10.0.0.1", "10.0.0.2", 5)
+		bad.BadChecksum = true
+		add(decodeCase{name: "bad-tcp-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: f, want: bad, reason: ReasonBadChecksum})
+		add(decodeCase{name: "bad-tcp-checksum-not-verified", link: layers.LinkTypeEthernet, frame: f, want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		g := append([]byte(nil), f...)
+		g[len(g)-1] ^= 0xff // fix the payload
+		g[14+8] ^= 0x01     // TTL: IPv4 header checksum now wrong
+		add(decodeCase{name: "bad-ipv4-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: g, want: bad, reason: ReasonBadChecksum})
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		h := serialize(t, eth(layers.EthernetTypeIPv6), j, tcpData(j), hello)
+		h[len(h)-2] ^= 0x10
+		bad6 := wantData("2001:db8::1", "2001:db8::2", 5)
+		bad6.BadChecksum = true
+		add(decodeCase{name: "bad-tcp-checksum-ipv6", link: layers.LinkTypeEthernet, verify: true, frame: h, want: bad6, reason: ReasonBadChecksum})
+	}
+	{
+		// a zero-length option after MSS: the segment and the MSS survive
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		tcp := &layers.TCP{SrcPort: 1, DstPort: 2, Seq: 5, SYN: true, Window: 1024}
+		tcp.SetNetworkLayerForChecksum(i)
+		opts := raw{2, 4, 0x05, 0xb4, 3, 0, 0, 0} // MSS 1460, then window scale with length 0
+		f := serialize(t, i, tcp)
+		f[20+12] = 7 << 4 // data offset 28 bytes
+		f = append(f[:40], append(opts, f[40:]...)...)
+		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
+		add(decodeCase{name: "malformed-option-kept", link: layers.LinkTypeRaw, frame: f, want: Segment{
+			Src: netip.MustParseAddrPort("10.0.0.1:1"), Dst: netip.MustParseAddrPort("10.0.0.2:2"), Seq: 5, Flags: SYN, Window: 1024,
+			Opts: Options{MSS: 1460, HasMSS: true}}})
+	}
+	{
+		add(decodeCase{name: "arp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: 1, Protocol: 0x800, HwAddressSize: 6, ProtAddressSize: 4, SourceHwAddress: mac1, SourceProtAddress: v4a, DstHwAddress: mac2, DstProtAddress: v4b}), reason: "ether type ARP"})
+		add(decodeCase{name: "unknown-ether-type", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetType(0x88b5)), hello), reason: "ether type 0x88b5"})
+		o := ip4(v4a, v4b, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: 53, DstPort: 53}
+		u.SetNetworkLayerForChecksum(o)
+		add(decodeCase{name: "udp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, hello), reason: ReasonNonTCP})
+		add(decodeCase{name: "unsupported-link", link: layers.LinkTypeIEEE802_11, frame: []byte{1, 2, 3}, reason: "unsupported link type 802.11"})
+		add(decodeCase{name: "unnamed-link", link: 147, frame: []byte{1, 2, 3}, reason: "unsupported link type 147"})
+		add(decodeCase{name: "llc", link: layers.LinkTypeEthernet, frame: serialize(t, &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeLLC, Length: 10}, raw{0x42, 0x42, 0x03, 0, 0, 0, 0, 0, 0, 0}), reason: ReasonNonIP})
+		add(decodeCase{name: "empty", link: layers.LinkTypeEthernet, frame: nil, reason: ReasonTruncated})
+	}
+	return cs
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
+
+func TestDecode(t *testing.T) {
+	for _, c := range decodeCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDecoder(&Config{VerifyChecksums: c.verify})
+			frame := c.frame
+			if c.cut > 0 {
+				frame = frame[:c.cut]
+			}
+			var got Segment
+			reason := d.Decode(frame, c.link, &got)
+			if reason != c.reason {
+				t.Fatalf("Decode reason = %q, want %q", reason, c.reason)
+			}
+			if reason != "" && reason != ReasonBadChecksum {
+				return
+			}
+			if got != c.want {
+				t.Errorf("Decode segment mismatch\n got %+v\nwant %+v", got, c.want)
+			}
+			enc := d.Encaps()
+			if len(enc) != len(c.encaps) {
+				t.Fatalf("Encaps = %q, want %q", enc, c.encaps)
+			}
+			for i := range enc {
+				if enc[i] != c.encaps[i] {
+					t.Errorf("Encaps = %q, want %q", enc, c.encaps)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeKeepsReaderFields checks Decode leaves Frame, Time and Input alone.
+func TestDecodeKeepsReaderFields(t *testing.T) {
+	i := ip4(v4a, v4b, layers.IPProtocolTCP)
+	f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello)
+	seg := Segment{Frame: 9, Input: 2}
+	if r := NewDecoder(nil).Decode(f, layers.LinkTypeEthernet, &seg); r != "" {
+		t.Fatal(r)
+	}
+	if seg.Frame != 9 || seg.Input != 2 {
+		t.Errorf("Decode changed Frame/Input: %+v", seg)
+	}
+}
+
+func TestDecodeNoAllocs(t *testing.T) {
+	cases := map[string]bool{"eth-ipv4-tcp": true, "eth-ipv4-tcp-verify": true, "sll2-ipv6-tcp": true, "vlan": true, "qinq-88a8": true, "vxlan": true, "gre-ipv4": true, "geneve-ethernet-ipv6": true, "ipv6-ext-headers": true, "arp": true, "udp": true}
+	for _, c := range decodeCases(t) {
+		if !cases[c.name] {
+			continue
+		}
+		delete(cases, c.name)
+		d := NewDecoder(&Config{VerifyChecksums: c.verify})
+		var seg Segment
+		d.Decode(c.frame, c.link, &seg) // warm the skip-reason caches
+		n := testing.AllocsPerRun(1000, func() { d.Decode(c.frame, c.link, &seg) })
+		if n != 0 {
+			t.Errorf("%s: Decode allocates %v times per frame, want 0", c.name, n)
+		}
+	}
+	if len(cases) > 0 {
+		t.Errorf("cases not found: %v", cases)
+	}
+}
+
+func TestChecksumAgainstGopacket(t *testing.T) {
+	// The IPv4 header gopacket computed must sum to 0xffff.
+	i := ip4(v4a, v4b, layers.IPProtocolTCP)
+	f := serialize(t, i, tcpData(i), hello)
+	if got := checksum(f[:20], 0); got != 0xffff {
+		t.Errorf("checksum of a good IPv4 header = %#x, want 0xffff", got)
+	}
+	for n := range 5 { // odd lengths
+		b := []byte{0x45, 0x00, 0x01, 0x02, 0x03}[:n]
+		var slow uint32
+		for j := 0; j < len(b); j += 2 {
+			w := uint32(b[j]) << 8
+			if j+1 < len(b) {
+				w |= uint32(b[j+1])
+			}
+			slow += w
+		}
+		for slow>>16 != 0 {
+			slow = slow&0xffff + slow>>16
+		}
+		if got := checksum(b, 0); uint32(got) != slow {
+			t.Errorf("checksum(% x) = %#x, want %#x", b, got, slow)
+		}
+	}
+}

@@ -1,0 +1,31 @@
+// Package capture reads TCP segments out of packet captures.
+//
+// It opens classic pcap (microsecond and nanosecond, either byte order) and
+// pcapng files (interfaces of different link types mixed), plain or
+// gzip-compressed, from a file or standard input ("-"); the format is told by
+// its magic number, never by the file name. Each frame is decoded once, by a
+// hand-written, bounds-checked [Decoder], into a small [Segment] value:
+// addresses and ports as [net/netip] values, flags, sequence and
+// acknowledgment numbers, window, payload length and the SYN options. The
+// decoder understands Ethernet, 802.1Q/802.1ad tags, Linux cooked captures
+// (SLL and SLL2), raw IP, BSD null/loopback, PPP, Cisco HDLC, FDDI and NFLOG
+// link layers; IPv4 and IPv6 with extension headers; and the tunnels real
+// captures carry (GRE and ERSPAN, VXLAN, Geneve, MPLS, PPPoE, IP-in-IP,
+// Teredo, GTP-U), reporting the innermost TCP connection.
+//
+// Frames without a TCP segment are not errors: they are counted in [Stats]
+// by reason ("non-tcp", "fragment", "ether type ARP", "unsupported link type
+// FDDI", ...) and skipped. Errors are reserved for the file itself: it cannot
+// be opened, its format is unknown, or it is damaged. A damaged file yields
+// every good frame first and then a [*FileError] naming the file, the frame
+// number and the byte offset, wrapping [ErrTruncated] or [ErrCorrupt].
+//
+// Decoding a frame and reading the next one from a pcap file allocate
+// nothing in the steady state; the tests prove it with testing.AllocsPerRun.
+// Segments never point into the packet buffer.
+//
+// The package is not for: reassembling payload, keeping per-connection state
+// (package reassembly does that), or judging what the traffic did (package
+// analyze). Live capture from an interface lives beside the file readers and
+// reuses the same [Decoder].
+package capture

@@ -1,0 +1,369 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Config tunes decoding. A nil *Config, like the zero Config, applies the
+// defaults.
+type Config struct {
+	// VerifyChecksums drops segments whose TCP checksum, or the checksum of an
+	// IPv4 header on the way to it, is wrong, and counts them in
+	// Stats.BadChecksum (what Zeek does without -C). Frames cut short by the
+	// snap length, and offloaded frames whose IP length is 0, cannot be
+	// verified and are kept. Default false: captures taken on a sending host
+	// carry checksums the NIC fills in later, so they look wrong.
+	VerifyChecksums bool
+}
+
+// maxSnapLen is the largest capture length a record may claim: libpcap's
+// MAXIMUM_SNAPLEN. Longer records are treated as corrupt.
+const maxSnapLen = 262144
+
+// packetSource is what the Reader needs from pcapgo's readers.
+type packetSource interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+var (
+	_ packetSource = (*pcapgo.Reader)(nil)
+	_ packetSource = (*pcapgo.NgReader)(nil)
+)
+
+// Reader reads TCP segments from a pcap or pcapng capture, optionally
+// gzip-compressed. The format is recognised by its magic number, never by
+// the file name. A Reader is not safe for concurrent use.
+type Reader struct {
+	name   string
+	closer io.Closer // the file Open opened, or nil
+	gz     *gzip.Reader
+	raw    *countingReader // bytes of the file
+	cnt    *countingReader // bytes of the (decompressed) capture
+	br     *bufio.Reader   // over cnt; pcapgo reads through it
+	src    packetSource
+	ng     bool            // pcapng: the link type comes with each packet
+	link   layers.LinkType // pcap: the file's link type
+	dec    *Decoder
+	stats  Stats
+	links  map[layers.LinkType]uint64
+	frame  uint64
+	input  int
+	err    error // sticky: io.EOF or a *FileError
+}
+
+// Open opens the capture file name; "-" reads standard input. A nil cfg
+// applies the defaults. A directory, a missing or empty file, or a file in
+// an unknown format is an error that names the file.
+func Open(name string, cfg *Config) (*Reader, error) {
+	if name == "-" {
+		return NewReader(os.Stdin, name, cfg)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &FileError{File: name, Err: err}
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, &FileError{File: name, Err: errIsDir}
+	}
+	r, err := newReader(f, name, cfg)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+var errIsDir = errors.New("is a directory, not a capture file")
+
+// NewReader reads a capture from rd; name is used in errors and by Name. A
+// nil cfg applies the defaults. It reads the file header before returning.
+func NewReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
+	return newReader(rd, name, cfg)
+}
+
+func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
+	r := &Reader{
+		name:  name,
+		dec:   NewDecoder(cfg),
+		links: make(map[layers.LinkType]uint64),
+	}
+	r.raw = &countingReader{r: rd}
+	r.cnt = r.raw
+	r.br = bufio.NewReaderSize(r.raw, 1<<16)
+	magic, _ := r.br.Peek(4)
+	if len(magic) == 0 {
+		return nil, r.fail(0, r.headerErr(ErrEmpty))
+	}
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(r.br)
+		if err != nil {
+			return nil, r.fail(0, r.headerErr(err))
+		}
+		r.gz = gz
+		r.cnt = &countingReader{r: gz}
+		r.br = bufio.NewReaderSize(r.cnt, 1<<16)
+		magic, _ = r.br.Peek(4)
+		if len(magic) == 0 {
+			return nil, r.fail(0, r.headerErr(ErrEmpty))
+		}
+	}
+	var err error
+	switch f := sniff(magic); f {
+	case formatPcap:
+		var pr *pcapgo.Reader
+		// pcapgo reads through r.br itself: bufio.NewReader returns a
+		// *bufio.Reader that is large enough unchanged, so r.offset stays exact.
+		if pr, err = pcapgo.NewReader(r.br); err == nil {
+			r.src, r.link = pr, pr.LinkType()
+		}
+	case formatPcapng:
+		var nr *pcapgo.NgReader
+		if nr, err = pcapgo.NewNgReader(r.br, pcapgo.NgReaderOptions{WantMixedLinkType: true}); err == nil {
+			r.src, r.ng = nr, true
+		}
+	case formatTruncated:
+		err = fmt.Errorf("%w file header", ErrTruncated)
+	case formatModifiedPcap:
+		err = fmt.Errorf("%w: modified (Kuznetzov) pcap is not supported; convert it with editcap", ErrUnknownFormat)
+	default:
+		err = fmt.Errorf("%w (magic % x)", ErrUnknownFormat, magic)
+	}
+	if err != nil {
+		return nil, r.fail(0, r.headerErr(err))
+	}
+	return r, nil
+}
+
+type format int
+
+const (
+	formatUnknown format = iota
+	formatPcap
+	formatPcapng
+	formatModifiedPcap
+	formatTruncated // a prefix of a known magic number
+)
+
+var magics = []struct {
+	m []byte
+	f format
+}{
+	{[]byte{0xd4, 0xc3, 0xb2, 0xa1}, formatPcap}, // µs, little endian
+	{[]byte{0xa1, 0xb2, 0xc3, 0xd4}, formatPcap}, // µs, big endian
+	{[]byte{0x4d, 0x3c, 0xb2, 0xa1}, formatPcap}, // ns, little endian
+	{[]byte{0xa1, 0xb2, 0x3c, 0x4d}, formatPcap}, // ns, big endian
+	{[]byte{0x0a, 0x0d, 0x0d, 0x0a}, formatPcapng},
+	{[]byte{0x34, 0xcd, 0xb2, 0xa1}, formatModifiedPcap},
+	{[]byte{0xa1, 0xb2, 0xcd, 0x34}, formatModifiedPcap},
+}
+
+func sniff(b []byte) format {
+	for _, m := range magics {
+		if len(b) >= 4 && bytes.Equal(b[:4], m.m) {
+			return m.f
+		}
+		if len(b) < 4 && bytes.HasPrefix(m.m, b) {
+			return formatTruncated
+		}
+	}
+	return formatUnknown
+}
+
+// headerErr classifies an error met while reading the file header.
+func (r *Reader) headerErr(err error) error {
+	if errors.Is(err, ErrEmpty) || errors.Is(err, ErrUnknownFormat) || errors.Is(err, ErrTruncated) || errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return r.classify(err, "file header")
+}
+
+// classify turns an error from pcapgo or the byte stream into one wrapping
+// ErrTruncated or ErrCorrupt (or the underlying I/O error).
+func (r *Reader) classify(err error, what string) error {
+	if r.raw.err != nil { // the file itself failed to read
+		return r.raw.err
+	}
+	if r.cnt != r.raw && r.cnt.err != nil { // the gzip stream failed
+		e := r.cnt.err
+		var ce flate.CorruptInputError
+		switch {
+		case errors.Is(e, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%w gzip stream", ErrTruncated)
+		case errors.Is(e, gzip.ErrChecksum), errors.Is(e, gzip.ErrHeader), errors.As(e, &ce):
+			return fmt.Errorf("%w gzip stream: %v", ErrCorrupt, e)
+		}
+		return e
+	}
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w %s", ErrTruncated, what)
+	}
+	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) {
+		return fmt.Errorf("%w gzip stream: %v", ErrCorrupt, err)
+	}
+	return fmt.Errorf("%w %s: %s", ErrCorrupt, what, lowerFirst(err.Error()))
+}
+
+func lowerFirst(s string) string {
+	if s != "" && s[0] >= 'A' && s[0] <= 'Z' && (len(s) == 1 || s[1] < 'A' || s[1] > 'Z') {
+		return string(s[0]+'a'-'A') + s[1:]
+	}
+	return s
+}
+
+func (r *Reader) fail(offset int64, err error) *FileError {
+	return &FileError{File: r.name, Frame: 0, Offset: offset, Err: err}
+}
+
+// offset is the byte offset of the next unread byte of the capture.
+func (r *Reader) offset() int64 { return r.cnt.n - int64(r.br.Buffered()) }
+
+// Next fills seg with the next TCP segment. Frames without one are counted
+// in Stats and skipped. It returns io.EOF at the clean end of the capture.
+// When the file is damaged it first returns every good frame before the
+// damage, then a *FileError wrapping ErrTruncated or ErrCorrupt; after an
+// error every call returns the same error.
+func (r *Reader) Next(seg *Segment) error {
+	if r.err != nil {
+		return r.err
+	}
+	st := &r.stats
+	for {
+		start := r.offset()
+		data, ci, err := r.src.ZeroCopyReadPacketData()
+		if err != nil {
+			if err == io.EOF && r.offset() == start && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
+				r.err = io.EOF
+				return r.err
+			}
+			r.err = r.recordErr(err, ci, start)
+			return r.err
+		}
+		r.frame++
+		link := r.link
+		if r.ng && len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				link = lt
+			}
+		}
+		st.Packets++
+		st.Bytes += uint64(len(data))
+		if st.Packets == 1 {
+			st.First = ci.Timestamp
+		}
+		st.Last = ci.Timestamp
+		r.links[link]++
+		reason := r.dec.Decode(data, link, seg)
+		if reason != "" {
+			if reason == ReasonBadChecksum {
+				st.BadChecksum++
+			}
+			st.Skip(reason)
+			continue
+		}
+		if enc := r.dec.Encaps(); len(enc) > 0 {
+			if st.Encaps == nil {
+				st.Encaps = make(map[string]uint64)
+			}
+			for _, e := range enc {
+				st.Encaps[e]++
+			}
+		}
+		st.Segments++
+		seg.Frame = r.frame
+		seg.Time = ci.Timestamp
+		seg.Input = r.input
+		return nil
+	}
+}
+
+func (r *Reader) recordErr(err error, ci gopacket.CaptureInfo, start int64) *FileError {
+	fe := &FileError{File: r.name, Frame: r.frame + 1, Offset: start}
+	switch {
+	case r.raw.err != nil || (r.cnt != r.raw && r.cnt.err != nil):
+		fe.Err = r.classify(err, "record")
+	case ci.CaptureLength > maxSnapLen:
+		fe.Err = fmt.Errorf("%w record: capture length %d exceeds the maximum %d", ErrCorrupt, ci.CaptureLength, maxSnapLen)
+	case ci.CaptureLength > ci.Length && ci.Length >= 0 && !r.ng:
+		fe.Err = fmt.Errorf("%w record: capture length %d exceeds packet length %d", ErrCorrupt, ci.CaptureLength, ci.Length)
+	default:
+		fe.Err = r.classify(err, "record")
+	}
+	return fe
+}
+
+// SetInput sets the index stamped on every Segment's Input field (the
+// position of this input among several). The default is 0.
+func (r *Reader) SetInput(i int) { r.input = i }
+
+// Stats returns what was read so far. The Stats belong to the Reader and
+// keep changing while it reads.
+func (r *Reader) Stats() *Stats {
+	if len(r.links) > 0 {
+		if r.stats.LinkTypes == nil {
+			r.stats.LinkTypes = make(map[string]uint64)
+		}
+		clear(r.stats.LinkTypes)
+		for lt, n := range r.links {
+			r.stats.LinkTypes[LinkTypeName(lt)] += n
+		}
+	}
+	return &r.stats
+}
+
+// Name returns the name the Reader was opened with.
+func (r *Reader) Name() string { return r.name }
+
+// Close releases the file Open opened. It does not close a reader given to
+// NewReader (nor standard input).
+func (r *Reader) Close() error {
+	var err error
+	if r.gz != nil {
+		r.gz.Close()
+		r.gz = nil
+	}
+	if r.closer != nil {
+		err = r.closer.Close()
+		r.closer = nil
+	}
+	if r.err == nil {
+		r.err = &FileError{File: r.name, Frame: r.frame + 1, Err: errClosed}
+	}
+	return err
+}
+
+var errClosed = errors.New("reader closed")
+
+// countingReader counts the bytes read through it and keeps the first error
+// other than io.EOF.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
