@@ -495,7 +495,6 @@ func (d *Decoder) transport(proto byte, payload []byte, wire int, verifiable boo
 	return ReasonNonTCP
 }
 
-
 func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
 	if len(b) < 4 {
 		return ReasonTruncated
