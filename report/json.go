@@ -1,0 +1,108 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+)
+
+// encodeJSON appends v to buf as compact JSON without HTML escaping (so that
+// "c>s" stays readable) and without the trailing newline.
+func encodeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	return nil
+}
+
+// jsonWriter streams one document:
+//
+//	{"schema":"tcpflow-check/v1","connections":[
+//	{...},
+//	{...}
+//	],
+//	"inputs":[...],
+//	"summary":{...}}
+//
+// The connections come first because they are written as they end; the
+// inputs are known only at Close. Key order does not matter to JSON parsers.
+type jsonWriter struct {
+	base
+	n int // records written
+}
+
+func (j *jsonWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+
+func (j *jsonWriter) End(c *analyze.Conn) {
+	j.t.add(c)
+	if j.n == 0 {
+		j.buf.WriteString(`{"schema":"` + Schema + `","connections":[` + "\n")
+	} else {
+		j.buf.WriteString(",\n")
+	}
+	j.n++
+	j.must(encodeJSON(&j.buf, NewRecord(c, j.opts.Timeline)))
+	j.flush()
+}
+
+func (j *jsonWriter) Close(s *Summary) error {
+	s = orEmpty(s)
+	if j.n == 0 {
+		j.buf.WriteString(`{"schema":"` + Schema + `","connections":[`)
+	} else {
+		j.buf.WriteString("\n")
+	}
+	j.buf.WriteString("],\n\"inputs\":")
+	j.must(encodeJSON(&j.buf, NewInputRecords(s)))
+	j.buf.WriteString(",\n\"summary\":")
+	j.must(encodeJSON(&j.buf, newSummaryRecord(s, &j.t, j.opts.NoElapsed)))
+	j.buf.WriteString("}\n")
+	j.flush()
+	return j.err
+}
+
+// must keeps the first error.
+func (b *base) must(err error) {
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+}
+
+// jsonlWriter writes one {"type":"connection",...} object per line as
+// connections end, then one {"type":"summary",...} line.
+type jsonlWriter struct{ base }
+
+// jsonlSummary is the last line of jsonl: the summary's fields, inlined, with
+// the type, the schema and the inputs.
+type jsonlSummary struct {
+	Type   string        `json:"type"`
+	Schema string        `json:"schema"`
+	Inputs []InputRecord `json:"inputs"`
+	*SummaryRecord
+}
+
+func (j *jsonlWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+
+func (j *jsonlWriter) End(c *analyze.Conn) {
+	j.t.add(c)
+	j.must(encodeJSON(&j.buf, NewRecord(c, j.opts.Timeline)))
+	j.buf.WriteByte('\n')
+	j.flush()
+}
+
+func (j *jsonlWriter) Close(s *Summary) error {
+	s = orEmpty(s)
+	j.must(encodeJSON(&j.buf, jsonlSummary{
+		Type:          "summary",
+		Schema:        Schema,
+		Inputs:        NewInputRecords(s),
+		SummaryRecord: newSummaryRecord(s, &j.t, j.opts.NoElapsed),
+	}))
+	j.buf.WriteByte('\n')
+	j.flush()
+	return j.err
+}

@@ -1,0 +1,367 @@
+package report
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// Record is one connection as the json, jsonl and yaml formats write it. The
+// field names are the contract of DESIGN §5: fields may be added, never
+// renamed.
+type Record struct {
+	Type         string          `json:"type" yaml:"type"` // always "connection"
+	ID           uint64          `json:"id" yaml:"id"`
+	Input        string          `json:"input" yaml:"input"`
+	Client       string          `json:"client" yaml:"client"` // "10.0.0.1:41234", "[2001:db8::1]:443"
+	Server       string          `json:"server" yaml:"server"`
+	FirstFrame   uint64          `json:"first_frame" yaml:"first_frame"`
+	LastFrame    uint64          `json:"last_frame" yaml:"last_frame"`
+	Start        string          `json:"start" yaml:"start"` // RFC 3339, UTC, µs (ns when the capture has them)
+	DurationS    float64         `json:"duration_s" yaml:"duration_s"`
+	ClientState  string          `json:"client_state" yaml:"client_state"`
+	ServerState  string          `json:"server_state" yaml:"server_state"`
+	ConnState    string          `json:"conn_state" yaml:"conn_state"` // Zeek vocabulary
+	History      string          `json:"history" yaml:"history"`       // Zeek vocabulary
+	Midstream    bool            `json:"midstream" yaml:"midstream"`
+	RolesGuessed bool            `json:"roles_guessed" yaml:"roles_guessed"`
+	Handshake    HandshakeRecord `json:"handshake" yaml:"handshake"`
+	ClientBytes  uint64          `json:"client_bytes" yaml:"client_bytes"`
+	ServerBytes  uint64          `json:"server_bytes" yaml:"server_bytes"`
+	Packets      [2]uint64       `json:"packets" yaml:"packets,flow"` // client, server
+	Findings     []FindingRecord `json:"findings" yaml:"findings"`    // [] when none
+	Timeline     []StepRecord    `json:"timeline,omitempty" yaml:"timeline,omitempty"`
+}
+
+// HandshakeRecord is Record.Handshake. MSS and WScale are [client, server],
+// null where that side did not offer the option.
+type HandshakeRecord struct {
+	Complete    bool     `json:"complete" yaml:"complete"`
+	RTTS        *float64 `json:"rtt_s,omitempty" yaml:"rtt_s,omitempty"` // absent when unknown
+	SYNCount    int      `json:"syn_count" yaml:"syn_count"`
+	SYNACKCount int      `json:"synack_count" yaml:"synack_count"`
+	MSS         [2]*int  `json:"mss" yaml:"mss,flow"`
+	WScale      [2]*int  `json:"wscale" yaml:"wscale,flow"`
+	SACK        bool     `json:"sack" yaml:"sack"`
+}
+
+// FindingRecord is one element of Record.Findings.
+type FindingRecord struct {
+	Kind      string   `json:"kind" yaml:"kind"`
+	Severity  string   `json:"severity" yaml:"severity"`
+	Frames    []uint64 `json:"frames" yaml:"frames,flow"`
+	Time      string   `json:"time" yaml:"time"`
+	DurationS *float64 `json:"duration_s,omitempty" yaml:"duration_s,omitempty"` // only for findings about waiting
+	Evidence  string   `json:"evidence" yaml:"evidence"`
+	By        string   `json:"by,omitempty" yaml:"by,omitempty"` // "client" or "server", when set
+}
+
+// StepRecord is one element of Record.Timeline. Seq and Ack are relative to
+// each side's ISN, as Wireshark shows them.
+type StepRecord struct {
+	Frame       uint64 `json:"frame" yaml:"frame"`
+	Time        string `json:"time" yaml:"time"`
+	Dir         string `json:"dir" yaml:"dir"`     // "c>s" or "s>c"
+	Flags       string `json:"flags" yaml:"flags"` // tcpdump letters: "S", "S.", "P.", "F.", "R"
+	Seq         uint32 `json:"seq" yaml:"seq"`
+	Ack         uint32 `json:"ack" yaml:"ack"`
+	Len         uint32 `json:"len" yaml:"len"`
+	Win         uint16 `json:"win" yaml:"win"`
+	ClientState string `json:"client_state" yaml:"client_state"`
+	ServerState string `json:"server_state" yaml:"server_state"`
+	Note        string `json:"note,omitempty" yaml:"note,omitempty"` // "retransmission", "out-of-order", ...
+}
+
+// NewRecord converts c to its record. The timeline is included when
+// timeline is true and c has one.
+func NewRecord(c *analyze.Conn, timeline bool) *Record {
+	r := &Record{
+		Type:         "connection",
+		ID:           c.ID,
+		Input:        c.Input,
+		Client:       addrPort(c.Client),
+		Server:       addrPort(c.Server),
+		FirstFrame:   c.FirstFrame,
+		LastFrame:    c.LastFrame,
+		Start:        formatTime(c.Start),
+		DurationS:    seconds(c.Duration()),
+		ClientState:  c.ClientState.String(),
+		ServerState:  c.ServerState.String(),
+		ConnState:    c.ConnState,
+		History:      c.History,
+		Midstream:    c.Midstream,
+		RolesGuessed: c.RolesGuessed,
+		ClientBytes:  c.ClientBytes,
+		ServerBytes:  c.ServerBytes,
+		Packets:      [2]uint64{c.ClientPackets, c.ServerPackets},
+		Findings:     make([]FindingRecord, 0, len(c.Findings)),
+	}
+	h := &c.Handshake
+	r.Handshake = HandshakeRecord{
+		Complete:    h.Complete,
+		SYNCount:    h.SYNCount,
+		SYNACKCount: h.SYNACKCount,
+		SACK:        h.SACK,
+	}
+	if h.HasRTT {
+		r.Handshake.RTTS = ptr(seconds(h.RTT))
+	}
+	for i := range 2 {
+		if h.MSS[i] != 0 {
+			r.Handshake.MSS[i] = ptr(int(h.MSS[i]))
+		}
+		if h.WScale[i] >= 0 {
+			r.Handshake.WScale[i] = ptr(int(h.WScale[i]))
+		}
+	}
+	for i := range c.Findings {
+		r.Findings = append(r.Findings, newFindingRecord(&c.Findings[i]))
+	}
+	if timeline && len(c.Timeline) > 0 {
+		r.Timeline = make([]StepRecord, len(c.Timeline))
+		for i := range c.Timeline {
+			s := &c.Timeline[i]
+			r.Timeline[i] = StepRecord{
+				Frame:       s.Frame,
+				Time:        formatTime(s.Time),
+				Dir:         s.Dir.String(),
+				Flags:       s.Flags.String(),
+				Seq:         s.Seq,
+				Ack:         s.Ack,
+				Len:         s.Len,
+				Win:         s.Window,
+				ClientState: s.ClientState.String(),
+				ServerState: s.ServerState.String(),
+				Note:        s.Note,
+			}
+		}
+	}
+	return r
+}
+
+func newFindingRecord(f *analyze.Finding) FindingRecord {
+	fr := FindingRecord{
+		Kind:     string(f.Kind),
+		Severity: f.Severity.String(),
+		Frames:   f.Frames,
+		Time:     formatTime(f.Time),
+		Evidence: f.Evidence,
+		By:       f.By,
+	}
+	if fr.Frames == nil {
+		fr.Frames = []uint64{}
+	}
+	if f.HasDuration {
+		fr.DurationS = ptr(seconds(f.Duration))
+	}
+	return fr
+}
+
+// InputRecord is one element of the document's "inputs".
+type InputRecord struct {
+	Name         string            `json:"name" yaml:"name"`
+	Packets      uint64            `json:"packets" yaml:"packets"`
+	Bytes        uint64            `json:"bytes" yaml:"bytes"`
+	Segments     uint64            `json:"segments" yaml:"segments"`
+	Skipped      map[string]uint64 `json:"skipped,omitempty" yaml:"skipped,omitempty"`
+	CaptureStart string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"`
+	CaptureEnd   string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
+	Dropped      uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"`       // kernel drops (live)
+	IfDropped    uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"` // interface drops (live)
+	Error        string            `json:"error,omitempty" yaml:"error,omitempty"`           // damage that ended reading early
+}
+
+// SummaryRecord is the document's "summary" (and, with "type":"summary", the
+// last line of jsonl).
+type SummaryRecord struct {
+	Packets        uint64            `json:"packets" yaml:"packets"`
+	Bytes          uint64            `json:"bytes" yaml:"bytes"`
+	Segments       uint64            `json:"segments" yaml:"segments"`
+	Connections    uint64            `json:"connections" yaml:"connections"`
+	ByConnState    map[string]uint64 `json:"by_conn_state" yaml:"by_conn_state"`
+	ByKind         map[string]uint64 `json:"by_kind" yaml:"by_kind"`
+	HandshakeRTT   RTTRecord         `json:"handshake_rtt" yaml:"handshake_rtt"`
+	Skipped        map[string]uint64 `json:"skipped" yaml:"skipped"`
+	LinkTypes      map[string]uint64 `json:"link_types" yaml:"link_types"`
+	Encapsulations map[string]uint64 `json:"encapsulations" yaml:"encapsulations"`
+	BadChecksum    uint64            `json:"bad_checksum" yaml:"bad_checksum"`
+	Evicted        uint64            `json:"evicted" yaml:"evicted"`
+	CapHit         uint64            `json:"cap_hit" yaml:"cap_hit"`
+	MaxOpen        int               `json:"max_open" yaml:"max_open"`
+	CaptureStart   string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"` // absent when no packet was read
+	CaptureEnd     string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
+	Dropped        uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"` // kernel drops (live), when nonzero
+	IfDropped      uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`
+	ElapsedS       *float64          `json:"elapsed_s,omitempty" yaml:"elapsed_s,omitempty"` // wall clock; absent with NoElapsed
+}
+
+// RTTRecord is SummaryRecord.HandshakeRTT. Percentiles come from a
+// logarithmic histogram, rounded to the microsecond, and are exact to about
+// a quarter; min and max are exact. All are 0 when count is 0.
+type RTTRecord struct {
+	Count uint64  `json:"count" yaml:"count"`
+	MinS  float64 `json:"min_s" yaml:"min_s"`
+	P50S  float64 `json:"p50_s" yaml:"p50_s"`
+	P90S  float64 `json:"p90_s" yaml:"p90_s"`
+	P99S  float64 `json:"p99_s" yaml:"p99_s"`
+	MaxS  float64 `json:"max_s" yaml:"max_s"`
+}
+
+// NewInputRecords converts s.Inputs.
+func NewInputRecords(s *Summary) []InputRecord {
+	out := make([]InputRecord, 0, len(s.Inputs))
+	for i := range s.Inputs {
+		in := &s.Inputs[i]
+		r := InputRecord{
+			Name:         in.Name,
+			Packets:      in.Stats.Packets,
+			Bytes:        in.Stats.Bytes,
+			Segments:     in.Stats.Segments,
+			Skipped:      in.Stats.Skipped,
+			CaptureStart: formatTimeOpt(in.Stats.First),
+			CaptureEnd:   formatTimeOpt(in.Stats.Last),
+			Dropped:      in.Stats.Dropped,
+			IfDropped:    in.Stats.IfDropped,
+		}
+		if in.Err != nil {
+			r.Error = in.Err.Error()
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// newSummaryRecord converts s. Analyzer counters that s leaves empty (nil
+// maps, zero counts) are taken from t, the writer's own tally; with a nil t
+// they stay empty.
+func newSummaryRecord(s *Summary, t *tally, noElapsed bool) *SummaryRecord {
+	a := s.Analysis
+	if t != nil {
+		a = t.analysis(s)
+	}
+	cs := &s.Capture
+	r := &SummaryRecord{
+		Packets:        cs.Packets,
+		Bytes:          cs.Bytes,
+		Segments:       cs.Segments,
+		Connections:    a.Connections,
+		ByConnState:    nonNil(a.ByConnState),
+		ByKind:         make(map[string]uint64, len(a.ByKind)),
+		HandshakeRTT:   newRTTRecord(&a.HandshakeRTT),
+		Skipped:        nonNil(cs.Skipped),
+		LinkTypes:      nonNil(cs.LinkTypes),
+		Encapsulations: nonNil(cs.Encaps),
+		BadChecksum:    cs.BadChecksum,
+		Evicted:        a.Evicted,
+		CapHit:         a.CapHit,
+		MaxOpen:        a.MaxOpen,
+		CaptureStart:   formatTimeOpt(cs.First),
+		CaptureEnd:     formatTimeOpt(cs.Last),
+		Dropped:        cs.Dropped,
+		IfDropped:      cs.IfDropped,
+	}
+	for k, n := range a.ByKind {
+		r.ByKind[string(k)] = n
+	}
+	if !noElapsed {
+		r.ElapsedS = ptr(seconds(s.Elapsed))
+	}
+	return r
+}
+
+// NewSummaryRecord converts s as the writers do, except that counters s
+// leaves empty stay empty.
+func NewSummaryRecord(s *Summary, noElapsed bool) *SummaryRecord {
+	return newSummaryRecord(orEmpty(s), nil, noElapsed)
+}
+
+func newRTTRecord(h *analyze.Histogram) RTTRecord {
+	if h.Count == 0 {
+		return RTTRecord{}
+	}
+	return RTTRecord{
+		Count: h.Count,
+		MinS:  seconds(h.Min),
+		P50S:  seconds(h.Quantile(0.50).Round(time.Microsecond)),
+		P90S:  seconds(h.Quantile(0.90).Round(time.Microsecond)),
+		P99S:  seconds(h.Quantile(0.99).Round(time.Microsecond)),
+		MaxS:  seconds(h.Max),
+	}
+}
+
+// formatTime writes t in UTC as RFC 3339 with microseconds, or nanoseconds
+// when t has sub-microsecond precision (pcapng can), always ending in "Z".
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()%1000 != 0 {
+		return t.Format("2006-01-02T15:04:05.000000000Z")
+	}
+	return t.Format("2006-01-02T15:04:05.000000Z")
+}
+
+func formatTimeOpt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+func seconds(d time.Duration) float64 { return d.Seconds() }
+
+// addrPort writes ap as "10.0.0.1:80" or "[2001:db8::1]:443", without a zone
+// (a capture's zone is the capturing host's, not the peer's).
+func addrPort(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return ""
+	}
+	return netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()).String()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func nonNil(m map[string]uint64) map[string]uint64 {
+	if m == nil {
+		return map[string]uint64{}
+	}
+	return m
+}
+
+// sortedKeys returns m's keys by descending count, then name.
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
+// flagNames writes f as Wireshark does, e.g. "SYN,ACK", "FIN,PSH,ACK";
+// "none" for no flags.
+func flagNames(f capture.Flags) string {
+	var b []byte
+	for _, x := range [...]struct {
+		f capture.Flags
+		s string
+	}{{capture.FIN, "FIN"}, {capture.SYN, "SYN"}, {capture.RST, "RST"}, {capture.PSH, "PSH"},
+		{capture.ACK, "ACK"}, {capture.URG, "URG"}, {capture.ECE, "ECE"}, {capture.CWR, "CWR"}} {
+		if f&x.f != 0 {
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, x.s...)
+		}
+	}
+	if b == nil {
+		return "none"
+	}
+	return string(b)
+}

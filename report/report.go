@@ -1,0 +1,179 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// Schema names the version of the machine-readable output (DESIGN §5).
+const Schema = "tcpflow-check/v1"
+
+// Input describes one capture that was read.
+type Input struct {
+	Name  string
+	Stats capture.Stats
+	// Err is the damage that ended reading early, if any (a truncated or
+	// corrupt file). What was read before it is still analyzed and reported.
+	Err error
+}
+
+// Summary is what is known once every input has been read.
+type Summary struct {
+	// Schema is informational; the writers always write the package's
+	// Schema, which is the version of the format they produce.
+	Schema   string
+	Inputs   []Input
+	Capture  capture.Stats  // totals over Inputs
+	Analysis analyze.Stats  // the analyzer's counters
+	Elapsed  time.Duration  // wall clock; omitted with Options.NoElapsed
+}
+
+// Options tunes the writers. The zero value (or a nil *Options) means the
+// defaults.
+type Options struct {
+	// Timeline adds each connection's timeline (every segment with both
+	// peers' states) to json, jsonl and yaml records. Default off.
+	Timeline bool
+	// NoElapsed leaves the wall-clock time out of every format, so that
+	// output depends on the capture alone (golden tests). Default off.
+	NoElapsed bool
+	// Color colours the text output and the ladder with ANSI escapes. The
+	// caller decides (a terminal, no NO_COLOR); libraries never look.
+	// Default off.
+	Color bool
+	// Width wraps the text output's long lines (the evidence sentences) at
+	// this many columns. Default 0: no wrapping.
+	Width int
+	// MaxExamples is how many findings of each error or warning kind the text
+	// output shows (info kinds show at most 2). Default 10.
+	MaxExamples int
+}
+
+func (o *Options) withDefaults() Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.MaxExamples <= 0 {
+		d.MaxExamples = 10
+	}
+	if d.Width < 0 {
+		d.Width = 0
+	}
+	return d
+}
+
+// Writer is an analyze.Sink that writes records as connections end, and the
+// summary at Close. Records appear in the order End is called. A Writer is
+// not safe for concurrent use.
+type Writer interface {
+	analyze.Sink
+	// Close writes what remains (for most formats, the summary) and returns
+	// the first error met writing to the underlying io.Writer. It does not
+	// close that io.Writer. A nil s is an empty summary.
+	Close(s *Summary) error
+}
+
+var formats = []string{"text", "json", "jsonl", "yaml", "zeek"}
+
+// Formats returns the names NewWriter accepts, the default ("text") first.
+func Formats() []string { return append([]string(nil), formats...) }
+
+// NewWriter returns a Writer for format, writing to w. An empty format means
+// "text". An unknown format is an error that lists the valid ones.
+func NewWriter(format string, w io.Writer, opts *Options) (Writer, error) {
+	o := opts.withDefaults()
+	b := base{w: w, opts: o}
+	switch format {
+	case "", "text":
+		return newTextWriter(b), nil
+	case "json":
+		return &jsonWriter{base: b}, nil
+	case "jsonl":
+		return &jsonlWriter{base: b}, nil
+	case "yaml":
+		return &yamlWriter{base: b}, nil
+	case "zeek":
+		return &zeekWriter{base: b}, nil
+	}
+	return nil, fmt.Errorf("report: unknown format %q (valid: %s)", format, strings.Join(formats, ", "))
+}
+
+// base holds what every writer needs: the destination, the first write
+// error, a reused buffer, and a tally of the records written, used where the
+// Summary's analyzer counters were left empty.
+type base struct {
+	w    io.Writer
+	opts Options
+	err  error
+	buf  bytes.Buffer
+	t    tally
+}
+
+// flush writes buf to w in one call (so that a record is never split
+// between two writes, which matters for pipes in live mode) and resets it.
+// After the first error nothing more is written.
+func (b *base) flush() {
+	if b.err == nil && b.buf.Len() > 0 {
+		_, b.err = b.w.Write(b.buf.Bytes())
+	}
+	b.buf.Reset()
+}
+
+// tally counts the connections a writer has been given.
+type tally struct {
+	conns   uint64
+	byState map[string]uint64
+	byKind  map[analyze.Kind]uint64
+	rtt     analyze.Histogram
+}
+
+func (t *tally) add(c *analyze.Conn) {
+	t.conns++
+	if t.byState == nil {
+		t.byState = make(map[string]uint64)
+		t.byKind = make(map[analyze.Kind]uint64)
+	}
+	if c.ConnState != "" {
+		t.byState[c.ConnState]++
+	}
+	for i := range c.Findings {
+		t.byKind[c.Findings[i].Kind]++
+	}
+	if c.Handshake.Complete && c.Handshake.HasRTT {
+		t.rtt.Observe(c.Handshake.RTT)
+	}
+}
+
+// analysis returns s's analyzer counters, with the parts the analyzer left
+// empty filled from the tally of the records actually written.
+func (t *tally) analysis(s *Summary) analyze.Stats {
+	a := s.Analysis
+	if a.Connections == 0 {
+		a.Connections = t.conns
+	}
+	if a.ByConnState == nil {
+		a.ByConnState = t.byState
+	}
+	if a.ByKind == nil {
+		a.ByKind = t.byKind
+	}
+	if a.HandshakeRTT.Count == 0 {
+		a.HandshakeRTT = t.rtt
+	}
+	return a
+}
+
+// orEmpty returns a non-nil summary.
+func orEmpty(s *Summary) *Summary {
+	if s == nil {
+		return &Summary{}
+	}
+	return s
+}

@@ -1,0 +1,374 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+)
+
+// maxInfoExamples caps the examples shown for info kinds: they explain, they
+// are not the incident.
+const maxInfoExamples = 2
+
+// maxFramesShown caps the frame numbers listed per example.
+const maxFramesShown = 6
+
+// textWriter is the default format, for people: one screen that explains an
+// incident. It prints nothing until Close, because the summary must come
+// first and is known only then; meanwhile it keeps per-kind counts and the
+// first Options.MaxExamples findings of each kind, so memory is bounded
+// however long the capture.
+type textWriter struct {
+	base
+	groups     map[analyze.Kind]*group
+	bySev      [analyze.Error + 1]uint64 // findings by severity
+	connsBad   uint64                    // connections with a finding
+	firstInput string
+	manyInputs bool // records came from more than one input
+}
+
+// group is what the text output keeps of one finding kind.
+type group struct {
+	kind     analyze.Kind
+	worst    analyze.Severity
+	n        uint64
+	examples []example
+}
+
+// example is one finding shown under its kind, with what the reader needs
+// to find the connection.
+type example struct {
+	id             uint64
+	input          string
+	client, server netip.AddrPort
+	frames         []uint64
+	evidence       string
+	by             string
+	dur            time.Duration
+	hasDur         bool
+	cs, ss         analyze.State
+}
+
+func newTextWriter(b base) *textWriter {
+	return &textWriter{base: b, groups: make(map[analyze.Kind]*group)}
+}
+
+// Finding is ignored: the text output is written at Close, from the
+// findings each connection carries at End.
+func (t *textWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+
+func (t *textWriter) End(c *analyze.Conn) {
+	t.t.add(c)
+	if t.t.conns == 1 {
+		t.firstInput = c.Input
+	} else if c.Input != t.firstInput {
+		t.manyInputs = true
+	}
+	if len(c.Findings) > 0 {
+		t.connsBad++
+	}
+	for i := range c.Findings {
+		f := &c.Findings[i]
+		if f.Severity <= analyze.Error {
+			t.bySev[f.Severity]++
+		}
+		g := t.groups[f.Kind]
+		if g == nil {
+			g = &group{kind: f.Kind, worst: f.Severity}
+			t.groups[f.Kind] = g
+		}
+		g.n++
+		if f.Severity > g.worst {
+			g.worst = f.Severity
+		}
+		if len(g.examples) < t.opts.MaxExamples {
+			g.examples = append(g.examples, example{
+				id: c.ID, input: c.Input, client: c.Client, server: c.Server,
+				frames: append([]uint64(nil), f.Frames...), evidence: f.Evidence, by: f.By,
+				dur: f.Duration, hasDur: f.HasDuration, cs: c.ClientState, ss: c.ServerState,
+			})
+		}
+	}
+}
+
+func (t *textWriter) Close(s *Summary) error {
+	s = orEmpty(s)
+	a := t.t.analysis(s)
+	b := &t.buf
+	p := painter{on: t.opts.Color}
+
+	// Header: what was read.
+	b.WriteString(p.bold("tcpflow-check") + "  " + inputNames(s) + ": ")
+	fmt.Fprintf(b, "%s, %s", plural(s.Capture.Packets, "packet"), plural(a.Connections, "TCP connection"))
+	if span := captureSpan(s.Capture.First, s.Capture.Last); span != "" {
+		b.WriteString(", " + span)
+	}
+	if !t.opts.NoElapsed && s.Elapsed > 0 {
+		b.WriteString("; analyzed in " + humanDuration(s.Elapsed))
+	}
+	b.WriteString("\n")
+
+	// Verdict.
+	errs, warns, infos := t.bySev[analyze.Error], t.bySev[analyze.Warning], t.bySev[analyze.Info]
+	switch {
+	case a.Connections == 0:
+		b.WriteString("verdict:    " + p.yellow("no TCP connections") + " in the capture\n")
+	case errs+warns+infos == 0:
+		b.WriteString("verdict:    " + p.green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", plural(a.Connections, "connection")))
+	default:
+		v := fmt.Sprintf("%s, %s, %d info", plural(errs, "error"), plural(warns, "warning"), infos)
+		switch {
+		case errs > 0:
+			v = p.red(v)
+		case warns > 0:
+			v = p.yellow(v)
+		}
+		fmt.Fprintf(b, "verdict:    %s in %d of %s\n", v, t.connsBad, plural(a.Connections, "connection"))
+	}
+
+	// The shape of the traffic.
+	if len(a.ByConnState) > 0 {
+		b.WriteString("conn_state: " + joinCounts(a.ByConnState) + "\n")
+	}
+	if h := &a.HandshakeRTT; h.Count > 0 {
+		fmt.Fprintf(b, "handshake:  RTT p50 %s · p99 %s · max %s (%s)\n",
+			humanDuration(h.Quantile(0.5)), humanDuration(h.Quantile(0.99)), humanDuration(h.Max),
+			plural(h.Count, "complete handshake"))
+	}
+	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
+	for k, v := range s.Capture.Skipped {
+		skipped[k] = v
+	}
+	if s.Capture.BadChecksum > 0 {
+		skipped["bad checksum"] += s.Capture.BadChecksum
+	}
+	if len(skipped) > 0 {
+		b.WriteString("skipped:    " + joinCounts(skipped) + "\n")
+	}
+	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
+		b.WriteString(p.yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
+			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
+	}
+	if a.Evicted+a.CapHit > 0 {
+		fmt.Fprintf(b, "ended early: %d idle, %d at the connection cap (at most %d open at once)\n",
+			a.Evicted, a.CapHit, a.MaxOpen)
+	}
+	for i := range s.Inputs {
+		if in := &s.Inputs[i]; in.Err != nil {
+			b.WriteString(p.red("input error") + ": " + in.Err.Error() + " (reading of " + in.Name + " stopped there)\n")
+		}
+	}
+
+	// Findings, worst kind first.
+	groups := make([]*group, 0, len(t.groups))
+	for _, g := range t.groups {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		gi, gj := groups[i], groups[j]
+		if gi.worst != gj.worst {
+			return gi.worst > gj.worst
+		}
+		if gi.n != gj.n {
+			return gi.n > gj.n
+		}
+		return gi.kind < gj.kind
+	})
+	for _, g := range groups {
+		b.WriteString("\n")
+		fmt.Fprintf(b, "%s %s × %d", p.severity(g.worst), p.bold(string(g.kind)), g.n)
+		if doc := kindDoc(g.kind); doc != "" {
+			b.WriteString(" — " + doc)
+		}
+		b.WriteString("\n")
+		show := len(g.examples)
+		if g.worst == analyze.Info && show > maxInfoExamples {
+			show = maxInfoExamples
+		}
+		for _, e := range g.examples[:show] {
+			t.writeExample(&e)
+		}
+		if more := g.n - uint64(show); more > 0 {
+			fmt.Fprintf(b, "  … and %d more\n", more)
+		}
+	}
+	t.flush()
+	return t.err
+}
+
+// writeExample writes one finding in two lines: where, then the evidence.
+func (t *textWriter) writeExample(e *example) {
+	b := &t.buf
+	b.WriteString("  #" + strconv.FormatUint(e.id, 10))
+	if t.manyInputs {
+		b.WriteString(" " + e.input)
+	}
+	b.WriteString("  " + addrPort(e.client) + " → " + addrPort(e.server))
+	if len(e.frames) > 0 {
+		b.WriteString("  " + frameList(e.frames))
+	}
+	if e.by != "" {
+		b.WriteString(" · by " + e.by)
+	}
+	if e.hasDur {
+		b.WriteString(" · lasted " + humanDuration(e.dur))
+	}
+	b.WriteString(" · final client " + e.cs.String() + " / server " + e.ss.String() + "\n")
+	if e.evidence != "" {
+		for _, line := range wrap(e.evidence, t.opts.Width-6) {
+			b.WriteString("      " + line + "\n")
+		}
+	}
+}
+
+// kindDoc returns the catalogue's one-line meaning of k.
+func kindDoc(k analyze.Kind) string {
+	for _, c := range analyze.Catalogue {
+		if c.Kind == k {
+			return c.Doc
+		}
+	}
+	return ""
+}
+
+// inputNames names the inputs: all of them when there are up to three.
+func inputNames(s *Summary) string {
+	switch n := len(s.Inputs); {
+	case n == 0:
+		return "(no input)"
+	case n <= 3:
+		names := make([]string, n)
+		for i := range s.Inputs {
+			names[i] = s.Inputs[i].Name
+		}
+		return strings.Join(names, ", ")
+	default:
+		return fmt.Sprintf("%d inputs", n)
+	}
+}
+
+// captureSpan writes "2026-11-21 10:00:00.000123 → 10:00:04.512345 UTC (4.512s)".
+func captureSpan(first, last time.Time) string {
+	if first.IsZero() {
+		return ""
+	}
+	first, last = first.UTC(), last.UTC()
+	const day, clock = "2006-01-02 ", "15:04:05.000000"
+	end := last.Format(clock)
+	if last.Format(day) != first.Format(day) {
+		end = last.Format(day + clock)
+	}
+	return first.Format(day+clock) + " → " + end + " UTC (" + humanDuration(last.Sub(first)) + ")"
+}
+
+// frameList writes "frame 7" or "frames 5,6,7" (the first few, then "…").
+func frameList(frames []uint64) string {
+	var b strings.Builder
+	if len(frames) == 1 {
+		b.WriteString("frame ")
+	} else {
+		b.WriteString("frames ")
+	}
+	for i, f := range frames {
+		if i == maxFramesShown {
+			fmt.Fprintf(&b, ",… (%d)", len(frames))
+			break
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(f, 10))
+	}
+	return b.String()
+}
+
+// joinCounts writes "SF 50 · S0 3 · REJ 2", largest first.
+func joinCounts(m map[string]uint64) string {
+	keys := sortedKeys(m)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + strconv.FormatUint(m[k], 10)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// plural writes "1 packet", "2 packets".
+func plural(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatUint(n, 10) + " " + noun + "s"
+}
+
+// humanDuration rounds d for people: "231µs", "1.234ms", "4.2s".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// wrap splits s into lines of at most width columns at spaces; width <= 0
+// means one line.
+func wrap(s string, width int) []string {
+	if width <= 0 || len([]rune(s)) <= width {
+		return []string{s}
+	}
+	var lines []string
+	var cur []string
+	n := 0
+	for _, w := range strings.Fields(s) {
+		wl := len([]rune(w))
+		if n > 0 && n+1+wl > width {
+			lines = append(lines, strings.Join(cur, " "))
+			cur, n = nil, 0
+		}
+		if n > 0 {
+			n++
+		}
+		cur = append(cur, w)
+		n += wl
+	}
+	if len(cur) > 0 {
+		lines = append(lines, strings.Join(cur, " "))
+	}
+	return lines
+}
+
+// painter adds ANSI colours when on.
+type painter struct{ on bool }
+
+func (p painter) paint(code, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+func (p painter) bold(s string) string   { return p.paint("1", s) }
+func (p painter) red(s string) string    { return p.paint("1;31", s) }
+func (p painter) yellow(s string) string { return p.paint("33", s) }
+func (p painter) green(s string) string  { return p.paint("32", s) }
+func (p painter) cyan(s string) string   { return p.paint("36", s) }
+
+// severity writes the severity padded to a column, coloured by rank.
+func (p painter) severity(s analyze.Severity) string {
+	name := fmt.Sprintf("%-7s", s.String())
+	switch s {
+	case analyze.Error:
+		return p.red(name)
+	case analyze.Warning:
+		return p.yellow(name)
+	}
+	return p.cyan(name)
+}

@@ -1,0 +1,161 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+)
+
+// zeekFields and zeekTypes are the columns of Zeek's conn.log, as Zeek's
+// ASCII writer prints them (without the optional ip_proto column).
+const (
+	zeekFields = "ts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents"
+	zeekTypes  = "time\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]"
+	zeekUnset  = "-"
+	zeekEmpty  = "(empty)"
+	// zeekTimeFormat is how Zeek writes #open and #close.
+	zeekTimeFormat = "2006-01-02-15-04-05"
+)
+
+// zeekWriter writes a conn.log that zeek-cut reads: one line per connection,
+// as it ends. What tcpflow-check does not know is unset ("-"): service,
+// local_orig, local_resp, missed_bytes, the ip_bytes columns and
+// tunnel_parents. As in Zeek, duration and the byte counts are unset for a
+// connection of zero duration. #open is the start of the first connection
+// logged (the capture start when there is none), #close the end of the
+// capture: capture time, never the wall clock, so the log is deterministic.
+type zeekWriter struct {
+	base
+	header bool
+	last   time.Time // latest connection end seen, for #close
+}
+
+func (z *zeekWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+
+func (z *zeekWriter) writeHeader(open time.Time) {
+	z.header = true
+	z.buf.WriteString("#separator \\x09\n")
+	z.buf.WriteString("#set_separator\t,\n")
+	z.buf.WriteString("#empty_field\t" + zeekEmpty + "\n")
+	z.buf.WriteString("#unset_field\t" + zeekUnset + "\n")
+	z.buf.WriteString("#path\tconn\n")
+	if !open.IsZero() {
+		z.buf.WriteString("#open\t" + open.UTC().Format(zeekTimeFormat) + "\n")
+	}
+	z.buf.WriteString("#fields\t" + zeekFields + "\n")
+	z.buf.WriteString("#types\t" + zeekTypes + "\n")
+}
+
+func (z *zeekWriter) End(c *analyze.Conn) {
+	z.t.add(c)
+	if !z.header {
+		z.writeHeader(c.Start)
+	}
+	if c.End.After(z.last) {
+		z.last = c.End
+	}
+	b := z.buf.AvailableBuffer()
+	b = zeekTime(b, c.Start)
+	b = append(b, '\t', 'C')
+	b = base62(b, c.ID)
+	b = append(b, '\t')
+	b = zeekString(b, c.Client.Addr().WithZone("").String())
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, uint64(c.Client.Port()), 10)
+	b = append(b, '\t')
+	b = zeekString(b, c.Server.Addr().WithZone("").String())
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, uint64(c.Server.Port()), 10)
+	b = append(b, "\ttcp\t-\t"...)
+	if d := c.Duration(); d > 0 {
+		b = zeekInterval(b, d)
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, c.ClientBytes, 10)
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, c.ServerBytes, 10)
+	} else {
+		b = append(b, "-\t-\t-"...)
+	}
+	b = append(b, '\t')
+	b = zeekString(b, c.ConnState)
+	b = append(b, "\t-\t-\t-\t"...) // local_orig, local_resp, missed_bytes
+	b = zeekString(b, c.History)
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, c.ClientPackets, 10)
+	b = append(b, "\t-\t"...)
+	b = strconv.AppendUint(b, c.ServerPackets, 10)
+	b = append(b, "\t-\t-\n"...) // resp_ip_bytes, tunnel_parents
+	z.buf.Write(b)
+	z.flush()
+}
+
+func (z *zeekWriter) Close(s *Summary) error {
+	s = orEmpty(s)
+	if !z.header {
+		z.writeHeader(s.Capture.First)
+	}
+	end := s.Capture.Last
+	if end.IsZero() {
+		end = z.last
+	}
+	if !end.IsZero() {
+		z.buf.WriteString("#close\t" + end.UTC().Format(zeekTimeFormat) + "\n")
+	}
+	z.flush()
+	return z.err
+}
+
+// zeekTime appends t as Zeek's time type: epoch seconds with 6 decimals.
+func zeekTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, zeekUnset...)
+	}
+	us := t.UnixMicro()
+	return fmt.Appendf(b, "%d.%06d", us/1e6, us%1e6)
+}
+
+// zeekInterval appends d as Zeek's interval type: seconds with 6 decimals.
+func zeekInterval(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	return fmt.Appendf(b, "%d.%06d", us/1e6, us%1e6)
+}
+
+// zeekString appends s escaped as Zeek's ASCII writer does: unset when
+// empty, and \xNN for the separator, non-printable bytes and backslashes, so
+// that a field never splits a line.
+func zeekString(b []byte, s string) []byte {
+	switch s {
+	case "":
+		return append(b, zeekUnset...)
+	case zeekUnset, zeekEmpty:
+		// A literal "-" would read as unset: escape its first byte, as Zeek does.
+		return append(fmt.Appendf(b, "\\x%02x", s[0]), s[1:]...)
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch < 0x20 || ch >= 0x7f || ch == '\\' {
+			b = fmt.Appendf(b, "\\x%02x", ch)
+			continue
+		}
+		b = append(b, ch)
+	}
+	return b
+}
+
+// base62 appends n in base 62 (0-9, A-Z, a-z), most significant digit first.
+func base62(b []byte, n uint64) []byte {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var tmp [11]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[n%62]
+		n /= 62
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
