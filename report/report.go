@@ -29,9 +29,9 @@ type Summary struct {
 	// Schema, which is the version of the format they produce.
 	Schema   string
 	Inputs   []Input
-	Capture  capture.Stats  // totals over Inputs
-	Analysis analyze.Stats  // the analyzer's counters
-	Elapsed  time.Duration  // wall clock; omitted with Options.NoElapsed
+	Capture  capture.Stats // totals over Inputs
+	Analysis analyze.Stats // the analyzer's counters
+	Elapsed  time.Duration // wall clock; omitted with Options.NoElapsed
 }
 
 // Options tunes the writers. The zero value (or a nil *Options) means the
