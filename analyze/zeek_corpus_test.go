@@ -1,0 +1,360 @@
+package analyze
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// The corpus test replays every capture that has Zeek ground truth
+// (/work/shared/corpus, see its README.md) through zeekTracker and compares
+// conn_state and history with the conn.log rows Zeek wrote for it.
+
+// zeekCorpusDir is where the shared corpus lives; TCPFLOW_CORPUS overrides it.
+func zeekCorpusDir() string {
+	if d := os.Getenv("TCPFLOW_CORPUS"); d != "" {
+		return d
+	}
+	return "/work/shared/corpus"
+}
+
+// Agreement floors: the test fails when agreement drops below them.
+const (
+	zeekFloorConnState = 0.985
+	zeekFloorHistory   = 0.975
+)
+
+// zeekTruthRow is one primary row of a <name>.zeek.tsv file.
+type zeekTruthRow struct {
+	file          string
+	cmd           string
+	validated     bool
+	orig, resp    netip.AddrPort
+	connState     string // "" when the baseline has no such column
+	history       string
+	tupleGuessed  bool // tshark-single-stream: orientation is a guess
+	used          bool
+	line          int
+	baselineShort string
+}
+
+func readZeekTruth(path string) ([]*zeekTruthRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var cols map[string]int
+	var rows []*zeekTruthRow
+	line := 0
+	for sc.Scan() {
+		line++
+		fields := strings.Split(sc.Text(), "\t")
+		if cols == nil {
+			cols = make(map[string]int)
+			for i, c := range fields {
+				cols[c] = i
+			}
+			continue
+		}
+		get := func(name string) string {
+			if i, ok := cols[name]; ok && i < len(fields) {
+				return fields[i]
+			}
+			return ""
+		}
+		if get("primary") != "1" || get("proto") != "tcp" {
+			continue
+		}
+		op, err1 := strconv.ParseUint(get("id.orig_p"), 10, 16)
+		rp, err2 := strconv.ParseUint(get("id.resp_p"), 10, 16)
+		oh, err3 := netip.ParseAddr(get("id.orig_h"))
+		rh, err4 := netip.ParseAddr(get("id.resp_h"))
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			continue // no usable tuple
+		}
+		cs := get("conn_state")
+		if cs == "-" {
+			cs = ""
+		}
+		h := get("history")
+		if h == "-" {
+			h = ""
+		}
+		rows = append(rows, &zeekTruthRow{
+			cmd:          get("zeek_cmd"),
+			validated:    get("checksums") == "validated",
+			orig:         netip.AddrPortFrom(oh.Unmap(), uint16(op)),
+			resp:         netip.AddrPortFrom(rh.Unmap(), uint16(rp)),
+			connState:    cs,
+			history:      h,
+			tupleGuessed: strings.HasPrefix(get("tuple_source"), "tshark-single-stream"),
+			line:         line,
+		})
+	}
+	return rows, sc.Err()
+}
+
+// zeekReplayConn is one connection as the replay split them.
+type zeekReplayConn struct {
+	client, server netip.AddrPort
+	z              zeekTracker
+	used           bool
+}
+
+func (c *zeekReplayConn) orig() (netip.AddrPort, netip.AddrPort) {
+	if c.z.origIsClient() {
+		return c.client, c.server
+	}
+	return c.server, c.client
+}
+
+type zeekTupleKey struct{ a, b netip.AddrPort }
+
+func zeekKey(x, y netip.AddrPort) zeekTupleKey {
+	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
+		return zeekTupleKey{x, y}
+	}
+	return zeekTupleKey{y, x}
+}
+
+// zeekReplay reads a capture and splits its TCP segments into connections
+// the way Zeek's session table does (IsReuse, and the timers that remove a
+// connection), feeding each connection's segments to its zeekTracker.
+func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, err
+	}
+	type source interface {
+		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	}
+	var src source
+	var link layers.LinkType
+	var ng *pcapgo.NgReader
+	if string(magic) == "\x0a\x0d\x0d\x0a" {
+		ng, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, err
+		}
+		src = ng
+	} else {
+		r, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		src = r
+		link = r.LinkType()
+	}
+	dec := capture.NewDecoder(&capture.Config{VerifyChecksums: verify})
+	table := make(map[zeekTupleKey]*zeekReplayConn)
+	var all []*zeekReplayConn
+	var seg capture.Segment
+	for frame := uint64(1); ; frame++ {
+		data, ci, err := src.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			break // a damaged tail: keep what was read, as Zeek does
+		}
+		l := link
+		if ng != nil && len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				l = lt
+			}
+		}
+		reason := dec.Decode(data, l, &seg)
+		if reason != "" && reason != capture.ReasonBadChecksum {
+			continue
+		}
+		seg.Frame = frame
+		seg.Time = ci.Timestamp
+		k := zeekKey(seg.Src, seg.Dst)
+		c := table[k]
+		if c != nil {
+			fromClient := seg.Src == c.client
+			if c.z.expired(seg.Time) || c.z.isReuse(fromClient, &seg) {
+				c = nil
+			}
+		}
+		if c == nil {
+			c = &zeekReplayConn{client: seg.Src, server: seg.Dst}
+			c.z.serverPorts = ports
+			table[k] = c
+			all = append(all, c)
+		}
+		c.z.update(seg.Src == c.client, &seg)
+	}
+	return all, nil
+}
+
+// zeekServerPortsFor picks likely_server_ports for a Zeek command line:
+// bare mode (-b) loads no protocol scripts unless the test asks for them,
+// so no ports; otherwise Zeek's default set.
+func zeekServerPortsFor(cmd string) *portSet {
+	for _, w := range strings.Fields(cmd) {
+		if w == "-b" || (strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && strings.Contains(w, "b") && len(w) <= 4) {
+			return zeekNoServerPorts
+		}
+	}
+	return nil
+}
+
+type zeekAgreement struct {
+	stateOK, stateN, histOK, histN int
+	diffs                          []string
+}
+
+func TestZeekCorpus(t *testing.T) {
+	root := zeekCorpusDir()
+	truthFiles, _ := filepath.Glob(filepath.Join(root, "truth", "*", "*.zeek.tsv"))
+	if len(truthFiles) == 0 {
+		t.Skipf("no Zeek truth under %s (corpus absent): corpus comparison skipped", root)
+	}
+	if testing.Short() {
+		t.Skip("corpus comparison skipped in -short mode")
+	}
+	per := make(map[string]*zeekAgreement)
+	var total zeekAgreement
+	for _, tf := range truthFiles {
+		source := filepath.Base(filepath.Dir(tf))
+		name := strings.TrimSuffix(filepath.Base(tf), ".zeek.tsv")
+		rows, err := readZeekTruth(tf)
+		if err != nil {
+			t.Errorf("%s: %v", tf, err)
+			continue
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		var pcap string
+		for _, ext := range []string{".pcap", ".pcapng"} {
+			p := filepath.Join(root, "pcaps", source, name+ext)
+			if _, err := os.Stat(p); err == nil {
+				pcap = p
+			}
+		}
+		if pcap == "" {
+			t.Logf("%s/%s: capture not found", source, name)
+			continue
+		}
+		conns, err := zeekReplay(pcap, rows[0].validated, zeekServerPortsFor(rows[0].cmd))
+		if err != nil {
+			t.Errorf("%s: %v", pcap, err)
+			continue
+		}
+		byKey := make(map[zeekTupleKey][]*zeekReplayConn)
+		for _, c := range conns {
+			k := zeekKey(c.client, c.server)
+			byKey[k] = append(byKey[k], c)
+		}
+		a := per[source]
+		if a == nil {
+			a = &zeekAgreement{}
+			per[source] = a
+		}
+		for _, r := range rows {
+			cands := byKey[zeekKey(r.orig, r.resp)]
+			// Prefer an unused connection that agrees, then any unused one.
+			var got *zeekReplayConn
+			for _, c := range cands {
+				if !c.used && c.z.history() == r.history && (r.connState == "" || c.z.connState() == r.connState) {
+					got = c
+					break
+				}
+			}
+			if got == nil {
+				for _, c := range cands {
+					if !c.used {
+						got = c
+						break
+					}
+				}
+			}
+			gs, gh, orient := "(none)", "(none)", ""
+			if got != nil {
+				got.used = true
+				gs, gh = got.z.connState(), got.z.history()
+				if o, _ := got.orig(); o != r.orig && !r.tupleGuessed {
+					orient = " (orig differs)"
+				}
+			}
+			okState := r.connState == "" || gs == r.connState
+			okHist := gh == r.history && orient == ""
+			if r.connState != "" {
+				a.stateN++
+				if okState {
+					a.stateOK++
+				}
+			}
+			a.histN++
+			if okHist {
+				a.histOK++
+			}
+			if !okState || !okHist {
+				a.diffs = append(a.diffs, fmt.Sprintf("%s %s > %s: want %s %q, got %s %q%s",
+					name, r.orig, r.resp, orDash(r.connState), r.history, gs, gh, orient))
+			}
+		}
+	}
+	sources := make([]string, 0, len(per))
+	for s := range per {
+		sources = append(sources, s)
+	}
+	sort.Strings(sources)
+	for _, s := range sources {
+		a := per[s]
+		t.Logf("%s: conn_state %d/%d (%.1f%%), history %d/%d (%.1f%%)", s,
+			a.stateOK, a.stateN, pct(a.stateOK, a.stateN), a.histOK, a.histN, pct(a.histOK, a.histN))
+		for _, d := range a.diffs {
+			t.Logf("  %s", d)
+		}
+		total.stateOK += a.stateOK
+		total.stateN += a.stateN
+		total.histOK += a.histOK
+		total.histN += a.histN
+	}
+	if total.stateN > 0 && float64(total.stateOK) < zeekFloorConnState*float64(total.stateN) {
+		t.Errorf("conn_state agreement %d/%d is below the floor %.0f%%", total.stateOK, total.stateN, 100*zeekFloorConnState)
+	}
+	if total.histN > 0 && float64(total.histOK) < zeekFloorHistory*float64(total.histN) {
+		t.Errorf("history agreement %d/%d is below the floor %.0f%%", total.histOK, total.histN, 100*zeekFloorHistory)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func pct(a, n int) float64 {
+	if n == 0 {
+		return 100
+	}
+	return 100 * float64(a) / float64(n)
+}
