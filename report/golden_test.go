@@ -76,6 +76,8 @@ func render(t *testing.T, format string, opts *Options, conns []*analyze.Conn, s
 
 func TestGolden(t *testing.T) {
 	det := &Options{NoElapsed: true}
+	infoOnly := v6Conn()
+	infoOnly.Findings = infoOnly.Findings[:1] // midstream only
 	withErr := testSummary()
 	withErr.Inputs = append(withErr.Inputs, Input{Name: "trace2.pcap", Err: errTruncated})
 	for _, tc := range []struct {
@@ -88,6 +90,7 @@ func TestGolden(t *testing.T) {
 		{"all.txt", "text", det, allConns(), testSummary()},
 		{"all-color.txt", "text", &Options{NoElapsed: true, Color: true, MaxExamples: 1}, allConns(), testSummary()},
 		{"clean.txt", "text", det, []*analyze.Conn{cleanConn()}, testSummary()},
+		{"info-only.txt", "text", det, []*analyze.Conn{infoOnly, cleanConn()}, testSummary()},
 		{"empty.txt", "text", det, nil, &Summary{Inputs: []Input{{Name: "empty.pcap"}}}},
 		{"input-error.txt", "text", det, allConns(), withErr},
 		{"all.json", "json", det, allConns(), testSummary()},

@@ -50,8 +50,11 @@ type Options struct {
 	// Width wraps the text output's long lines (the evidence sentences) at
 	// this many columns. Default 0: no wrapping.
 	Width int
-	// MaxExamples is how many findings of each error or warning kind the text
-	// output shows (info kinds show at most 2). Default 10.
+	// MaxExamples is how many findings of each kind the text output shows,
+	// with their connection and evidence. Default (0): up to 10, fewer when
+	// many kinds compete, so that the output fits one screen (about 40
+	// lines). When errors or warnings are present, info kinds are one line
+	// each, naming a few connections.
 	MaxExamples int
 }
 
@@ -92,7 +95,7 @@ func NewWriter(format string, w io.Writer, opts *Options) (Writer, error) {
 	b := base{w: w, opts: o}
 	switch format {
 	case "", "text":
-		return newTextWriter(b), nil
+		return newTextWriter(b, opts == nil || opts.MaxExamples <= 0), nil
 	case "json":
 		return &jsonWriter{base: b}, nil
 	case "jsonl":

@@ -11,9 +11,12 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 )
 
-// maxInfoExamples caps the examples shown for info kinds: they explain, they
-// are not the incident.
-const maxInfoExamples = 2
+// screenLines is the screen the text output aims to fit when
+// Options.MaxExamples is left at its default.
+const screenLines = 40
+
+// maxCompactIDs is how many connection ids a compact (info) group names.
+const maxCompactIDs = 3
 
 // maxFramesShown caps the frame numbers listed per example.
 const maxFramesShown = 6
@@ -29,6 +32,9 @@ type textWriter struct {
 	bySev      [analyze.Error + 1]uint64 // findings by severity
 	connsBad   uint64                    // connections with a finding
 	firstInput string
+	// autoExamples: Options.MaxExamples was left at its default, so the
+	// examples shown are fitted to one screen.
+	autoExamples bool
 	manyInputs bool // records came from more than one input
 }
 
@@ -54,8 +60,8 @@ type example struct {
 	cs, ss         analyze.State
 }
 
-func newTextWriter(b base) *textWriter {
-	return &textWriter{base: b, groups: make(map[analyze.Kind]*group)}
+func newTextWriter(b base, autoExamples bool) *textWriter {
+	return &textWriter{base: b, groups: make(map[analyze.Kind]*group), autoExamples: autoExamples}
 }
 
 // Finding is ignored: the text output is written at Close, from the
@@ -179,26 +185,114 @@ func (t *textWriter) Close(s *Summary) error {
 		}
 		return gi.kind < gj.kind
 	})
-	for _, g := range groups {
-		b.WriteString("\n")
-		fmt.Fprintf(b, "%s %s × %d", p.severity(g.worst), p.bold(string(g.kind)), g.n)
-		if doc := kindDoc(g.kind); doc != "" {
-			b.WriteString(" — " + doc)
+	header := strings.Count(b.String(), "\n")
+	show := t.layout(groups, header)
+	for i, g := range groups {
+		if show[i] < 0 { // compact: one line, no blank line between compact groups
+			if i == 0 || show[i-1] >= 0 {
+				b.WriteString("\n")
+			}
+			t.writeGroupTitle(g, p)
+			b.WriteString(" · e.g. " + exampleIDs(g.examples, maxCompactIDs))
+			b.WriteString("\n")
+			continue
 		}
 		b.WriteString("\n")
-		show := len(g.examples)
-		if g.worst == analyze.Info && show > maxInfoExamples {
-			show = maxInfoExamples
+		t.writeGroupTitle(g, p)
+		b.WriteString("\n")
+		for j := range g.examples[:show[i]] {
+			t.writeExample(&g.examples[j])
 		}
-		for _, e := range g.examples[:show] {
-			t.writeExample(&e)
-		}
-		if more := g.n - uint64(show); more > 0 {
+		if more := g.n - uint64(show[i]); more > 0 {
 			fmt.Fprintf(b, "  … and %d more\n", more)
 		}
 	}
 	t.flush()
 	return t.err
+}
+
+func (t *textWriter) writeGroupTitle(g *group, p painter) {
+	fmt.Fprintf(&t.buf, "%s %s × %d", p.severity(g.worst), p.bold(string(g.kind)), g.n)
+	if doc := kindDoc(g.kind); doc != "" {
+		t.buf.WriteString(" — " + doc)
+	}
+}
+
+// layout decides how many examples each group shows (groups are sorted worst
+// first); -1 means one compact line naming a few connection ids. Info kinds
+// are compact when errors or warnings are present: they explain, they are not
+// the incident. With Options.MaxExamples set, every other group shows up to
+// that many. Left at its default, groups take turns, worst first, to show up
+// to 10 examples each while the whole output fits screenLines (each group
+// shows at least one).
+func (t *textWriter) layout(groups []*group, header int) []int {
+	show := make([]int, len(groups))
+	serious := len(groups) > 0 && groups[0].worst > analyze.Info
+	for i, g := range groups {
+		if serious && g.worst == analyze.Info {
+			show[i] = -1
+			continue
+		}
+		show[i] = min(len(g.examples), t.opts.MaxExamples)
+		if !t.autoExamples {
+			continue
+		}
+		show[i] = min(len(g.examples), 1)
+	}
+	if !t.autoExamples {
+		return show
+	}
+	lines := func() int {
+		n := header
+		for i, g := range groups {
+			switch {
+			case show[i] < 0:
+				n++
+				if i == 0 || show[i-1] >= 0 {
+					n++
+				}
+			default:
+				n += 2 // blank line and title
+				for j := range g.examples[:show[i]] {
+					n += 1 + len(wrap(g.examples[j].evidence, t.opts.Width-6))
+				}
+				if g.n > uint64(show[i]) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	for grown := true; grown; {
+		grown = false
+		for i, g := range groups {
+			if show[i] < 0 || show[i] >= len(g.examples) {
+				continue
+			}
+			show[i]++
+			if lines() > screenLines {
+				show[i]--
+				return show
+			}
+			grown = true
+		}
+	}
+	return show
+}
+
+// exampleIDs writes "#31, #32, #33 …".
+func exampleIDs(ex []example, n int) string {
+	var b strings.Builder
+	for i := range ex[:min(n, len(ex))] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("#" + strconv.FormatUint(ex[i].id, 10))
+	}
+	if len(ex) > n {
+		b.WriteString(" …")
+	}
+	return b.String()
 }
 
 // writeExample writes one finding in two lines: where, then the evidence.

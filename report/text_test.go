@@ -1,0 +1,199 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+)
+
+// incident is a typical bad day: a capture from a test run where a server
+// leaks CLOSE_WAIT connections, a port is closed, and one host is down.
+func incident() []*analyze.Conn {
+	var conns []*analyze.Conn
+	id := uint64(0)
+	add := func(c *analyze.Conn, n int) {
+		for range n {
+			id++
+			c2 := *c
+			c2.ID = id
+			c2.Client = netip.AddrPortFrom(c.Client.Addr(), uint16(40000+id))
+			conns = append(conns, &c2)
+		}
+	}
+	add(cleanConn(), 30)
+	add(leakConn(), 14)
+	add(refusedConn(), 3)
+	add(unansweredConn(), 1)
+	add(v6Conn(), 2)
+	return conns
+}
+
+func textOf(t *testing.T, opts *Options, conns []*analyze.Conn, s *Summary) string {
+	t.Helper()
+	return string(render(t, "text", opts, conns, s))
+}
+
+func TestTextIncident(t *testing.T) {
+	s := testSummary()
+	s.Capture.Dropped = 2
+	s.Analysis.Evicted = 1
+	out := textOf(t, &Options{NoElapsed: true}, incident(), s)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) > 40 {
+		t.Errorf("%d lines, want one screen (≤ 40):\n%s", len(lines), out)
+	}
+	for _, want := range []string{
+		"tcpflow-check  trace.pcap: 31 packets, 50 TCP connections, 2026-11-21 10:00:00.000123 → 10:00:04.300123 UTC (4.3s)",
+		"verdict:    15 errors, 5 warnings, 30 info in 20 of 50 connections",
+		"conn_state: SF 30 · S2 14 · REJ 3 · RSTR 2 · S0 1",
+		"dropped:    2 by the kernel, 0 by the interface",
+		"ended early: 1 idle, 0 at the connection cap",
+		"error   half_close_stuck × 14 — one side's FIN was acknowledged",
+		"  #31  10.0.0.1:40031 → 10.0.0.3:5432  frames 20,21 · by server · lasted 3.19s · final client FIN_WAIT_2 / server CLOSE_WAIT",
+		"      client FIN (frame 20) acknowledged by frame 21; server sent no FIN for 3.190s",
+		"  #34  10.0.0.1:40034 → 10.0.0.3:5432",
+		"  … and 10 more",
+		"error   syn_unanswered × 1",
+		"warning connection_refused × 3 — RST answering a SYN: nobody listening\n  #45  10.0.0.1:40045 → 10.0.0.2:8080  frames 11,12 · by server · final client CLOSED / server CLOSED\n      RST,ACK ack 1 = ISN_c+1 answers the SYN 0.1ms later: port 8080 closed\n  #46",
+		"\ninfo    capture_incomplete × 14 — acks of data never captured, gaps, or the capture ending mid-teardown · e.g. #31, #32, #33 …\ninfo    syn_retransmitted × 14 — the same SYN sent again · e.g. #31, #32, #33 …\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// Worst first, then by count.
+	order := []string{"half_close_stuck ×", "syn_unanswered ×", "connection_refused ×", "reset ×",
+		"capture_incomplete ×", "syn_retransmitted ×", "midstream ×"}
+	last := -1
+	for _, k := range order {
+		i := strings.Index(out, k)
+		if i < last {
+			t.Errorf("%q out of order:\n%s", k, out)
+		}
+		last = i
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour without Options.Color")
+	}
+	// With MaxExamples set, it is the cap whatever the screen.
+	out = textOf(t, &Options{NoElapsed: true, MaxExamples: 10}, incident(), s)
+	if !strings.Contains(out, "  #40  10.0.0.1:40040") || strings.Contains(out, "#41 ") || !strings.Contains(out, "  … and 4 more") {
+		t.Errorf("MaxExamples 10 does not show exactly 10 half_close_stuck examples:\n%s", out)
+	}
+}
+
+func TestTextMaxExamplesBoundsMemory(t *testing.T) {
+	var buf strings.Builder
+	w, _ := NewWriter("text", &buf, &Options{MaxExamples: 3, NoElapsed: true})
+	for i := range 1000 {
+		c := leakConn()
+		c.ID = uint64(i + 1)
+		w.End(c)
+	}
+	tw := w.(*textWriter)
+	for k, g := range tw.groups {
+		if len(g.examples) > 3 {
+			t.Errorf("%s keeps %d examples, want ≤ 3", k, len(g.examples))
+		}
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "10.0.0.3:5432"); n != 3 {
+		t.Errorf("%d examples shown, want 3 (info kinds are one line):\n%s", n, out)
+	}
+	if !strings.Contains(out, "half_close_stuck × 1000") || !strings.Contains(out, "… and 997 more") {
+		t.Errorf("counts wrong:\n%s", out)
+	}
+}
+
+func TestTextNoFindings(t *testing.T) {
+	out := textOf(t, &Options{NoElapsed: true}, []*analyze.Conn{cleanConn(), cleanConn()}, testSummary())
+	if !strings.Contains(out, "verdict:    no findings — nothing wrong in 2 connections") {
+		t.Errorf("no clear all-clear:\n%s", out)
+	}
+	if strings.Contains(out, "×") {
+		t.Errorf("finding groups without findings:\n%s", out)
+	}
+	out = textOf(t, nil, nil, &Summary{Inputs: []Input{{Name: "udp.pcap"}}})
+	if !strings.Contains(out, "no TCP connections") {
+		t.Errorf("empty capture not called out:\n%s", out)
+	}
+}
+
+func TestTextColor(t *testing.T) {
+	out := textOf(t, &Options{Color: true}, allConns(), testSummary())
+	for _, want := range []string{"\x1b[1;31merror  \x1b[0m", "\x1b[33mwarning\x1b[0m", "\x1b[36minfo   \x1b[0m",
+		"\x1b[1mhalf_close_stuck\x1b[0m"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%q", want, out)
+		}
+	}
+}
+
+func TestTextManyInputs(t *testing.T) {
+	a, b := refusedConn(), refusedConn()
+	b.Input, b.ID = "other.pcap", 9
+	s := testSummary()
+	s.Inputs = append(s.Inputs, Input{Name: "other.pcap"})
+	out := textOf(t, nil, []*analyze.Conn{a, b}, s)
+	if !strings.Contains(out, "  #2 trace.pcap  10.0.0.1") || !strings.Contains(out, "  #9 other.pcap  10.0.0.1") {
+		t.Errorf("examples do not name their input:\n%s", out)
+	}
+	if !strings.Contains(out, "tcpflow-check  trace.pcap, other.pcap:") {
+		t.Errorf("header does not name the inputs:\n%s", out)
+	}
+}
+
+func TestTextWidthWraps(t *testing.T) {
+	out := textOf(t, &Options{Width: 60}, []*analyze.Conn{leakConn()}, testSummary())
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "      ") { // evidence
+			found = true
+			if n := utf8.RuneCountInString(line); n > 60 {
+				t.Errorf("evidence line of %d columns, want ≤ 60: %q", n, line)
+			}
+		}
+	}
+	if !found || !strings.Contains(out, "server sat in CLOSE_WAIT") {
+		t.Errorf("evidence missing:\n%s", out)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  []string
+	}{
+		{"a b c", 0, []string{"a b c"}},
+		{"a b c", 5, []string{"a b c"}},
+		{"aa bb cc", 5, []string{"aa bb", "cc"}},
+		{"averyveryverylongword x", 5, []string{"averyveryverylongword", "x"}},
+	} {
+		if got := wrap(tc.s, tc.width); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		}
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                          "0s",
+		231 * time.Microsecond:     "231µs",
+		1234567 * time.Nanosecond:  "1.235ms",
+		3190 * time.Millisecond:    "3.19s",
+		90*time.Second + time.Hour: "1h1m30s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
