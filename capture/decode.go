@@ -158,14 +158,75 @@ func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) 
 		return d.llc(b[13:], seg, bad)
 	case linkTypeNFLOG:
 		return d.nflog(b, seg, bad)
+	case linkTypeIPoIB:
+		// destination and source hardware addresses (20 bytes each), then
+		// the 4-byte IPoIB header: ether type and reserved
+		if len(b) < 44 {
+			return ReasonTruncated
+		}
+		return d.ethertype(binary.BigEndian.Uint16(b[40:]), b[44:], seg, bad)
+	case layers.LinkTypeARCNetLinux:
+		return d.arcnet(b, seg, bad)
+	case linkTypeJuniperEther:
+		return d.juniper(b, seg, bad)
 	}
 	return d.linkReason(link)
 }
 
 const (
-	arphrdNetlink = 824
-	linkTypeNFLOG = 239
+	arphrdNetlink        = 824
+	linkTypeJuniperEther = 178
+	linkTypeNFLOG        = 239
+	linkTypeIPoIB        = 242
 )
+
+// arcnet handles Linux ARCnet frames: source, destination, a 2-byte offset,
+// the protocol id, and for RFC 1201 protocols a split flag and sequence number.
+func (d *Decoder) arcnet(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 5 {
+		return ReasonTruncated
+	}
+	switch b[4] {
+	case 0xf0: // RFC 1051 IP
+		return d.ipv4(b[5:], seg, bad)
+	case 0xd4, 0xd7: // RFC 1201 IP, RFC 2497 IPv6
+		hl := 8
+		if len(b) >= 6 && b[5] == 0xff { // exception packet: 4 bytes of padding and a repeated header
+			hl = 12
+		}
+		if len(b) < hl {
+			return ReasonTruncated
+		}
+		return d.ip(b[hl:], seg, bad)
+	}
+	return ReasonNonIP
+}
+
+// juniper handles Juniper's "MGC" pseudo-header before an Ethernet frame.
+func (d *Decoder) juniper(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 4 {
+		return ReasonTruncated
+	}
+	if b[0] != 'M' || b[1] != 'G' || b[2] != 'C' {
+		return ReasonNonIP
+	}
+	flags := b[3]
+	b = b[4:]
+	if flags&0x80 != 0 { // extensions: 2-byte length, then TLVs
+		if len(b) < 2 {
+			return ReasonTruncated
+		}
+		l := 2 + int(binary.BigEndian.Uint16(b))
+		if len(b) < l {
+			return ReasonTruncated
+		}
+		b = b[l:]
+	}
+	if flags&0x02 != 0 { // no layer 2 header
+		return d.ip(b, seg, bad)
+	}
+	return d.ether(b, seg, bad)
+}
 
 // sllProto dispatches on the protocol field of a Linux cooked header, which
 // is an ether type or one of a few small values for non-Ethernet frames.
@@ -234,6 +295,14 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 		return d.pppProto(b[6:], seg, bad)
 	case 0x6558: // transparent Ethernet bridging (GRE, Geneve)
 		return d.ether(b, seg, bad)
+	case 0x8926: // VN-Tag: 4 bytes of tag, then the inner ether type
+		if len(b) < 6 {
+			return ReasonTruncated
+		}
+		if !d.push("VN-Tag") {
+			return ReasonTooDeep
+		}
+		return d.ethertype(binary.BigEndian.Uint16(b[4:]), b[6:], seg, bad)
 	}
 	return d.etherReason(t)
 }
@@ -554,6 +623,14 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
 		return d.ether(b, seg, bad)
 	case 0x880b: // PPP (PPTP)
 		return d.ppp(b, seg, bad)
+	case 0x883e: // WCCP: IP, or a 4-byte redirect header and then IP
+		if len(b) >= 1 && b[0]>>4 != 4 {
+			if len(b) < 4 {
+				return ReasonTruncated
+			}
+			b = b[4:]
+		}
+		return d.ip(b, seg, bad)
 	}
 	return d.ethertype(proto, b, seg, bad)
 }
@@ -683,7 +760,8 @@ func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool) string {
 }
 
 // tcp decodes a TCP header. b is the captured part of the IP payload, wire its
-// length on the wire according to the IP header.
+// length on the wire according to the IP header. The 20 fixed bytes must have
+// been captured; options need not be.
 func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bool) string {
 	if len(b) < 20 {
 		return ReasonTruncated
@@ -692,9 +770,6 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	if off < 20 || off > wire {
 		return ReasonBadTCP
 	}
-	if len(b) < off {
-		return ReasonTruncated
-	}
 	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b))
 	seg.Dst = netip.AddrPortFrom(seg.Dst.Addr(), binary.BigEndian.Uint16(b[2:]))
 	seg.Seq = binary.BigEndian.Uint32(b[4:])
@@ -702,7 +777,8 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	seg.Flags = Flags(b[13])
 	seg.Window = binary.BigEndian.Uint16(b[14:])
 	seg.Len = uint32(wire - off)
-	parseOptions(b[20:off], seg.Flags&SYN != 0, &seg.Opts)
+	// Options cut off by the snap length are lost; the segment is not.
+	parseOptions(b[20:min(off, len(b))], seg.Flags&SYN != 0, &seg.Opts)
 	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {
 		*bad = true
 	}

@@ -351,7 +351,10 @@ func decodeCases(t testing.TB) []decodeCase {
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
 		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 1000)))
 		add(decodeCase{name: "snaplen-cut-keeps-len", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 32 + 10, want: wantData("10.0.0.1", "10.0.0.2", 1000)})
-		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 25, reason: ReasonTruncated})
+		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 19, reason: ReasonTruncated})
+		cutTS := wantData("10.0.0.1", "10.0.0.2", 1000)
+		cutTS.Opts = Options{}
+		add(decodeCase{name: "cut-in-tcp-options", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 25, want: cutTS})
 		add(decodeCase{name: "cut-in-ip-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 10, reason: ReasonTruncated})
 		add(decodeCase{name: "cut-in-ethernet", link: layers.LinkTypeEthernet, frame: f, cut: 10, reason: ReasonTruncated})
 		i = ip4(v4a, v4b, layers.IPProtocolTCP)

@@ -249,7 +249,11 @@ func (r *Reader) Next(seg *Segment) error {
 		start := r.offset()
 		data, ci, err := r.src.ZeroCopyReadPacketData()
 		if err != nil {
-			if err == io.EOF && r.offset() == start && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
+			// pcapgo's pcapng reader returns io.EOF only between blocks (it
+			// may have read trailing statistics blocks first); its pcap
+			// reader also returns it for a record cut right after its header.
+			clean := r.ng || r.offset() == start
+			if err == io.EOF && clean && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
 				r.err = io.EOF
 				return r.err
 			}
