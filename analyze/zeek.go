@@ -128,7 +128,6 @@ type zeekTracker struct {
 
 	started      bool
 	origClient   bool // Zeek's originator is the analyzer's client
-	inactive     bool // !is_active: finished or reset (IsClosed)
 	closed       bool // close complete: deletion scheduled
 	handshakeEnd bool // inactivity timeout switched to the TCP one
 	isPartial    bool
@@ -256,6 +255,12 @@ func (z *zeekTracker) begin(fromClient bool, seg *capture.Segment) {
 // ("H" becomes "^h") and the SYN-ACK's sender becomes an established
 // responder, so that the ACK that follows establishes the originator.
 func (z *zeekTracker) flipAfterSYNACK(i int, seg *capture.Segment) {
+	// Zeek tests the history itself: only a connection whose history is
+	// exactly the SYN-ACK is flipped (a bad checksum's 'c' in between, say,
+	// prevents it).
+	if z.histLen != 1 || z.hist[0] != 'H' {
+		return
+	}
 	o, r := z.side(true), z.side(false)
 	if z.ep[o].state != zSynAckSent || z.ep[r].state != zInactive {
 		return
@@ -678,7 +683,6 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 		}
 		if rst {
 			z.setState(i, zReset)
-			z.inactive = true // ConnectionReset
 			doClose = true
 		}
 
@@ -699,7 +703,6 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 			z.setState(i, zReset)
 			doClose = true
 			if p.state != zReset || p.prevState != zEstablished {
-				z.inactive = true // ConnectionReset
 			}
 		}
 
@@ -742,9 +745,6 @@ func (z *zeekTracker) connectionClosed(i int, genEvent bool, t time.Time) {
 	e.didClose = true
 	complete := e.state == zReset || p.didClose || p.state == zInactive
 	if complete {
-		if (e.prevState != zInactive || p.state != zInactive) && genEvent {
-			z.inactive = true // ConnectionFinished
-		}
 		if !z.closed {
 			z.closed = true
 			z.closeAt = z.last
@@ -988,7 +988,8 @@ func (z *zeekTracker) isReuse(fromClient bool, seg *capture.Segment) bool {
 		}
 		co = &z.ep[z.side(false)]
 	}
-	if !z.inactive {
+	// IsClosed: either side has closed (ConnectionClosed ran for it).
+	if !o.didClose && !z.ep[z.side(false)].didClose {
 		if seg.Seq == uint32(co.startSeq) {
 			return false
 		}
