@@ -126,6 +126,9 @@ func (t *textWriter) Close(s *Summary) error {
 		b.WriteString("verdict:    " + p.yellow("no TCP connections") + " in the capture\n")
 	case errs+warns+infos == 0:
 		b.WriteString("verdict:    " + p.green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", plural(a.Connections, "connection")))
+	case errs+warns == 0:
+		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.green("no errors or warnings"), infos,
+			t.connsBad, plural(a.Connections, "connection"))
 	default:
 		v := fmt.Sprintf("%s, %s, %d info", plural(errs, "error"), plural(warns, "warning"), infos)
 		switch {
