@@ -35,7 +35,7 @@ type textWriter struct {
 	// autoExamples: Options.MaxExamples was left at its default, so the
 	// examples shown are fitted to one screen.
 	autoExamples bool
-	manyInputs bool // records came from more than one input
+	manyInputs   bool // records came from more than one input
 }
 
 // group is what the text output keeps of one finding kind.
