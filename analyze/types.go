@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
 // State is the RFC 9293 state of one peer, as inferred by the observer.
@@ -177,22 +178,15 @@ type Finding struct {
 	By          string // "client" or "server" where the finding is about one peer's act
 }
 
-// Dir is the direction of a segment within its connection.
-type Dir uint8
+// Dir is the direction of a segment within its connection: ClientToServer
+// ("c>s") or ServerToClient ("s>c").
+type Dir = reassembly.Dir
 
 // The directions.
 const (
-	ClientToServer Dir = iota
-	ServerToClient
+	ClientToServer = reassembly.ClientToServer
+	ServerToClient = reassembly.ServerToClient
 )
-
-// String returns "c>s" or "s>c".
-func (d Dir) String() string {
-	if d == ServerToClient {
-		return "s>c"
-	}
-	return "c>s"
-}
 
 // Step is one segment of a connection's timeline, with both peers' states
 // after it (as settled by later evidence, see DESIGN §3).

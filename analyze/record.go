@@ -1,0 +1,58 @@
+package analyze
+
+import (
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
+)
+
+// record builds the connection's record as known now.
+func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
+	cs, sc := &rc.Half[ClientToServer], &rc.Half[ServerToClient]
+	r := &Conn{
+		ID:            c.id,
+		Input:         input,
+		Client:        rc.Client,
+		Server:        rc.Server,
+		RolesGuessed:  rc.RolesGuessed,
+		FirstFrame:    rc.FirstFrame,
+		LastFrame:     rc.LastFrame,
+		Start:         rc.First,
+		End:           rc.Last,
+		ClientState:   c.p[ClientToServer].state,
+		ServerState:   c.p[ServerToClient].state,
+		ConnState:     c.z.connState(),
+		History:       c.z.history(),
+		ClientBytes:   cs.Bytes,
+		ServerBytes:   sc.Bytes,
+		ClientPackets: cs.Packets,
+		ServerPackets: sc.Packets,
+		Midstream:     c.midstream,
+		Handshake: Handshake{
+			Complete:    c.hsComplete,
+			RTT:         c.rtt,
+			HasRTT:      c.hasRTT,
+			SYNCount:    c.p[ClientToServer].syn.count,
+			SYNACKCount: c.p[ServerToClient].synack.count,
+			MSS:         [2]uint16{cs.MSS, sc.MSS},
+			WScale:      [2]int8{-1, -1},
+			SACK:        cs.SACK && sc.SACK,
+		},
+	}
+	if cs.SynSeen {
+		r.Handshake.WScale[0] = cs.WScale
+	}
+	if sc.SynSeen {
+		r.Handshake.WScale[1] = sc.WScale
+	}
+	if len(c.findings) > 0 {
+		r.Findings = make([]Finding, len(c.findings))
+		copy(r.Findings, c.findings)
+		for i := range r.Findings {
+			r.Findings[i].Frames = append([]uint64(nil), r.Findings[i].Frames...)
+		}
+		sortFindings(r.Findings)
+	}
+	if len(c.timeline) > 0 {
+		r.Timeline = append([]Step(nil), c.timeline...)
+	}
+	return r
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/report"
+)
+
+// analysisFlags are the flags every command that analyzes shares.
+type analysisFlags struct {
+	cfg             analyze.Config
+	verifyChecksums bool
+}
+
+func (f *analysisFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.cfg.HandshakeTimeout, "handshake-timeout", 3*time.Second, "how long a SYN or SYN-ACK may wait for its answer")
+	fs.DurationVar(&f.cfg.HalfCloseTimeout, "half-close-timeout", time.Second, "how long a peer may sit in CLOSE_WAIT without sending before half_close_stuck")
+	fs.DurationVar(&f.cfg.ZeroWindowTimeout, "zero-window-timeout", 5*time.Second, "how long a zero window may last before zero_window_stuck")
+	fs.DurationVar(&f.cfg.MSL, "msl", 30*time.Second, "maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture time")
+	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
+	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
+	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "drop segments with a bad TCP or IPv4 checksum (as Zeek does without -C)")
+}
+
+func (f *analysisFlags) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"handshake-timeout", f.cfg.HandshakeTimeout}, {"half-close-timeout", f.cfg.HalfCloseTimeout},
+		{"zero-window-timeout", f.cfg.ZeroWindowTimeout}, {"msl", f.cfg.MSL}, {"idle-timeout", f.cfg.IdleTimeout}} {
+		if d.v <= 0 {
+			return usagef("--%s must be positive, not %s", d.name, d.v)
+		}
+	}
+	if f.cfg.MaxConns <= 0 {
+		return usagef("--max-conns must be positive, not %d", f.cfg.MaxConns)
+	}
+	return nil
+}
+
+func cmdAnalyze(e *env, args []string) error {
+	fs := newFlags(e, "analyze", "tcpflow-check [analyze] [flags] FILE...")
+	var af analysisFlags
+	af.register(fs)
+	format := fs.StringP("format", "f", "text", "output format: text, json, jsonl, yaml, zeek")
+	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states")
+	color := fs.String("color", "auto", "colour the text output: auto, always, never")
+	deterministic := fs.Bool("deterministic", false, "leave wall-clock times out of the output (for golden files)")
+	_ = fs.MarkHidden("deterministic")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := af.validate(); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("analyze: no capture file given (use - for standard input)")
+	}
+	opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
+	switch *color {
+	case "always":
+		opts.Color = true
+	case "auto":
+		opts.Color = isTerminal(e.stdout)
+	case "never":
+	default:
+		return usagef("--color must be auto, always or never, not %q", *color)
+	}
+	w, err := report.NewWriter(*format, e.stdout, opts)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	cfg := af.cfg
+	cfg.Timeline = *timeline
+	start := time.Now()
+	an := analyze.New(&cfg, w)
+	inputs, readErr := readInputs(e, fs.Args(), &capture.Config{VerifyChecksums: af.verifyChecksums}, an)
+	sum := summarize(inputs, an, time.Since(start))
+	if err := w.Close(sum); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return readErr
+}
+
+// readInputs feeds every input to an, in order, and ends each input's
+// connections when it is done. It reports every input, the damaged ones
+// included (with what could be read of them); the error is the first input
+// error, which makes the exit code 2.
+func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer) ([]report.Input, error) {
+	var inputs []report.Input
+	var first error
+	var seg capture.Segment
+	for i, name := range names {
+		in := report.Input{Name: name}
+		r, err := openInput(e, name, cfg)
+		if err != nil {
+			in.Err = err
+			inputs = append(inputs, in)
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		r.SetInput(i)
+		an.SetInput(name)
+		for {
+			err := r.Next(&seg)
+			if err == nil {
+				an.Add(&seg)
+				continue
+			}
+			if !errors.Is(err, io.EOF) {
+				in.Err = err
+				if first == nil {
+					first = err
+				}
+			}
+			break
+		}
+		an.Flush()
+		in.Stats = *r.Stats()
+		r.Close()
+		inputs = append(inputs, in)
+	}
+	return inputs, first
+}
+
+func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, error) {
+	if name == "-" {
+		return capture.NewReader(e.stdin, "-", cfg)
+	}
+	return capture.Open(name, cfg)
+}
+
+func summarize(inputs []report.Input, an *analyze.Analyzer, elapsed time.Duration) *report.Summary {
+	s := &report.Summary{Schema: report.Schema, Inputs: inputs, Analysis: *an.Stats(), Elapsed: elapsed}
+	for i := range inputs {
+		s.Capture.Add(&inputs[i].Stats)
+	}
+	return s
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
+
+// isTerminal reports whether w is a character device (a terminal), and
+// NO_COLOR is not set.
+func isTerminal(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
