@@ -203,6 +203,14 @@ func (z *zeekTracker) isOrig(i int) bool { return (i == 0) == z.origClient }
 // (TCPAnalyzer::DeliverPacket, TCPSessionAdapter::Process). fromClient says
 // which of the analyzer's sides sent it.
 func (z *zeekTracker) update(fromClient bool, seg *capture.Segment) {
+	z.updateCaptured(fromClient, seg, true)
+}
+
+// updateCaptured is update for a segment whose payload may not have been
+// captured in full (a frame cut short by the snap length): Zeek then keeps
+// the payload from its reassembler (TCP_Endpoint::DataSent), so the peer's
+// acks reveal content gaps ('g').
+func (z *zeekTracker) updateCaptured(fromClient bool, seg *capture.Segment, payloadCaptured bool) {
 	i := 1
 	if fromClient {
 		i = 0
@@ -219,7 +227,7 @@ func (z *zeekTracker) update(fromClient bool, seg *capture.Segment) {
 		return
 	}
 	z.flipAfterSYNACK(i, seg)
-	z.process(i, seg)
+	z.process(i, seg, payloadCaptured)
 }
 
 // begin sets up the connection from its first packet: Zeek's originator is
@@ -302,7 +310,7 @@ func swapCase(c byte) byte {
 var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // process is TCPSessionAdapter::Process for the endpoint at index i.
-func (z *zeekTracker) process(i int, seg *capture.Segment) {
+func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 	e, p := &z.ep[i], &z.ep[1-i]
 	isOrig := z.isOrig(i)
 	f := seg.Flags
@@ -385,7 +393,7 @@ func (z *zeekTracker) process(i int, seg *capture.Segment) {
 	if syn {
 		relDataSeq++
 	}
-	if length > 0 && !rst && !underflow {
+	if length > 0 && !rst && !underflow && payloadCaptured {
 		z.dataSent(i, relDataSeq, uint64(length))
 	}
 
@@ -1047,5 +1055,5 @@ func (z *zeekTracker) expired(now time.Time) bool {
 	if z.handshakeEnd {
 		limit = zeekInactivityTimeout
 	}
-	return idle > limit
+	return idle >= limit
 }

@@ -216,7 +216,7 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 			table[k] = c
 			all = append(all, c)
 		}
-		c.z.update(seg.Src == c.client, &seg)
+		c.z.updateCaptured(seg.Src == c.client, &seg, ci.CaptureLength >= ci.Length)
 	}
 	return all, nil
 }
