@@ -85,7 +85,29 @@ type jsonlSummary struct {
 	*SummaryRecord
 }
 
-func (j *jsonlWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+// FindingLine is a jsonl line written with Options.Live as soon as a finding
+// is reported: the finding's fields and the connection it belongs to (whose
+// record follows, with the same id, when the connection ends).
+type FindingLine struct {
+	Type   string `json:"type"` // "finding"
+	ID     uint64 `json:"id"`
+	Input  string `json:"input"`
+	Client string `json:"client"`
+	Server string `json:"server"`
+	FindingRecord
+}
+
+func (j *jsonlWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
+	if !j.opts.Live {
+		return
+	}
+	j.must(encodeJSON(&j.buf, FindingLine{
+		Type: "finding", ID: c.ID, Input: c.Input, Client: addrPort(c.Client), Server: addrPort(c.Server),
+		FindingRecord: newFindingRecord(f),
+	}))
+	j.buf.WriteByte('\n')
+	j.flush()
+}
 
 func (j *jsonlWriter) End(c *analyze.Conn) {
 	j.t.add(c)

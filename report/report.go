@@ -56,6 +56,12 @@ type Options struct {
 	// lines). When errors or warnings are present, info kinds are one line
 	// each, naming a few connections.
 	MaxExamples int
+	// Live writes each finding the moment the analyzer reports it (Sink's
+	// Finding), before its connection ends: text prints one line per
+	// finding, jsonl one {"type":"finding",...} line. The other formats are
+	// documents of records and ignore it. Default off: findings appear with
+	// their connection.
+	Live bool
 }
 
 func (o *Options) withDefaults() Options {

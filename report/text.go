@@ -36,6 +36,7 @@ type textWriter struct {
 	// examples shown are fitted to one screen.
 	autoExamples bool
 	manyInputs   bool // records came from more than one input
+	live         bool // findings were printed as they came (Options.Live)
 }
 
 // group is what the text output keeps of one finding kind.
@@ -64,9 +65,36 @@ func newTextWriter(b base, autoExamples bool) *textWriter {
 	return &textWriter{base: b, groups: make(map[analyze.Kind]*group), autoExamples: autoExamples}
 }
 
-// Finding is ignored: the text output is written at Close, from the
-// findings each connection carries at End.
-func (t *textWriter) Finding(*analyze.Conn, *analyze.Finding) {}
+// Finding prints f at once on one line with Options.Live; otherwise the
+// text output is written at Close, from the findings each connection
+// carries at End.
+func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
+	if !t.opts.Live {
+		return
+	}
+	p := painter{on: t.opts.Color}
+	b := &t.buf
+	if !f.Time.IsZero() {
+		b.WriteString(f.Time.UTC().Format("15:04:05.000000") + " ")
+	}
+	fmt.Fprintf(b, "%s %s  #%d  %s → %s", p.severity(f.Severity), p.bold(string(f.Kind)), c.ID,
+		addrPort(c.Client), addrPort(c.Server))
+	if len(f.Frames) > 0 {
+		b.WriteString("  " + frameList(f.Frames))
+	}
+	if f.By != "" {
+		b.WriteString(" · by " + f.By)
+	}
+	if f.HasDuration {
+		b.WriteString(" · lasted " + humanDuration(f.Duration))
+	}
+	if f.Evidence != "" {
+		b.WriteString(": " + f.Evidence)
+	}
+	b.WriteString("\n")
+	t.live = true
+	t.flush()
+}
 
 func (t *textWriter) End(c *analyze.Conn) {
 	t.t.add(c)
@@ -108,6 +136,9 @@ func (t *textWriter) Close(s *Summary) error {
 	b := &t.buf
 	p := painter{on: t.opts.Color}
 
+	if t.live {
+		b.WriteString("\n") // set the summary apart from the live lines
+	}
 	// Header: what was read.
 	b.WriteString(p.bold("tcpflow-check") + "  " + inputNames(s) + ": ")
 	fmt.Fprintf(b, "%s, %s", plural(s.Capture.Packets, "packet"), plural(a.Connections, "TCP connection"))

@@ -197,3 +197,31 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestLive(t *testing.T) {
+	out := textOf(t, &Options{Live: true, NoElapsed: true}, []*analyze.Conn{leakConn()}, testSummary())
+	want := "10:00:01.040123 error   half_close_stuck  #3  10.0.0.1:41240 → 10.0.0.3:5432  frames 20,21 · by server · lasted 3.19s: client FIN (frame 20) acknowledged by frame 21;"
+	if !strings.HasPrefix(strings.Split(out, "\n")[1], want) {
+		t.Errorf("live line 2 is not %q:\n%s", want, out)
+	}
+	if !strings.Contains(out, "\n\ntcpflow-check  trace.pcap") {
+		t.Errorf("summary not set apart after live lines:\n%s", out)
+	}
+	if out := textOf(t, nil, []*analyze.Conn{leakConn()}, testSummary()); !strings.HasPrefix(out, "tcpflow-check") {
+		t.Errorf("findings printed early without Live:\n%s", out)
+	}
+
+	jl := string(render(t, "jsonl", &Options{Live: true, NoElapsed: true}, []*analyze.Conn{leakConn()}, testSummary()))
+	lines := strings.Split(strings.TrimSpace(jl), "\n")
+	if len(lines) != 3+1+1 {
+		t.Fatalf("%d jsonl lines, want 3 findings + 1 connection + 1 summary:\n%s", len(lines), jl)
+	}
+	f := decodeJSON(t, []byte(lines[1]))
+	if f["type"] != "finding" || f["id"] != 3.0 || f["kind"] != "half_close_stuck" || f["duration_s"] != 3.19 ||
+		f["client"] != "10.0.0.1:41240" || f["by"] != "server" {
+		t.Errorf("finding line = %v", f)
+	}
+	if c := decodeJSON(t, []byte(lines[3])); c["type"] != "connection" {
+		t.Errorf("line 4 = %v, want the connection", c)
+	}
+}
