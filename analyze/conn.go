@@ -129,12 +129,12 @@ const (
 const (
 	slotSynUnanswered = iota
 	slotMissingAck
-	slotHalfClose    // + peer index
-	slotHalfClose1   //
-	slotZeroWindow   // + peer index
-	slotZeroWindow1  //
-	slotFinUnacked   // + peer index
-	slotFinUnacked1  //
+	slotHalfClose   // + peer index
+	slotHalfClose1  //
+	slotZeroWindow  // + peer index
+	slotZeroWindow1 //
+	slotFinUnacked  // + peer index
+	slotFinUnacked1 //
 	nSlots
 )
 
