@@ -69,7 +69,7 @@ func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 		base := ladderBase(c)
 		for i := range c.Findings {
 			f := &c.Findings[i]
-			fmt.Fprintf(&b, "  %s %s  %s", p.severity(f.Severity), p.bold(string(f.Kind)), frameList(f.Frames))
+			fmt.Fprintf(&b, "  %s %s  %s", p.severity(f.Severity), p.bold(string(f.Kind)), frameList(f.Frames, len(f.Frames)))
 			if !f.Time.IsZero() && !base.IsZero() {
 				fmt.Fprintf(&b, "  at +%.6fs", f.Time.Sub(base).Seconds())
 			}

@@ -18,6 +18,9 @@ const screenLines = 40
 // maxCompactIDs is how many connection ids a compact (info) group names.
 const maxCompactIDs = 3
 
+// maxInputErrors caps the damaged inputs named in the text output.
+const maxInputErrors = 3
+
 // maxFramesShown caps the frame numbers listed per example.
 const maxFramesShown = 6
 
@@ -53,7 +56,8 @@ type example struct {
 	id             uint64
 	input          string
 	client, server netip.AddrPort
-	frames         []uint64
+	frames         []uint64 // the first maxFramesShown
+	nFrames        int      // how many the finding rests on
 	evidence       string
 	by             string
 	dur            time.Duration
@@ -80,7 +84,7 @@ func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 	fmt.Fprintf(b, "%s %s  #%d  %s → %s", p.severity(f.Severity), p.bold(string(f.Kind)), c.ID,
 		addrPort(c.Client), addrPort(c.Server))
 	if len(f.Frames) > 0 {
-		b.WriteString("  " + frameList(f.Frames))
+		b.WriteString("  " + frameList(f.Frames, len(f.Frames)))
 	}
 	if f.By != "" {
 		b.WriteString(" · by " + f.By)
@@ -123,7 +127,8 @@ func (t *textWriter) End(c *analyze.Conn) {
 		if len(g.examples) < t.opts.MaxExamples {
 			g.examples = append(g.examples, example{
 				id: c.ID, input: c.Input, client: c.Client, server: c.Server,
-				frames: append([]uint64(nil), f.Frames...), evidence: f.Evidence, by: f.By,
+				frames: append([]uint64(nil), f.Frames[:min(len(f.Frames), maxFramesShown)]...), nFrames: len(f.Frames),
+				evidence: f.Evidence, by: f.By,
 				dur: f.Duration, hasDur: f.HasDuration, cs: c.ClientState, ss: c.ServerState,
 			})
 		}
@@ -198,10 +203,18 @@ func (t *textWriter) Close(s *Summary) error {
 		fmt.Fprintf(b, "ended early: %d idle, %d at the connection cap (at most %d open at once)\n",
 			a.Evicted, a.CapHit, a.MaxOpen)
 	}
+	damaged := 0
 	for i := range s.Inputs {
-		if in := &s.Inputs[i]; in.Err != nil {
+		in := &s.Inputs[i]
+		if in.Err == nil {
+			continue
+		}
+		if damaged++; damaged <= maxInputErrors {
 			b.WriteString(p.red("input error") + ": " + in.Err.Error() + " (reading of " + in.Name + " stopped there)\n")
 		}
+	}
+	if damaged > maxInputErrors {
+		fmt.Fprintf(b, "  … and %d more damaged inputs\n", damaged-maxInputErrors)
 	}
 
 	// Findings, worst kind first.
@@ -338,7 +351,7 @@ func (t *textWriter) writeExample(e *example) {
 	}
 	b.WriteString("  " + addrPort(e.client) + " → " + addrPort(e.server))
 	if len(e.frames) > 0 {
-		b.WriteString("  " + frameList(e.frames))
+		b.WriteString("  " + frameList(e.frames, e.nFrames))
 	}
 	if e.by != "" {
 		b.WriteString(" · by " + e.by)
@@ -394,23 +407,23 @@ func captureSpan(first, last time.Time) string {
 	return first.Format(day+clock) + " → " + end + " UTC (" + humanDuration(last.Sub(first)) + ")"
 }
 
-// frameList writes "frame 7" or "frames 5,6,7" (the first few, then "…").
-func frameList(frames []uint64) string {
+// frameList writes "frame 7" or "frames 5,6,7": the first maxFramesShown of
+// frames, then "…" and the total when the finding rests on more (n).
+func frameList(frames []uint64, n int) string {
 	var b strings.Builder
-	if len(frames) == 1 {
+	if n == 1 {
 		b.WriteString("frame ")
 	} else {
 		b.WriteString("frames ")
 	}
-	for i, f := range frames {
-		if i == maxFramesShown {
-			fmt.Fprintf(&b, ",… (%d)", len(frames))
-			break
-		}
+	for i, f := range frames[:min(len(frames), maxFramesShown)] {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(strconv.FormatUint(f, 10))
+	}
+	if n > maxFramesShown {
+		fmt.Fprintf(&b, ",… (%d frames)", n)
 	}
 	return b.String()
 }

@@ -225,3 +225,31 @@ func TestLive(t *testing.T) {
 		t.Errorf("line 4 = %v, want the connection", c)
 	}
 }
+
+func TestFrameList(t *testing.T) {
+	for _, tc := range []struct {
+		frames []uint64
+		n      int
+		want   string
+	}{
+		{[]uint64{7}, 1, "frame 7"},
+		{[]uint64{5, 6, 7}, 3, "frames 5,6,7"},
+		{[]uint64{1, 2, 3, 4, 5, 6, 7, 8}, 8, "frames 1,2,3,4,5,6,… (8 frames)"},
+		{[]uint64{1, 2, 3, 4, 5, 6}, 900, "frames 1,2,3,4,5,6,… (900 frames)"},
+	} {
+		if got := frameList(tc.frames, tc.n); got != tc.want {
+			t.Errorf("frameList(%v, %d) = %q, want %q", tc.frames, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestTextManyDamagedInputs(t *testing.T) {
+	s := testSummary()
+	for i := range 5 {
+		s.Inputs = append(s.Inputs, Input{Name: fmt.Sprintf("bad%d.pcap", i), Err: errTruncated})
+	}
+	out := textOf(t, nil, nil, s)
+	if n := strings.Count(out, "input error: "); n != 3 || !strings.Contains(out, "  … and 2 more damaged inputs\n") {
+		t.Errorf("%d input errors named, want 3 and a count:\n%s", n, out)
+	}
+}
