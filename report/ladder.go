@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
@@ -121,7 +122,7 @@ func drawLadder(b *bytes.Buffer, c *analyze.Conn, p painter) {
 	for i := range c.Timeline {
 		s := &c.Timeline[i]
 		labels[i] = stepLabel(s)
-		longest = max(longest, len(labels[i]))
+		longest = max(longest, utf8.RuneCountInString(labels[i]))
 		frameW = max(frameW, len(strconv.FormatUint(s.Frame, 10)))
 		timeW = max(timeW, len(relTime(s.Time, base)))
 	}
@@ -178,7 +179,7 @@ func drawLadder(b *bytes.Buffer, c *analyze.Conn, p painter) {
 //	── SYN seq=0 ──────────→
 //	←────── SYN,ACK seq=0 ack=1 ──
 func arrow(label string, d analyze.Dir, width int) string {
-	fill := strings.Repeat("─", max(width-len(label)-5, 1))
+	fill := strings.Repeat("─", max(width-utf8.RuneCountInString(label)-5, 1))
 	if d == analyze.ServerToClient {
 		return "←" + fill + " " + label + " ──"
 	}

@@ -149,3 +149,19 @@ func TestStepLabel(t *testing.T) {
 		}
 	}
 }
+
+// A note with non-ASCII text does not shift the right lifeline.
+func TestLadderUnicodeNote(t *testing.T) {
+	c := cleanConn()
+	c.Timeline[3].Note = "seq ≠ expected"
+	lines := diagramLines(ladderOf(t, c, nil))
+	want := -1
+	for i, l := range lines {
+		n := utf8.RuneCountInString(l[:strings.LastIndex(l, "│")])
+		if i == 0 {
+			want = n
+		} else if n != want {
+			t.Errorf("line %d: right lifeline at %d, want %d:\n%s", i+1, n, want, l)
+		}
+	}
+}
