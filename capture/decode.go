@@ -42,6 +42,14 @@ type Decoder struct {
 	// addresses of the innermost IP header, for the TCP pseudo-header
 	src, dst []byte
 
+	// frameCap is cap of the frame being decoded, so that cap(b) of any
+	// subslice b tells how far into the frame it starts; end is where the
+	// innermost enclosing layer ends, by the frame's length on the wire and
+	// the length fields of the layers around it (1<<30 when unknown).
+	frameCap, end int
+	// clamped is set when the innermost IP header claimed more bytes than end allowed.
+	clamped bool
+
 	linkReasons  map[layers.LinkType]string
 	etherReasons map[uint16]string
 }
@@ -86,6 +94,19 @@ func (d *Decoder) push(name string) bool {
 // BadChecksum set, and is returned with ReasonBadChecksum. Decode does not
 // touch seg.Frame, seg.Time or seg.Input, and never retains data.
 func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) (reason string) {
+	return d.DecodeWire(data, 0, link, seg)
+}
+
+// DecodeWire is Decode for a frame whose length on the wire (before the
+// snap length cut it, gopacket's CaptureInfo.Length) is known. An IP header
+// that claims more bytes than the frame had on the wire is not believed: the
+// payload length is cut to what the frame held, as Wireshark does. A wireLen
+// of 0 or below len(data) means unknown.
+func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg *Segment) (reason string) {
+	d.frameCap, d.end = cap(data), wireLen
+	if wireLen < len(data) {
+		d.end = 1 << 30
+	}
 	d.nEncaps, d.depth = 0, 0
 	seg.Src, seg.Dst = netip.AddrPort{}, netip.AddrPort{}
 	seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Len = 0, 0, 0, 0, 0
@@ -292,6 +313,7 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 		if !d.push("PPPoE") {
 			return ReasonTooDeep
 		}
+		d.limit(b, 6+int(binary.BigEndian.Uint16(b[4:])))
 		return d.pppProto(b[6:], seg, bad)
 	case 0x6558: // transparent Ethernet bridging (GRE, Geneve)
 		return d.ether(b, seg, bad)
@@ -447,6 +469,12 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 	if total < ihl {
 		return ReasonBadIP
 	}
+	d.clamped = false
+	if avail := d.onWire(b); total > avail {
+		total = max(avail, ihl)
+		verifiable, d.clamped = false, true
+	}
+	d.limit(b, total)
 	if d.verify && verifiable && checksum(b[:ihl], 0) != 0xffff {
 		*bad = true
 	}
@@ -474,6 +502,12 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 		wire = len(b) - 40
 		verifiable = false
 	}
+	d.clamped = false
+	if avail := d.onWire(b) - 40; wire > avail {
+		wire = max(avail, 0)
+		verifiable, d.clamped = false, true
+	}
+	d.limit(b, 40+wire)
 	next := b[6]
 	d.src, d.dst = b[8:24], b[24:40]
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
@@ -518,6 +552,16 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 		wire -= hl
 	}
 	return ReasonBadIP
+}
+
+// onWire is how many bytes the frame had on the wire from the start of b,
+// a subslice of the frame being decoded.
+func (d *Decoder) onWire(b []byte) int { return d.end - (d.frameCap - cap(b)) }
+
+// limit records that the layer starting at b, by its own length field,
+// ends n bytes later.
+func (d *Decoder) limit(b []byte, n int) {
+	d.end = min(d.end, d.frameCap-cap(b)+n)
 }
 
 // routingDst points d.dst at the final destination named by an IPv6 routing
@@ -650,8 +694,11 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
 	}
 	sport := binary.BigEndian.Uint16(b)
 	dport := binary.BigEndian.Uint16(b[2:])
-	if l := int(binary.BigEndian.Uint16(b[4:])); l >= 8 && l < len(b) {
-		b = b[:l]
+	if l := int(binary.BigEndian.Uint16(b[4:])); l >= 8 {
+		d.limit(b, l)
+		if l < len(b) {
+			b = b[:l]
+		}
 	}
 	b = b[8:]
 	switch {
@@ -767,7 +814,7 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 		return ReasonTruncated
 	}
 	off := int(b[12]>>4) * 4
-	if off < 20 || off > wire {
+	if off < 20 || off > wire && !d.clamped {
 		return ReasonBadTCP
 	}
 	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b))
@@ -776,7 +823,7 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	seg.Ack = binary.BigEndian.Uint32(b[8:])
 	seg.Flags = Flags(b[13])
 	seg.Window = binary.BigEndian.Uint16(b[14:])
-	seg.Len = uint32(wire - off)
+	seg.Len = uint32(max(wire-off, 0))
 	// Options cut off by the snap length are lost; the segment is not.
 	parseOptions(b[20:min(off, len(b))], seg.Flags&SYN != 0, &seg.Opts)
 	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {

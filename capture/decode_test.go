@@ -165,6 +165,7 @@ type decodeCase struct {
 	link   layers.LinkType
 	frame  []byte
 	cut    int // if > 0, keep only this many bytes (snap length)
+	wire   int // if > 0, the frame's length on the wire (DecodeWire)
 	verify bool
 	want   Segment
 	reason string
@@ -346,6 +347,53 @@ func decodeCases(t testing.TB) []decodeCase {
 			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, &layers.GTPv1U{Version: 1, ProtocolType: 1, MessageType: 255, TEID: 77}, i, tcpData(i), hello),
 			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GTP"}})
 	}
+	// more link layers and shims met in real captures
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		vn := raw{0, 0, 0, 0x33, 0x08, 0x00} // VN-Tag, then IPv4
+		add(decodeCase{name: "vn-tag", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetType(0x8926)), vn, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"VN-Tag"}})
+		o := ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gre-wccp-redirect", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetType(0x883e)}, raw{0x05, 0x59, 0x00, 0x48}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE"}})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "arcnet-rfc1201", link: layers.LinkTypeARCNetLinux, frame: serialize(t, raw{0xbe, 0x50, 0xa8, 0xe7, 0xd4, 0, 1, 0x66}, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "arcnet-rfc1051", link: layers.LinkTypeARCNetLinux, frame: serialize(t, raw{0xbe, 0x50, 0xa8, 0xe7, 0xf0}, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		ipoib := make(raw, 44)
+		ipoib[40], ipoib[41] = 0x86, 0xdd
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "ip-over-infiniband", link: 242, frame: serialize(t, ipoib, j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		juniper := raw{'M', 'G', 'C', 0x80, 0, 4, 1, 2, 3, 4}
+		add(decodeCase{name: "juniper-ethernet", link: 178, frame: serialize(t, juniper, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "cisco-hdlc", link: layers.LinkTypeC_HDLC, frame: serialize(t, raw{0x0f, 0x00, 0x08, 0x00}, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		fddi := append(raw{0x50}, make(raw, 12)...)
+		add(decodeCase{name: "fddi-snap", link: layers.LinkTypeFDDI, frame: serialize(t, fddi, raw{0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00}, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		ipBytes := serialize(t, i, tcpData(i), hello)
+		tlv := make(raw, 4)
+		binary.LittleEndian.PutUint16(tlv, uint16(4+len(ipBytes)))
+		binary.LittleEndian.PutUint16(tlv[2:], 9) // NFULA_PAYLOAD
+		prefix := raw{2, 0, 0, 1, 8, 0, 1, 0, 0x08, 0x00, 0, 0} // family, version, resource id; NFULA_PACKET_HDR
+		add(decodeCase{name: "nflog", link: 239, frame: append(append(append([]byte(nil), prefix...), tlv...), ipBytes...), want: wantData("10.0.0.1", "10.0.0.2", 5)})
+	}
+	// length fields that lie
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 100)))
+		binary.BigEndian.PutUint16(f[14+2:], 20+32+108) // IP claims 8 bytes more than the frame had
+		add(decodeCase{name: "ip-length-beyond-wire", link: layers.LinkTypeEthernet, frame: f, wire: len(f), want: wantData("10.0.0.1", "10.0.0.2", 100)})
+		add(decodeCase{name: "ip-length-beyond-capture-wire-unknown", link: layers.LinkTypeEthernet, frame: f, want: wantData("10.0.0.1", "10.0.0.2", 108)})
+		add(decodeCase{name: "snaplen-cut-wire-known", link: layers.LinkTypeEthernet, frame: f[:80], wire: len(f) + 8, want: wantData("10.0.0.1", "10.0.0.2", 108)})
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		p := serialize(t, eth(layers.EthernetTypePPPoESession), &layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 3}, &layers.PPP{PPPType: layers.PPPTypeIPv4}, i, tcpData(i), hello)
+		binary.BigEndian.PutUint16(p[14+4:], uint16(2+20+32)) // PPPoE holds no payload bytes
+		add(decodeCase{name: "pppoe-length-limits-ip", link: layers.LinkTypeEthernet, frame: p, wire: len(p), want: wantData("10.0.0.1", "10.0.0.2", 0), encaps: []string{"PPPoE"}})
+	}
 	// snap length, damage, non-TCP
 	{
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
@@ -429,7 +477,12 @@ func TestDecode(t *testing.T) {
 				frame = frame[:c.cut]
 			}
 			var got Segment
-			reason := d.Decode(frame, c.link, &got)
+			var reason string
+			if c.wire > 0 {
+				reason = d.DecodeWire(frame, c.wire, c.link, &got)
+			} else {
+				reason = d.Decode(frame, c.link, &got)
+			}
 			if reason != c.reason {
 				t.Fatalf("Decode reason = %q, want %q", reason, c.reason)
 			}

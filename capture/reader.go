@@ -274,7 +274,7 @@ func (r *Reader) Next(seg *Segment) error {
 		}
 		st.Last = ci.Timestamp
 		r.links[link]++
-		reason := r.dec.Decode(data, link, seg)
+		reason := r.dec.DecodeWire(data, ci.Length, link, seg)
 		if reason != "" {
 			if reason == ReasonBadChecksum {
 				st.BadChecksum++

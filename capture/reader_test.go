@@ -230,6 +230,32 @@ func TestReaderFormats(t *testing.T) {
 	}
 }
 
+// TestPcapngTrailingStatistics is a regression test: a pcapng file ending in
+// an interface statistics block (dumpcap writes one) was reported truncated.
+func TestPcapngTrailingStatistics(t *testing.T) {
+	fs := testFrames(t)
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i)), CaptureLength: len(f.data), Length: len(f.data)}, f.data)
+	}
+	if err := w.WriteInterfaceStats(0, pcapgo.NgInterfaceStatistics{LastUpdate: t0, Comment: "Counters provided by dumpcap", PacketsReceived: 4}); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	r, err := NewReader(&buf, "stats.pcapng", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := readAll(t, r)
+	if err != io.EOF || len(segs) != 3 {
+		t.Errorf("got %d segments and %v, want 3 and io.EOF", len(segs), err)
+	}
+}
+
 func TestReaderVerifyChecksums(t *testing.T) {
 	var good, bad []byte
 	for _, c := range decodeCases(t) {
