@@ -489,3 +489,38 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 }
+
+// A record with nothing in it (the zero Conn) must not break any writer:
+// output stays well-formed.
+func TestZeroConn(t *testing.T) {
+	zero := &analyze.Conn{Findings: []analyze.Finding{{Kind: "new_kind_from_the_future"}}}
+	for _, format := range Formats() {
+		out := render(t, format, &Options{Timeline: true}, []*analyze.Conn{zero}, nil)
+		switch format {
+		case "json":
+			decodeJSON(t, out)
+		case "jsonl":
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				decodeJSON(t, []byte(l))
+			}
+		case "yaml":
+			var m map[string]any
+			if err := yaml.Unmarshal(out, &m); err != nil {
+				t.Errorf("yaml: %v", err)
+			}
+		case "zeek":
+			_, rows := zeekCut(t, out)
+			if len(rows) != 1 || rows[0]["id.orig_h"] != "-" || rows[0]["ts"] != "-" {
+				t.Errorf("zeek rows = %v", rows)
+			}
+		case "text":
+			if !strings.Contains(string(out), "info    new_kind_from_the_future × 1\n") {
+				t.Errorf("unknown kind not shown:\n%s", out)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := Ladder(&buf, zero, nil); err != nil || !strings.Contains(buf.String(), "no timeline recorded") {
+		t.Errorf("Ladder(zero) = %v:\n%s", err, buf.String())
+	}
+}

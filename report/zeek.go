@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -61,11 +62,11 @@ func (z *zeekWriter) End(c *analyze.Conn) {
 	b = append(b, '\t', 'C')
 	b = base62(b, c.ID)
 	b = append(b, '\t')
-	b = zeekString(b, c.Client.Addr().WithZone("").String())
+	b = zeekAddr(b, c.Client)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, uint64(c.Client.Port()), 10)
 	b = append(b, '\t')
-	b = zeekString(b, c.Server.Addr().WithZone("").String())
+	b = zeekAddr(b, c.Server)
 	b = append(b, '\t')
 	b = strconv.AppendUint(b, uint64(c.Server.Port()), 10)
 	b = append(b, "\ttcp\t-\t"...)
@@ -114,6 +115,15 @@ func zeekTime(b []byte, t time.Time) []byte {
 	}
 	us := t.UnixMicro()
 	return fmt.Appendf(b, "%d.%06d", us/1e6, us%1e6)
+}
+
+// zeekAddr appends ap's address as Zeek's addr type (IPv6 without brackets
+// or zone); unset when invalid.
+func zeekAddr(b []byte, ap netip.AddrPort) []byte {
+	if !ap.Addr().IsValid() {
+		return append(b, zeekUnset...)
+	}
+	return ap.Addr().WithZone("").AppendTo(b)
 }
 
 // zeekInterval appends d as Zeek's interval type: seconds with 6 decimals.
