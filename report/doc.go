@@ -19,6 +19,10 @@
 //   - text: a one-screen summary and the findings grouped by kind, worst
 //     first, with a few examples each; written at Close.
 //
+// With Options.Live, text and jsonl also write each finding the moment the
+// analyzer reports it (Sink's Finding), for live capture; otherwise findings
+// travel with their connection's record and Finding is ignored.
+//
 // The field names of the records (Record, SummaryRecord) are the contract of
 // DESIGN §5: fields are added, never renamed. Output depends only on the
 // capture (capture time, never the wall clock), except the summary's elapsed
