@@ -116,11 +116,12 @@ type zeekTracker struct {
 	// flip; nil means zeekDefaultServerPorts.
 	serverPorts *portSet
 
-	start, last time.Time // first packet; last packet that counted for Zeek's LastTime
-	closeAt     time.Time // when a close completed (ConnDeleteTimer base)
-	attemptAt   time.Time // first SYN from the originator (AttemptTimer base)
-	resetAt     time.Time // RST after FIN (ResetTimer base)
-	partialAt   time.Time // first close by a side never seen before (PartialCloseTimer base)
+	// Capture times in Unix nanoseconds (0 = not yet): the first packet;
+	// the last that counted for Zeek's LastTime; when a close completed
+	// (ConnDeleteTimer); the originator's first SYN (AttemptTimer); a RST
+	// after FIN (ResetTimer); a first close by a side never seen before
+	// (PartialCloseTimer).
+	start, last, closeAt, attemptAt, resetAt, partialAt int64
 
 	histSeen uint32
 	hist     [zeekMaxHistory]byte
@@ -236,8 +237,8 @@ func (z *zeekTracker) updateCaptured(fromClient bool, seg *capture.Segment, payl
 func (z *zeekTracker) begin(fromClient bool, seg *capture.Segment) {
 	z.started = true
 	z.origClient = fromClient
-	z.start = seg.Time
-	z.last = seg.Time
+	z.start = seg.Time.UnixNano()
+	z.last = z.start
 	f := seg.Flags
 	if f&capture.SYN == 0 || f&capture.ACK != 0 {
 		src, dst := seg.Src.Port(), seg.Dst.Port()
@@ -344,7 +345,7 @@ func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool)
 	}
 
 	if !z.closed {
-		z.last = seg.Time
+		z.last = seg.Time.UnixNano()
 	}
 
 	if fin {
@@ -383,7 +384,7 @@ func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool)
 
 	deltaLast := z.updateLastSeq(i, onePast, syn, fin, rst, length)
 
-	doClose, genEvent := z.updateStateMachine(i, seg, deltaLast, syn, fin, rst, ack)
+	doClose, _ := z.updateStateMachine(i, seg, deltaLast, syn, fin, rst, ack)
 
 	if ack {
 		z.ackReceived(1-i, relAck)
@@ -398,7 +399,7 @@ func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool)
 	}
 
 	if doClose {
-		z.connectionClosed(i, genEvent, seg.Time)
+		z.connectionClosed(i)
 	}
 }
 
@@ -632,8 +633,8 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 				} else {
 					z.setState(i, zSynSent)
 				}
-				if z.attemptAt.IsZero() {
-					z.attemptAt = seg.Time
+				if z.attemptAt == 0 {
+					z.attemptAt = seg.Time.UnixNano()
 				}
 			} else {
 				if !ack && p.state == zSynAckSent && seg.Seq == uint32(e.startSeq) {
@@ -722,8 +723,8 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 			if !e.didClose {
 				doClose = true
 			}
-			if z.resetAt.IsZero() {
-				z.resetAt = seg.Time
+			if z.resetAt == 0 {
+				z.resetAt = seg.Time.UnixNano()
 			}
 		}
 
@@ -745,7 +746,7 @@ func (z *zeekTracker) flipRoles() {
 
 // connectionClosed is TCPSessionAdapter::ConnectionClosed, as far as it
 // decides is_active and the deletion timers.
-func (z *zeekTracker) connectionClosed(i int, genEvent bool, t time.Time) {
+func (z *zeekTracker) connectionClosed(i int) {
 	e, p := &z.ep[i], &z.ep[1-i]
 	if e.didClose {
 		return
@@ -757,10 +758,9 @@ func (z *zeekTracker) connectionClosed(i int, genEvent bool, t time.Time) {
 			z.closed = true
 			z.closeAt = z.last
 		}
-	} else if e.prevState == zInactive && z.partialAt.IsZero() {
+	} else if e.prevState == zInactive && z.partialAt == 0 {
 		z.partialAt = z.last
 	}
-	_ = t
 }
 
 // dataSent is TCP_Reassembler::DataSent / Reassembler::NewBlock, reduced to
@@ -1017,27 +1017,29 @@ func (z *zeekTracker) expired(now time.Time) bool {
 	if !z.started {
 		return false
 	}
+	t := now.UnixNano()
+	since := func(at int64) time.Duration { return time.Duration(t - at) }
 	o, r := &z.ep[z.side(true)], &z.ep[z.side(false)]
 	// Deletion after a completed close (ConnDeleteTimer).
-	if z.closed && now.Sub(z.closeAt) > zeekCloseDelay {
+	if z.closed && since(z.closeAt) >= zeekCloseDelay {
 		return true
 	}
 	// AttemptTimer: an unanswered SYN.
-	if !z.attemptAt.IsZero() && now.Sub(z.attemptAt) > zeekAttemptDelay &&
+	if z.attemptAt != 0 && since(z.attemptAt) >= zeekAttemptDelay &&
 		(o.state == zSynSent || o.state == zSynAckSent) && r.state == zInactive {
 		return true
 	}
 	// ResetTimer: RST after FIN.
-	if !z.resetAt.IsZero() && now.Sub(z.resetAt) > zeekResetDelay {
+	if z.resetAt != 0 && since(z.resetAt) >= zeekResetDelay {
 		return true
 	}
 	// PartialCloseTimer.
-	if !z.partialAt.IsZero() && now.Sub(z.partialAt) > zeekPartialCloseDelay &&
+	if z.partialAt != 0 && since(z.partialAt) >= zeekPartialCloseDelay &&
 		o.state != zInactive && r.state != zInactive && (!o.didClose || !r.didClose) &&
 		o.state != zReset && r.state != zReset {
 		return true
 	}
-	idle := now.Sub(z.last)
+	idle := since(z.last)
 	// ExpireTimer: idle for the linger time with one side closed, or
 	// nothing established on either side.
 	if idle > zeekConnectionLinger+zeekSessionTimer {
