@@ -72,7 +72,9 @@ func (c *conn) onSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 	P, Q := &c.p[d], &c.p[d^1]
 	valid := true
 	if d == ServerToClient && c.nISN > 0 {
-		valid = false
+		// ISN_c+1 of any SYN seen, or beyond SYN data the server accepted
+		// (TCP Fast Open).
+		valid = seg.Ack == rc.Half[ClientToServer].Nxt
 		for i := 0; i < int(c.nISN); i++ {
 			if seg.Ack == c.clientISNs[i]+1 {
 				valid = true
@@ -294,7 +296,7 @@ func (c *conn) onOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 
 	// The ACK part: acknowledgments of the other peer's SYN and FIN.
 	if f&capture.ACK != 0 {
-		if reassembly.SeqGT(seg.Ack, Q.synISN) && Q.state == SynRcvd {
+		if Q.state == SynRcvd && reassembly.SeqGT(seg.Ack, Q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
 			c.addPend(P, pendAckSYN, Q.synISN, seg, c.nextStep())
 		}
 		if Q.finSent && reassembly.SeqGT(seg.Ack, Q.finSeq) {
@@ -347,7 +349,11 @@ func (c *conn) completeHandshake(rc *reassembly.Conn[conn], seg *capture.Segment
 		wantSeq = c.clientISNs[c.nISN-1] + 1
 	}
 	wantAck := S.synISN + 1
-	seqOK, ackOK := seg.Seq == wantSeq || c.synNotCaptured, seg.Ack == wantAck
+	// The client may have sent data (TFO, or before the SYN-ACK) since ISN_c+1.
+	nxt := rc.Half[ClientToServer].Nxt - seg.SeqLen()
+	seqOK := seg.Seq == wantSeq || c.synNotCaptured ||
+		(reassembly.SeqGT(seg.Seq, wantSeq) && reassembly.SeqLE(seg.Seq, nxt))
+	ackOK := seg.Ack == wantAck
 	pure := seg.Len == 0 && seg.Flags&capture.FIN == 0
 	switch {
 	case ackOK && seqOK:
