@@ -159,8 +159,8 @@ var zeekDefaultServerPorts = func() *portSet {
 		143,       // imap
 		389, 3268, // ldap
 		443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223, // ssl
-		502,              // modbus
-		1433, 1434, 3306, // mysql (1434), 3306
+		502,        // modbus
+		1434, 3306, // mysql
 		1883,       // mqtt
 		3389,       // rdp
 		5222, 5269, // xmpp
@@ -654,10 +654,12 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 			z.setState(i, zClosed)
 			doClose, genEvent = true, true
 		}
+		// From here on Zeek tests its is_orig argument, which a reversal
+		// flip above leaves as it was.
 		if rst {
 			z.setState(i, zReset)
 			reject := false
-			if z.isOrig(i) {
+			if isOrig {
 				reject = p.state == zEstablished
 			} else {
 				reject = p.state == zSynSent || p.state == zSynAckSent
@@ -668,13 +670,13 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 		if e.state == zInactive {
 			o := &z.ep[z.side(true)]
 			switch {
-			case !z.isOrig(i) && length == 0 && o.state == zSynSent:
+			case !isOrig && length == 0 && o.state == zSynSent:
 				// An ACK before the SYN-ACK ("eccentric TCPs"): ignored.
 			case ack && p.state == zEstablished:
 				// Missed the SYN: establish rather than call it partial.
 				z.setState(i, zEstablished)
 				z.isPartial = false
-				if z.isOrig(i) {
+				if isOrig {
 					z.firstSeen |= 1
 				} else {
 					z.firstSeen |= 2
