@@ -291,7 +291,11 @@ func (c *conn) addPend(P *peer, kind pendKind, seq uint32, seg *capture.Segment,
 		it := &P.pend[i]
 		if it.kind == kind && it.seq == seq {
 			it.count++
-			it.step, it.time = step, seg.Time
+			if kind != pendAckSYN && kind != pendAckFIN {
+				// A resent SYN, FIN or RST: the latest copy is the one
+				// that may arrive. An ACK is received at its first copy.
+				it.step, it.time = step, seg.Time
+			}
 			return
 		}
 	}
