@@ -96,7 +96,7 @@ func TestStateMachine(t *testing.T) {
 		{
 			name: "unanswered SYN retransmitted",
 			script: func(s *segtest.Script) {
-				s.C("S", 0, 0, 0).Wait(sec).C("S", 0, 0, 0).Wait(2*sec).C("S", 0, 0, 0).Wait(4 * sec).C("S", 0, 0, 0)
+				s.C("S", 0, 0, 0).Wait(sec).C("S", 0, 0, 0).Wait(2*sec).C("S", 0, 0, 0).Wait(4*sec).C("S", 0, 0, 0)
 			},
 			client: analyze.SynSent, server: analyze.Closed, connState: "S0", kinds: "syn_retransmitted,syn_unanswered",
 			evidence: "nothing came back", wantDuration: 7*sec + 3*time.Millisecond,
@@ -158,7 +158,7 @@ func TestStateMachine(t *testing.T) {
 		{
 			name: "half-close stuck to the end of the capture",
 			script: func(s *segtest.Script) {
-				s.Handshake().C("FA", 1, 1, 0).S("A", 1, 2, 0).Wait(3 * sec).S("A", 1, 2, 0)
+				s.Handshake().C("FA", 1, 1, 0).S("A", 1, 2, 0).Wait(3*sec).S("A", 1, 2, 0)
 			},
 			client: analyze.FinWait2, server: analyze.CloseWait, connState: "S2", kinds: "half_close_stuck",
 			evidence: "never closed",
