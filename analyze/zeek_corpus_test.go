@@ -32,10 +32,14 @@ func zeekCorpusDir() string {
 	return "/work/shared/corpus"
 }
 
-// Agreement floors: the test fails when agreement drops below them.
+// Agreement floors: the test fails when agreement drops below them. One
+// capture (llc, a scan of 1333 lone RSTs) holds most rows, so agreement is
+// also measured, and held to a floor, without the largest capture.
 const (
-	zeekFloorConnState = 0.985
-	zeekFloorHistory   = 0.975
+	zeekFloorConnState     = 0.995
+	zeekFloorHistory       = 0.99
+	zeekFloorConnStateRest = 0.965
+	zeekFloorHistoryRest   = 0.93
 )
 
 // zeekTruthRow is one primary row of a <name>.zeek.tsv file.
@@ -174,6 +178,7 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 		link = r.LinkType()
 	}
 	dec := capture.NewDecoder(&capture.Config{VerifyChecksums: verify})
+	frags := make(zeekFragments)
 	table := make(map[zeekTupleKey]*zeekReplayConn)
 	var all []*zeekReplayConn
 	var seg capture.Segment
@@ -190,6 +195,10 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 				l = lt
 			}
+		}
+		data = frags.add(data, l)
+		if data == nil {
+			continue // a fragment still waiting for the rest, as in Zeek
 		}
 		reason := dec.Decode(data, l, &seg)
 		if reason != "" && reason != capture.ReasonBadChecksum {
@@ -219,6 +228,98 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 		c.z.updateCaptured(seg.Src == c.client, &seg, ci.CaptureLength >= ci.Length)
 	}
 	return all, nil
+}
+
+// zeekFragments reassembles IPv4 fragments (at any depth of tunnelling) the
+// way Zeek's IP layer does before it looks at TCP: a packet is seen once,
+// when its last missing fragment arrives, and never if one is lost.
+type zeekFragments map[zeekFragKey]*zeekFragBuf
+
+type zeekFragKey struct {
+	src, dst [4]byte
+	id       uint16
+	proto    uint8
+}
+
+type zeekFragBuf struct {
+	prefix  []byte // the frame up to and including the IPv4 header
+	hdrLen  int
+	payload []byte
+	have    []bool
+	total   int // payload length, once the last fragment is seen
+}
+
+// add returns the frame to decode: data itself when it is no fragment, nil
+// while a fragmented packet is incomplete, and the reassembled frame when
+// data completes one.
+func (fs zeekFragments) add(data []byte, link layers.LinkType) []byte {
+	p := gopacket.NewPacket(data, link, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+	var ip *layers.IPv4
+	for _, l := range p.Layers() {
+		if v, ok := l.(*layers.IPv4); ok && (v.Flags&layers.IPv4MoreFragments != 0 || v.FragOffset != 0) {
+			ip = v
+			break
+		}
+	}
+	if ip == nil {
+		return data
+	}
+	hdr := ip.Contents
+	off := len(data) - len(ip.Contents) - len(ip.Payload)
+	// ip.Payload may include link padding: trust the IP length.
+	plen := int(ip.Length) - len(hdr)
+	if off < 0 || plen < 0 || plen > len(ip.Payload) {
+		return nil
+	}
+	k := zeekFragKey{id: ip.Id, proto: uint8(ip.Protocol)}
+	copy(k.src[:], ip.SrcIP.To4())
+	copy(k.dst[:], ip.DstIP.To4())
+	b := fs[k]
+	if b == nil {
+		b = &zeekFragBuf{total: -1}
+		fs[k] = b
+	}
+	start := int(ip.FragOffset) * 8
+	end := start + plen
+	if end > len(b.payload) {
+		b.payload = append(b.payload, make([]byte, end-len(b.payload))...)
+		b.have = append(b.have, make([]bool, end-len(b.have))...)
+	}
+	copy(b.payload[start:end], ip.Payload[:plen])
+	for i := start; i < end; i++ {
+		b.have[i] = true
+	}
+	if ip.FragOffset == 0 {
+		b.prefix = append([]byte(nil), data[:off+len(hdr)]...)
+		b.hdrLen = len(hdr)
+	}
+	if ip.Flags&layers.IPv4MoreFragments == 0 {
+		b.total = end
+	}
+	if b.total < 0 || b.prefix == nil {
+		return nil
+	}
+	for i := 0; i < b.total; i++ {
+		if !b.have[i] {
+			return nil
+		}
+	}
+	delete(fs, k)
+	out := append(append([]byte(nil), b.prefix...), b.payload[:b.total]...)
+	h := out[len(b.prefix)-b.hdrLen : len(b.prefix)]
+	total := b.hdrLen + b.total
+	h[2], h[3] = byte(total>>8), byte(total)
+	h[6], h[7] = 0, 0 // no more fragments, offset 0
+	h[10], h[11] = 0, 0
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	h[10], h[11] = byte(^sum>>8), byte(^sum)
+	return out
 }
 
 // badIPv4Header reports whether any IPv4 header in the frame has a wrong
@@ -284,6 +385,7 @@ func zeekServerPortsFor(rows []*zeekTruthRow) *portSet {
 
 type zeekAgreement struct {
 	stateOK, stateN, histOK, histN int
+	histNoX                        int // history agreements once Zeek's 'X' (an application analyzer hit a limit) is set aside
 	diffs                          []string
 }
 
@@ -297,7 +399,8 @@ func TestZeekCorpus(t *testing.T) {
 		t.Skip("corpus comparison skipped in -short mode")
 	}
 	per := make(map[string]*zeekAgreement)
-	var total zeekAgreement
+	var total, largest zeekAgreement
+	largestN := 0
 	for _, tf := range truthFiles {
 		source := filepath.Base(filepath.Dir(tf))
 		name := strings.TrimSuffix(filepath.Base(tf), ".zeek.tsv")
@@ -335,6 +438,7 @@ func TestZeekCorpus(t *testing.T) {
 			a = &zeekAgreement{}
 			per[source] = a
 		}
+		before := *a
 		for _, r := range rows {
 			cands := byKey[zeekKey(r.orig, r.resp)]
 			// Prefer an unused connection that agrees, then any unused one.
@@ -374,11 +478,19 @@ func TestZeekCorpus(t *testing.T) {
 				if okHist {
 					a.histOK++
 				}
+				if strings.NewReplacer("X", "", "x", "").Replace(r.history) == gh && orient == "" {
+					a.histNoX++
+				}
 			}
 			if !okState || !okHist {
 				a.diffs = append(a.diffs, fmt.Sprintf("%s %s > %s: want %s %q, got %s %q%s",
 					name, r.orig, r.resp, orDash(r.connState), r.history, gs, gh, orient))
 			}
+		}
+		if n := a.stateN - before.stateN + a.histN - before.histN; n > largestN {
+			largestN = n
+			largest = zeekAgreement{stateOK: a.stateOK - before.stateOK, stateN: a.stateN - before.stateN,
+				histOK: a.histOK - before.histOK, histN: a.histN - before.histN, diffs: []string{source + "/" + name}}
 		}
 	}
 	sources := make([]string, 0, len(per))
@@ -388,8 +500,8 @@ func TestZeekCorpus(t *testing.T) {
 	sort.Strings(sources)
 	for _, s := range sources {
 		a := per[s]
-		t.Logf("%s: conn_state %d/%d (%.1f%%), history %d/%d (%.1f%%)", s,
-			a.stateOK, a.stateN, pct(a.stateOK, a.stateN), a.histOK, a.histN, pct(a.histOK, a.histN))
+		t.Logf("%s: conn_state %d/%d (%.1f%%), history %d/%d (%.1f%%; %d/%d setting Zeek's application-layer 'X' aside)", s,
+			a.stateOK, a.stateN, pct(a.stateOK, a.stateN), a.histOK, a.histN, pct(a.histOK, a.histN), a.histNoX, a.histN)
 		for _, d := range a.diffs {
 			t.Logf("  %s", d)
 		}
@@ -398,11 +510,23 @@ func TestZeekCorpus(t *testing.T) {
 		total.histOK += a.histOK
 		total.histN += a.histN
 	}
+	rest := zeekAgreement{stateOK: total.stateOK - largest.stateOK, stateN: total.stateN - largest.stateN,
+		histOK: total.histOK - largest.histOK, histN: total.histN - largest.histN}
+	if largestN > 0 {
+		t.Logf("without the largest capture (%s): conn_state %d/%d (%.1f%%), history %d/%d (%.1f%%)", largest.diffs[0],
+			rest.stateOK, rest.stateN, pct(rest.stateOK, rest.stateN), rest.histOK, rest.histN, pct(rest.histOK, rest.histN))
+	}
+	if rest.stateN > 0 && float64(rest.stateOK) < zeekFloorConnStateRest*float64(rest.stateN) {
+		t.Errorf("conn_state agreement without the largest capture %d/%d is below the floor %.1f%%", rest.stateOK, rest.stateN, 100*zeekFloorConnStateRest)
+	}
+	if rest.histN > 0 && float64(rest.histOK) < zeekFloorHistoryRest*float64(rest.histN) {
+		t.Errorf("history agreement without the largest capture %d/%d is below the floor %.1f%%", rest.histOK, rest.histN, 100*zeekFloorHistoryRest)
+	}
 	if total.stateN > 0 && float64(total.stateOK) < zeekFloorConnState*float64(total.stateN) {
-		t.Errorf("conn_state agreement %d/%d is below the floor %.0f%%", total.stateOK, total.stateN, 100*zeekFloorConnState)
+		t.Errorf("conn_state agreement %d/%d is below the floor %.1f%%", total.stateOK, total.stateN, 100*zeekFloorConnState)
 	}
 	if total.histN > 0 && float64(total.histOK) < zeekFloorHistory*float64(total.histN) {
-		t.Errorf("history agreement %d/%d is below the floor %.0f%%", total.histOK, total.histN, 100*zeekFloorHistory)
+		t.Errorf("history agreement %d/%d is below the floor %.1f%%", total.histOK, total.histN, 100*zeekFloorHistory)
 	}
 }
 
