@@ -344,7 +344,8 @@ func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool)
 		z.scaled(i, 'W', &e.win0Cnt, &e.win0Thresh)
 	}
 
-	if !z.closed {
+	// Zeek stops advancing LastTime once both sides have closed.
+	if !e.didClose || !p.didClose {
 		z.last = seg.Time.UnixNano()
 	}
 
@@ -982,6 +983,10 @@ func (z *zeekTracker) historyLooksRSTOS0() bool {
 
 // history returns the history letters; it allocates the string.
 func (z *zeekTracker) history() string { return string(z.hist[:z.histLen]) }
+
+// appendHistory appends the history letters to b, without allocating when b
+// has room.
+func (z *zeekTracker) appendHistory(b []byte) []byte { return append(b, z.hist[:z.histLen]...) }
 
 // isReuse is TCPSessionAdapter::IsReuse: whether seg, arriving on this
 // connection's tuple, starts a new connection instead. Only SYNs do (and,

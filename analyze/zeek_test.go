@@ -361,3 +361,47 @@ func TestZeekTrackerIsSmall(t *testing.T) {
 }
 
 func unsafeSizeofZeek() uintptr { return unsafe.Sizeof(zeekTracker{}) }
+
+// FuzzZeekTracker feeds arbitrary segment scripts: the tracker must not
+// panic, its history stays bounded and its conn_state is one of Zeek's.
+func FuzzZeekTracker(f *testing.F) {
+	f.Add([]byte{0x02, 0, 0, 0x12, 1, 0, 0x10, 0, 5, 0x11, 1, 0})
+	f.Add([]byte{0x12, 0, 0, 0x04, 1, 3, 0x01, 0, 0, 0x14, 1, 200})
+	valid := map[string]bool{"S0": true, "S1": true, "SF": true, "REJ": true, "S2": true, "S3": true,
+		"RSTO": true, "RSTR": true, "RSTOS0": true, "RSTRH": true, "SH": true, "SHR": true, "OTH": true}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var z zeekTracker
+		t0 := time.Unix(1e9, 0)
+		seq := [2]uint32{1000, 5000}
+		for i := 0; i+2 < len(data); i += 3 {
+			fromClient := data[i]&0x80 == 0
+			side := 1
+			if fromClient {
+				side = 0
+			}
+			g := capture.Segment{
+				Time:        t0.Add(time.Duration(i) * time.Second),
+				Flags:       capture.Flags(data[i] & 0x3f),
+				Seq:         seq[side] + uint32(int8(data[i+1]))*100,
+				Ack:         seq[1-side] + uint32(data[i+2]),
+				Len:         uint32(data[i+2] & 0x0f),
+				Window:      uint16(data[i+1] & 1),
+				BadChecksum: data[i+1]&0x40 != 0,
+			}
+			if fromClient {
+				g.Src, g.Dst = zClientAddr, zHTTPAddr
+			} else {
+				g.Src, g.Dst = zHTTPAddr, zClientAddr
+			}
+			_ = z.isReuse(fromClient, &g)
+			_ = z.expired(g.Time)
+			z.update(fromClient, &g)
+		}
+		if !valid[z.connState()] && z.started {
+			t.Fatalf("conn_state %q", z.connState())
+		}
+		if len(z.history()) > zeekMaxHistory {
+			t.Fatalf("history %d letters", len(z.history()))
+		}
+	})
+}
