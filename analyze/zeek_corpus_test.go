@@ -181,7 +181,7 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 	frags := make(zeekFragments)
 	table := make(map[zeekTupleKey]*zeekReplayConn)
 	var all []*zeekReplayConn
-	var seg capture.Segment
+	var seg, held capture.Segment
 	for frame := uint64(1); ; frame++ {
 		data, ci, err := src.ReadPacketData()
 		if err == io.EOF {
@@ -200,10 +200,18 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 		if data == nil {
 			continue // a fragment still waiting for the rest, as in Zeek
 		}
-		reason := dec.Decode(data, l, &seg)
+		// Zeek believes the IP header's length even when the frame holds
+		// less (the payload then never reaches its reassembler); the
+		// decoder, like Wireshark, cuts it to the frame unless told the
+		// frame was longer on the wire. Decode both ways.
+		if dec.DecodeWire(data, len(data), l, &held) != "" {
+			held.Len = 0
+		}
+		reason := dec.DecodeWire(data, 1<<30, l, &seg)
 		if reason != "" && reason != capture.ReasonBadChecksum {
 			continue
 		}
+		captured := ci.CaptureLength >= ci.Length && held.Len >= seg.Len
 		if reason == capture.ReasonBadChecksum && badIPv4Header(data, l) {
 			// Zeek drops a packet whose IPv4 header checksum is wrong
 			// before it looks for a connection: no 'c', nothing.
@@ -225,7 +233,7 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 			table[k] = c
 			all = append(all, c)
 		}
-		c.z.updateCaptured(seg.Src == c.client, &seg, ci.CaptureLength >= ci.Length)
+		c.z.updateCaptured(seg.Src == c.client, &seg, captured)
 	}
 	return all, nil
 }
