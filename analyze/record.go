@@ -37,6 +37,9 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 			SACK:        cs.SACK && sc.SACK,
 		},
 	}
+	for i, h := range [2]*reassembly.Half{cs, sc} {
+		r.Control[i] = ControlCounts{SYN: h.Syns, SYNACK: h.SynAcks, FIN: h.Fins, RST: h.Rsts}
+	}
 	if cs.SynSeen {
 		r.Handshake.WScale[0] = cs.WScale
 	}

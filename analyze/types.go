@@ -236,8 +236,16 @@ type Conn struct {
 	ClientPackets uint64
 	ServerPackets uint64
 	Midstream     bool
-	Findings      []Finding
-	Timeline      []Step // with Config.Timeline
+	// Control segments each peer sent, every copy counted (as tshark counts
+	// frames): [ClientToServer] for the client, [ServerToClient] for the server.
+	Control  [2]ControlCounts
+	Findings []Finding
+	Timeline []Step // with Config.Timeline
+}
+
+// ControlCounts counts one peer's control segments.
+type ControlCounts struct {
+	SYN, SYNACK, FIN, RST uint64
 }
 
 // Duration is End - Start.

@@ -20,6 +20,10 @@ type Half struct {
 	RstSeen bool   // an RST was sent
 
 	Packets    uint64 // segments sent
+	Syns       uint64 // segments with SYN and without ACK (every copy)
+	SynAcks    uint64 // segments with SYN and ACK
+	Fins       uint64 // segments with FIN
+	Rsts       uint64 // segments with RST
 	Bytes      uint64 // payload bytes that advanced Nxt (new data, each byte once)
 	Retrans    uint64 // segments that only resent sequence space already seen
 	OutOfOrder uint64 // segments that filled a gap left earlier
@@ -58,6 +62,18 @@ func (c Class) String() string {
 func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 	h.Packets++
 	f := seg.Flags
+	switch {
+	case f&(capture.SYN|capture.ACK) == capture.SYN:
+		h.Syns++
+	case f&capture.SYN != 0:
+		h.SynAcks++
+	}
+	if f&capture.FIN != 0 {
+		h.Fins++
+	}
+	if f&capture.RST != 0 {
+		h.Rsts++
+	}
 	if seg.Flags&capture.ACK != 0 {
 		if peer.Seen && SeqGT(seg.Ack, peer.Nxt) && f&capture.RST == 0 {
 			h.AckUnseen++

@@ -71,7 +71,9 @@ func (c *Conn[T]) Reuses(seg *capture.Segment) bool {
 	}
 	h := &c.Half[c.DirOf(seg)]
 	if c.Finished() {
-		return !h.SynSeen || h.ISN != seg.Seq
+		// After a RST or a complete FIN exchange a SYN is a new attempt,
+		// even with the old ISN (stacks that retry a refused connect).
+		return true
 	}
 	if !h.SynSeen || h.ISN == seg.Seq {
 		// A first SYN from this side of an open connection is a
