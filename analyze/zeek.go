@@ -107,8 +107,15 @@ type zeekEndpoint struct {
 
 // zeekTracker follows one connection as Zeek would: which side is Zeek's
 // originator, both endpoints' Zeek states, and the history letters. The zero
-// value is ready; update is called once per segment in capture order. It
-// holds no pointers into segments and never allocates.
+// value is ready; update is called once per segment in capture order
+// (bad-checksum segments included: they count as 'c'). It holds no pointers
+// into segments and update never allocates.
+//
+// Zeek splits a tuple's packets into connections by its own rules; for
+// records that line up with conn.log one for one, the caller asks, before
+// updating with a segment, whether Zeek would start a new connection with
+// it (isReuse) or would have removed this one by then (expired), and if so
+// starts a fresh tracker.
 type zeekTracker struct {
 	ep [2]zeekEndpoint // indexed by the analyzer's side: 0 = client, 1 = server
 
@@ -383,9 +390,9 @@ func (z *zeekTracker) process(i int, seg *capture.Segment, payloadCaptured bool)
 		}
 	}
 
-	deltaLast := z.updateLastSeq(i, onePast, syn, fin, rst, length)
+	z.updateLastSeq(i, onePast, syn, fin, rst, length)
 
-	doClose, _ := z.updateStateMachine(i, seg, deltaLast, syn, fin, rst, ack)
+	doClose := z.updateStateMachine(i, seg, syn, fin, rst, ack)
 
 	if ack {
 		z.ackReceived(1-i, relAck)
@@ -577,7 +584,7 @@ func (z *zeekTracker) scaled(i int, code byte, cnt, thresh *uint32) {
 
 // updateLastSeq is update_last_seq; it also raises 't' for payload that does
 // not advance the sequence space.
-func (z *zeekTracker) updateLastSeq(i int, last uint32, syn, fin, rst bool, length uint32) int32 {
+func (z *zeekTracker) updateLastSeq(i int, last uint32, syn, fin, rst bool, length uint32) {
 	e := &z.ep[i]
 	d := seqDelta(last, e.lastSeq)
 	switch {
@@ -592,7 +599,6 @@ func (z *zeekTracker) updateLastSeq(i int, last uint32, syn, fin, rst bool, leng
 	case length > 0:
 		z.scaled(i, 'T', &e.rxmtCnt, &e.rxmtThresh)
 	}
-	return d
 }
 
 func (e *zeekEndpoint) setLastSeq(s uint32) {
@@ -618,9 +624,10 @@ func (z *zeekTracker) setState(i int, s uint8) {
 
 func isHandshake(s uint8) bool { return s == zInactive || s == zSynSent || s == zSynAckSent }
 
-// updateStateMachine is UpdateStateMachine with its per-state helpers. It
-// returns do_close and gen_event.
-func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast int32, syn, fin, rst, ack bool) (doClose, genEvent bool) {
+// updateStateMachine is UpdateStateMachine with its per-state helpers, as
+// far as they change states; it returns do_close. (gen_event, the rejection
+// test and the weirds decide only events, which nothing here needs.)
+func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, syn, fin, rst, ack bool) (doClose bool) {
 	e, p := &z.ep[i], &z.ep[1-i]
 	isOrig := z.isOrig(i)
 	length := seg.Len
@@ -653,20 +660,13 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 		}
 		if fin {
 			z.setState(i, zClosed)
-			doClose, genEvent = true, true
+			doClose = true
 		}
 		// From here on Zeek tests its is_orig argument, which a reversal
 		// flip above leaves as it was.
 		if rst {
 			z.setState(i, zReset)
-			reject := false
-			if isOrig {
-				reject = p.state == zEstablished
-			} else {
-				reject = p.state == zSynSent || p.state == zSynAckSent
-			}
 			doClose = true
-			genEvent = !reject
 		}
 		if e.state == zInactive {
 			o := &z.ep[z.side(true)]
@@ -691,7 +691,7 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 		// UpdateSYN_SentState
 		if fin {
 			z.setState(i, zClosed)
-			doClose, genEvent = true, true
+			doClose = true
 		}
 		if rst {
 			z.setState(i, zReset)
@@ -709,7 +709,7 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 				// FIN then RST from the peer: a normal termination.
 				z.setState(1-i, zClosed)
 			}
-			doClose, genEvent = true, true
+			doClose = true
 		}
 		if rst {
 			z.setState(i, zReset)
@@ -734,8 +734,7 @@ func (z *zeekTracker) updateStateMachine(i int, seg *capture.Segment, deltaLast 
 	case zReset:
 		// UpdateResetState: weirds only.
 	}
-	_ = deltaLast
-	return doClose, genEvent
+	return doClose
 }
 
 // flipRoles is TCPSessionAdapter::FlipRoles + Connection::FlipRoles: the
