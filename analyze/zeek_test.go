@@ -204,6 +204,19 @@ func TestZeekTracker(t *testing.T) {
 			zseg{from: 'c', flags: "P.", seq: 1001, ack: 5001, len: 10, notCaptd: true},
 			zseg{from: 's', flags: ".", seq: 5001, ack: 1011},
 		), state: "S1", history: "ShADaG", origIsCli: true},
+		{name: "simultaneous open", script: []zseg{zSYN, {from: 's', flags: "S", seq: 5000}}, state: "S1", history: "Ss", origIsCli: true},
+		{name: "ACK before the SYN-ACK is ignored", script: []zseg{zSYN, {from: 's', flags: ".", seq: 5001, ack: 1001}}, state: "S0", history: "Sa", origIsCli: true},
+		{name: "SYN after partial", script: []zseg{
+			{from: 'c', flags: "P.", seq: 1001, ack: 5001, len: 10}, {from: 'c', flags: "S", seq: 3000},
+		}, state: "S0", history: "DS", origIsCli: true},
+		{name: "both reset with nothing sent is REJ", script: []zseg{
+			zSYN, {from: 's', flags: "R.", ack: 1001}, {from: 'c', flags: "R", seq: 1001},
+		}, state: "REJ", history: "SrR", origIsCli: true},
+		{name: "both reset after data is RSTR", script: zhandshake(
+			zseg{from: 'c', flags: "P.", seq: 1001, ack: 5001, len: 10},
+			zseg{from: 's', flags: "R.", seq: 5001, ack: 1011},
+			zseg{from: 'c', flags: "R", seq: 1011},
+		), state: "RSTR", history: "ShADrR", origIsCli: true},
 		{name: "ack beyond data in a RST is no gap", script: zhandshake(
 			zseg{from: 's', flags: "R.", seq: 5001, ack: 1500},
 		), state: "RSTR", history: "ShAr", origIsCli: true},
