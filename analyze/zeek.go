@@ -182,9 +182,6 @@ var zeekDefaultServerPorts = func() *portSet {
 	return &p
 }()
 
-// zeekNoServerPorts is an empty likely_server_ports (Zeek in bare mode with
-// no protocol scripts loaded).
-var zeekNoServerPorts = new(portSet)
 
 func (z *zeekTracker) likelyServer(port uint16) bool {
 	if z.serverPorts != nil {

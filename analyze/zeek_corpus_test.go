@@ -38,8 +38,8 @@ func zeekCorpusDir() string {
 const (
 	zeekFloorConnState     = 0.995
 	zeekFloorHistory       = 0.99
-	zeekFloorConnStateRest = 0.965
-	zeekFloorHistoryRest   = 0.93
+	zeekFloorConnStateRest = 0.97
+	zeekFloorHistoryRest   = 0.935
 )
 
 // zeekTruthRow is one primary row of a <name>.zeek.tsv file.

@@ -352,12 +352,14 @@ func TestZeekUpdateNoAllocs(t *testing.T) {
 		zseg{from: 's', flags: "R.", seq: 5001, ack: 1032},
 	))
 	var z zeekTracker
+	buf := make([]byte, 0, zeekMaxHistory)
 	allocs := testing.AllocsPerRun(100, func() {
 		z = zeekTracker{}
 		for i := range segs {
 			z.update(from[i], &segs[i])
 		}
 		_ = z.connState()
+		buf = z.appendHistory(buf[:0])
 		_ = z.isReuse(true, &segs[0])
 		_ = z.expired(segs[len(segs)-1].Time)
 	})
