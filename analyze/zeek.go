@@ -182,7 +182,6 @@ var zeekDefaultServerPorts = func() *portSet {
 	return &p
 }()
 
-
 func (z *zeekTracker) likelyServer(port uint16) bool {
 	if z.serverPorts != nil {
 		return z.serverPorts.has(port)
