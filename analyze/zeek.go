@@ -211,9 +211,9 @@ func (z *zeekTracker) update(fromClient bool, seg *capture.Segment) {
 }
 
 // updateCaptured is update for a segment whose payload may not have been
-// captured in full (a frame cut short by the snap length): Zeek then keeps
-// the payload from its reassembler (TCP_Endpoint::DataSent), so the peer's
-// acks reveal content gaps ('g').
+// captured in full (a frame cut short by the snap length): Zeek then never
+// hands the payload to its reassembler (TCP_Endpoint::DataSent), so the
+// peer's acks of it reveal content gaps ('g').
 func (z *zeekTracker) updateCaptured(fromClient bool, seg *capture.Segment, payloadCaptured bool) {
 	i := 1
 	if fromClient {
@@ -253,7 +253,7 @@ func (z *zeekTracker) begin(fromClient bool, seg *capture.Segment) {
 				flip = true
 			}
 		}
-		if flip && !seg.Dst.Addr().IsMulticast() && seg.Dst.Addr() != broadcast4 {
+		if d := seg.Dst.Addr(); flip && d != broadcast4 && d != netip.IPv4Unspecified() {
 			z.origClient = !z.origClient
 			z.addHistory('^')
 		}
@@ -309,8 +309,9 @@ func swapCase(c byte) byte {
 	return c
 }
 
-// broadcast4 is the limited broadcast address, never made an originator's
-// peer by a flip (IPBasedAnalyzer::NewConn).
+// broadcast4 is the limited broadcast address: IPBasedAnalyzer::NewConn
+// never flips a connection to a broadcast address (IPAddr::IsBroadcast:
+// 255.255.255.255 or 0.0.0.0).
 var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // process is TCPSessionAdapter::Process for the endpoint at index i.
