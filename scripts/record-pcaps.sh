@@ -128,17 +128,20 @@ record() {
 	setup
 	case $name in
 	syn-unanswered)
-		# Drop SYNs at the server; the client retries twice with exponential backoff
-		# (1 s, 2 s; tcp_syn_linear_timeouts=0 undoes 6.x's linear first retries) and gives up at ~7 s.
-		inc sysctl -qw net.ipv4.tcp_syn_retries=2
+		# Drop SYNs at the server. Exponential backoff (tcp_syn_linear_timeouts=0
+		# undoes 6.x's linear first retries): SYNs at 0, 1, 3, 7 s; the client
+		# gives up at 7.5 s, so the wait is visible in the capture.
+		inc sysctl -qw net.ipv4.tcp_syn_retries=3
 		inc sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null || true
 		ins nft add table inet tfc
 		ins nft add chain inet tfc in '{ type filter hook input priority 0; }'
 		ins nft add rule inet tfc in tcp dport $PORT 'tcp flags & (syn|ack) == syn' drop
 		;;
 	missing-third-ack)
-		# The client's ACKs and data never leave it; the server retransmits its SYN-ACK twice, then gives up.
-		ins sysctl -qw net.ipv4.tcp_synack_retries=2
+		# The client's ACKs and data never leave it (dropped in its output, so
+		# not on the wire); the server retransmits its SYN-ACK at 1, 3, 7 s.
+		ins sysctl -qw net.ipv4.tcp_synack_retries=3
+		ins sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null || true
 		inc nft add table inet tfc
 		inc nft add chain inet tfc out '{ type filter hook output priority 0; }'
 		inc nft add rule inet tfc out tcp dport $PORT 'tcp flags & syn == 0' drop

@@ -53,9 +53,9 @@ var scenarios = []Scenario{
 	{"normal-close", "request/response, then the client closes first; the server closes on EOF.", normalCloseClient, echoServer},
 	{"server-closes-first", "request/response, the server closes right after its response; the client closes on EOF.", readToEOFClient, respondAndCloseServer},
 	{"refused", "the client connects to a port nobody listens on and gets a RST.", refusedClient, nil},
-	{"syn-unanswered", "the client connects; the caller drops SYNs at the server (nft) and sets a small tcp_syn_retries so the client gives up.", unansweredClient, idleServer},
+	{"syn-unanswered", "the client connects and gives up after 7.5 s; the caller drops SYNs at the server (nft).", unansweredClient, idleServer},
 	{"missing-third-ack", "the client connects and writes; the caller drops the client's non-SYN segments on the way out so the server retransmits its SYN-ACK (small tcp_synack_retries).", missingAckClient, idleServer},
-	{"half-close-stuck", "the client writes a request and shuts down its write side; the server reads to EOF and then keeps the socket open for 5 s without closing.", halfCloseClient, stuckServer},
+	{"half-close-stuck", "the client writes a request and shuts down its write side; the server reads to EOF and then keeps the socket open for 5 s without closing, sending keep-alive probes every second.", halfCloseClient, stuckServer},
 	{"half-close-with-data", "the client writes a request and shuts down its write side; the server reads to EOF, sends a 4 KB response and closes.", halfCloseClient, halfCloseDataServer},
 	{"rst-by-client", "request/response, then the client closes with SO_LINGER{1,0}: a RST mid-connection.", rstClient, echoServer},
 	{"rst-by-server", "the server sends part of a response and closes with SO_LINGER{1,0}.", readToEOFClient, rstServer},
@@ -63,7 +63,7 @@ var scenarios = []Scenario{
 	{"simultaneous-open", "both sides bind fixed ports and connect to each other, each at its own At; the SYNs cross when the caller delays or drops the first one.", simOpenClient, simOpenServer},
 	{"syn-retransmitted", "a normal exchange; the caller drops the first SYN so the client retransmits it.", normalCloseClient, echoServer},
 	{"port-reuse", "two connections from the same client port: the first closed by the server first (server in TIME_WAIT), the second reopened 0.5 s later and closed by the client.", portReuseClient, portReuseServer},
-	{"zero-window", "the server has a small SO_RCVBUF and does not read for 6 s while the client sends 64 KB, then reads it all.", zeroWindowClient, zeroWindowServer},
+	{"zero-window", "the server has a small SO_RCVBUF and does not read for 7 s while the client sends 64 KB, then reads it all.", zeroWindowClient, zeroWindowServer},
 	{"keep-alive", "the client enables keep-alive (idle 1 s, interval 1 s), exchanges one message and stays idle 3.5 s before closing.", keepAliveClient, echoServer},
 	{"loss-retransmission", "the server sends 300 KB; the caller drops some of it (netem or nft) so segments are retransmitted.", bulkClient, bulkServer},
 }
@@ -281,6 +281,12 @@ func idleServer(ctx context.Context, c Config) error {
 
 func stuckServer(ctx context.Context, c Config) error {
 	return serveOne(ctx, c, 0, func(conn *net.TCPConn) error {
+		// Keep-alive probes every second show the capture's clock moving on
+		// while the server sits in CLOSE_WAIT (a capture has no end marker:
+		// its last packet is its end).
+		if err := conn.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 9}); err != nil {
+			return fmt.Errorf("scenario: keep-alive: %w", err)
+		}
 		n, err := drain(conn)
 		if err != nil {
 			return err
@@ -392,8 +398,8 @@ func portReuseServer(ctx context.Context, c Config) error {
 
 func zeroWindowServer(ctx context.Context, c Config) error {
 	return serveOne(ctx, c, 2048, func(conn *net.TCPConn) error {
-		logf(c, "server: not reading for 6 s")
-		if err := sleep(ctx, 6*time.Second); err != nil {
+		logf(c, "server: not reading for 7 s")
+		if err := sleep(ctx, 7*time.Second); err != nil {
 			return err
 		}
 		n, err := drain(conn)
@@ -478,6 +484,9 @@ func refusedClient(ctx context.Context, c Config) error {
 }
 
 func unansweredClient(ctx context.Context, c Config) error {
+	// Give up after 7.5 s: SYNs at 0, 1, 3 and 7 s with tcp_syn_retries >= 3.
+	ctx, cancel := context.WithTimeout(ctx, 7500*time.Millisecond)
+	defer cancel()
 	conn, err := dial(ctx, c, c.Client)
 	if err == nil {
 		conn.Close()
@@ -494,8 +503,8 @@ func missingAckClient(ctx context.Context, c Config) error {
 	}
 	defer conn.Close()
 	write(conn, request) // dropped on the way out
-	logf(c, "client: established; our ACK and data are dropped, waiting 7.5 s")
-	sleep(ctx, 7500*time.Millisecond)
+	logf(c, "client: established; our ACK and data are dropped, waiting 8 s")
+	sleep(ctx, 8*time.Second)
 	return nil
 }
 
@@ -511,7 +520,7 @@ func halfCloseClient(ctx context.Context, c Config) error {
 	if err := conn.CloseWrite(); err != nil {
 		return fmt.Errorf("scenario: shutdown: %w", err)
 	}
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(3500 * time.Millisecond))
 	n, err := drain(conn)
 	logf(c, "client: %d bytes after half-close, then %v", n, err)
 	if isTimeout(err) {
