@@ -469,15 +469,16 @@ func TestOpenStdin(t *testing.T) {
 	}
 }
 
-// loopingReader replays a pcap's records forever after its header.
+// loopingReader replays a capture's records forever after its first start bytes.
 type loopingReader struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	start int
 }
 
 func (l *loopingReader) Read(p []byte) (int, error) {
 	if l.pos == len(l.data) {
-		l.pos = 24
+		l.pos = l.start
 	}
 	n := copy(p, l.data[l.pos:])
 	l.pos += n
@@ -487,7 +488,7 @@ func (l *loopingReader) Read(p []byte) (int, error) {
 func TestReaderNoAllocs(t *testing.T) {
 	fs := testFrames(t)
 	data := writePcap(t, layers.LinkTypeEthernet, [][]byte{fs[0].data, fs[2].data, fs[3].data, fs[1].data}, false)
-	r, err := NewReader(&loopingReader{data: data}, "loop.pcap", nil)
+	r, err := NewReader(&loopingReader{data: data, start: 24}, "loop.pcap", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,5 +505,44 @@ func TestReaderNoAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("Reader.Next allocates %v times per segment, want 0", n)
+	}
+}
+
+// TestPcapngReaderAllocs measures Next on pcapng. Ethernet allocates
+// nothing; a link type above 255 (SLL2) costs one 2-byte allocation inside
+// pcapgo, which boxes the link type into CaptureInfo.AncillaryData.
+func TestPcapngReaderAllocs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    frame
+		max  float64
+	}{
+		{"ethernet", testFrames(t)[0], 0},
+		{"sll2", frame{layers.LinkTypeLinuxSLL2, sll2Frame(t)}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := writePcapng(t, []frame{c.f, c.f})
+			shb := int(binary.LittleEndian.Uint32(data[4:]))
+			idb := int(binary.LittleEndian.Uint32(data[shb+4:]))
+			r, err := NewReader(&loopingReader{data: data, start: shb + idb}, "loop.pcapng", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var seg Segment
+			for range 100 {
+				if err := r.Next(&seg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := testing.AllocsPerRun(1000, func() {
+				if err := r.Next(&seg); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Logf("%s: %v allocations per segment", c.name, n)
+			if n > c.max {
+				t.Errorf("Next allocates %v times per segment, want at most %v", n, c.max)
+			}
+		})
 	}
 }
