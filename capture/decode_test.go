@@ -377,7 +377,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		ipBytes := serialize(t, i, tcpData(i), hello)
 		tlv := make(raw, 4)
 		binary.LittleEndian.PutUint16(tlv, uint16(4+len(ipBytes)))
-		binary.LittleEndian.PutUint16(tlv[2:], 9) // NFULA_PAYLOAD
+		binary.LittleEndian.PutUint16(tlv[2:], 9)               // NFULA_PAYLOAD
 		prefix := raw{2, 0, 0, 1, 8, 0, 1, 0, 0x08, 0x00, 0, 0} // family, version, resource id; NFULA_PACKET_HDR
 		add(decodeCase{name: "nflog", link: 239, frame: append(append(append([]byte(nil), prefix...), tlv...), ipBytes...), want: wantData("10.0.0.1", "10.0.0.2", 5)})
 	}
