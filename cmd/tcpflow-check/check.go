@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/report"
+)
+
+func init() {
+	commands["check"] = cmdCheck
+	commands["policy"] = cmdPolicy
+}
+
+// captureExts are the file names a directory input is searched for.
+var captureExts = []string{".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz", ".cap"}
+
+func cmdCheck(e *env, args []string) error {
+	fs := newFlags(e, "check", "tcpflow-check check --policy P.yaml [flags] FILE|DIR...")
+	policyFile := fs.String("policy", "", "the policy the traces are held to (YAML; see tcpflow-check policy init)")
+	junit := fs.String("junit", "", "also write a JUnit XML report to this file (one testsuite per input, one testcase per rule)")
+	format := fs.StringP("format", "f", "text", "output format: text, github (GitHub Actions annotations), json")
+	baseline := fs.String("baseline", "", "a previous run's analyze or check --format json output: fail only on findings that are new")
+	maxFindings := fs.Int("max-findings", 5, "findings shown per failed rule in the text and github output")
+	color := fs.String("color", "auto", "colour the text output: auto, always, never")
+	var af analysisFlags
+	af.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *policyFile == "" {
+		return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
+	}
+	if fs.NArg() == 0 {
+		return usagef("check: no capture file or directory given")
+	}
+	switch *format {
+	case "text", "github", "json":
+	default:
+		return usagef("check: --format must be text, github or json, not %q", *format)
+	}
+	opts := &report.CheckOptions{MaxFindings: *maxFindings}
+	switch *color {
+	case "always":
+		opts.Color = true
+	case "auto":
+		opts.Color = *format == "text" && isTerminal(e.stdout)
+	case "never":
+	default:
+		return usagef("--color must be auto, always or never, not %q", *color)
+	}
+	pol, err := report.LoadPolicy(*policyFile)
+	if err != nil {
+		return err
+	}
+	// The policy's timeouts replace the defaults; a flag given on the command line wins.
+	cfg := af.cfg
+	t := pol.Timeouts
+	if fs.Changed("handshake-timeout") {
+		t.Handshake = 0
+	}
+	if fs.Changed("half-close-timeout") {
+		t.HalfClose = 0
+	}
+	if fs.Changed("zero-window-timeout") {
+		t.ZeroWindow = 0
+	}
+	if fs.Changed("msl") {
+		t.MSL = 0
+	}
+	t.Apply(&cfg)
+	af.cfg = cfg
+	if err := af.validate(); err != nil {
+		return err
+	}
+	var base *report.Baseline
+	if *baseline != "" {
+		if base, err = report.LoadBaseline(*baseline); err != nil {
+			return err
+		}
+	}
+	names, err := expandInputs(fs.Args())
+	if err != nil {
+		return err
+	}
+	chk := report.NewCheck(pol, base)
+	an := analyze.New(&cfg, chk)
+	inputs, readErr := readInputs(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an)
+	v := chk.Verdict(inputs)
+	if *junit != "" {
+		if err := writeJUnitFile(*junit, v); err != nil {
+			return err
+		}
+	}
+	switch *format {
+	case "json":
+		err = report.WriteCheckJSON(e.stdout, v)
+	case "github":
+		err = report.WriteGitHub(e.stdout, v, opts)
+	default:
+		err = report.WriteCheckText(e.stdout, v, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if readErr != nil {
+		return readErr
+	}
+	if v.Failed() {
+		return errViolations
+	}
+	return nil
+}
+
+func writeJUnitFile(name string, v *report.Verdict) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("junit: %w", err)
+	}
+	if err := report.WriteJUnit(f, v); err != nil {
+		f.Close()
+		return fmt.Errorf("junit: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("junit: %w", err)
+	}
+	return nil
+}
+
+// expandInputs replaces each directory in names by the captures under it
+// (by extension, sorted). A directory without captures is an error: a gate
+// that checked nothing must not pass.
+func expandInputs(names []string) ([]string, error) {
+	var out []string
+	for _, name := range names {
+		st, err := os.Stat(name)
+		if name == "-" || err != nil || !st.IsDir() {
+			out = append(out, name) // readInputs reports what cannot be opened
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && isCaptureName(p) {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check: %w", err)
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("check: no captures (%s) under %s", strings.Join(captureExts, ", "), name)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+func isCaptureName(p string) bool {
+	lower := strings.ToLower(p)
+	for _, ext := range captureExts {
+		if strings.HasSuffix(lower, ext) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,375 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// Level is what a rule does when it is not met: fail the run, or warn.
+type Level uint8
+
+// The levels.
+const (
+	LevelFail Level = iota
+	LevelWarn
+)
+
+func (l Level) String() string {
+	if l == LevelWarn {
+		return "warn"
+	}
+	return "fail"
+}
+
+// CheckFinding is one finding as the policy sees it: where it is, its
+// severity after the policy's overrides, and whether an ignore rule or the
+// baseline takes it out of the count.
+type CheckFinding struct {
+	Input       string
+	ConnID      uint64
+	Client      netip.AddrPort
+	Server      netip.AddrPort
+	ClientState analyze.State // final states of the connection
+	ServerState analyze.State
+	ConnState   string
+	analyze.Finding
+	// Ignored is the reason of the ignore rule that matched, and IgnoreLine
+	// its line; "" when none did.
+	Ignored    string
+	IgnoreLine int
+	// Baseline is true when the finding was already in the baseline.
+	Baseline bool
+}
+
+// Active reports whether rules count f: not ignored, not in the baseline.
+func (f *CheckFinding) Active() bool { return f.Ignored == "" && !f.Baseline }
+
+// RuleResult is one rule evaluated on one input, or over all inputs.
+type RuleResult struct {
+	Rule    string // e.g. "fail_on: syn_unanswered", "max: connection_refused ≤ 0"
+	Line    int    // the rule's line in the policy
+	Level   Level
+	Input   string // "" for rules over all inputs
+	Failed  bool
+	Message string          // what was found, e.g. "1 syn_unanswered finding(s)"
+	Kind    string          // the finding kind the rule is about; "" for several or none
+	Found   []*CheckFinding // the findings behind the result (counted ones)
+}
+
+// InputResult is one input: its read error, if any, and its rules.
+type InputResult struct {
+	Name        string
+	Err         error // damage that ended reading early: the run cannot pass
+	Stats       capture.Stats
+	Connections int
+	Rules       []RuleResult
+}
+
+// Verdict is the outcome of a check run.
+type Verdict struct {
+	Policy   string
+	Inputs   []InputResult
+	Global   []RuleResult    // max and expect: rules over all inputs together
+	Findings []*CheckFinding // every finding, in the order connections ended
+	Ignored  int             // findings taken out by ignore rules
+	Known    int             // findings taken out by the baseline
+}
+
+// Failed reports whether any fail-level rule failed.
+func (v *Verdict) Failed() bool { return v.count(LevelFail) > 0 }
+
+// InputErrors counts the inputs that could not be read to the end.
+func (v *Verdict) InputErrors() int {
+	n := 0
+	for i := range v.Inputs {
+		if v.Inputs[i].Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Status is "pass", "fail" or "error" (an unreadable input, whatever the
+// rules said).
+func (v *Verdict) Status() string {
+	switch {
+	case v.InputErrors() > 0:
+		return "error"
+	case v.Failed():
+		return "fail"
+	}
+	return "pass"
+}
+
+func (v *Verdict) count(l Level) int {
+	n := 0
+	v.each(func(r *RuleResult) {
+		if r.Failed && r.Level == l {
+			n++
+		}
+	})
+	return n
+}
+
+// each calls fn for every rule result: each input's, then the global ones.
+func (v *Verdict) each(fn func(r *RuleResult)) {
+	for i := range v.Inputs {
+		for j := range v.Inputs[i].Rules {
+			fn(&v.Inputs[i].Rules[j])
+		}
+	}
+	for j := range v.Global {
+		fn(&v.Global[j])
+	}
+}
+
+// Check is an analyze.Sink that holds a run's findings to a Policy. Feed it
+// the analysis of every input (each connection's Input names its input),
+// then call Verdict. It keeps the findings and a few counters per input,
+// not the connections.
+type Check struct {
+	policy   *Policy
+	baseline *Baseline
+	inputs   map[string]*checkInput
+	findings []*CheckFinding
+}
+
+type checkInput struct {
+	traffic  *trafficStats
+	findings []*CheckFinding
+}
+
+// NewCheck returns a Check of p; b, when not nil, takes the findings it
+// holds out of the count.
+func NewCheck(p *Policy, b *Baseline) *Check {
+	return &Check{policy: p, baseline: b.clone(), inputs: map[string]*checkInput{}}
+}
+
+// Finding implements analyze.Sink; findings are taken with their connection.
+func (c *Check) Finding(*analyze.Conn, *analyze.Finding) {}
+
+// End implements analyze.Sink.
+func (c *Check) End(conn *analyze.Conn) {
+	in := c.input(conn.Input)
+	in.traffic.add(conn)
+	for i := range conn.Findings {
+		f := &CheckFinding{
+			Input: conn.Input, ConnID: conn.ID, Client: conn.Client, Server: conn.Server,
+			ClientState: conn.ClientState, ServerState: conn.ServerState, ConnState: conn.ConnState,
+			Finding: conn.Findings[i],
+		}
+		f.Frames = append([]uint64(nil), f.Frames...)
+		f.Severity = c.policy.SeverityOf(f.Kind, f.Severity)
+		for j := range c.policy.Ignore {
+			if r := &c.policy.Ignore[j]; r.matches(f) {
+				f.Ignored, f.IgnoreLine = r.Reason, r.Line
+				break
+			}
+		}
+		if f.Ignored == "" && c.baseline.take(f) {
+			f.Baseline = true
+		}
+		in.findings = append(in.findings, f)
+		c.findings = append(c.findings, f)
+	}
+}
+
+func (c *Check) input(name string) *checkInput {
+	in := c.inputs[name]
+	if in == nil {
+		in = &checkInput{traffic: newTrafficStats()}
+		c.inputs[name] = in
+	}
+	return in
+}
+
+// matches reports whether r covers f.
+func (r *IgnoreRule) matches(f *CheckFinding) bool {
+	ca, sa := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
+	if len(r.Kinds) > 0 && !containsKind(r.Kinds, f.Kind) {
+		return false
+	}
+	if r.ServerPort != 0 && f.Server.Port() != r.ServerPort {
+		return false
+	}
+	if r.Port != 0 && f.Server.Port() != r.Port && f.Client.Port() != r.Port {
+		return false
+	}
+	if r.Host.IsValid() && ca != r.Host && sa != r.Host {
+		return false
+	}
+	if r.CIDR.IsValid() && !r.CIDR.Contains(ca) && !r.CIDR.Contains(sa) {
+		return false
+	}
+	if r.Client.IsValid() && !r.Client.Contains(ca) {
+		return false
+	}
+	if r.Server.IsValid() && !r.Server.Contains(sa) {
+		return false
+	}
+	if r.Input != "" {
+		if ok, _ := path.Match(r.Input, filepath.Base(f.Input)); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func containsKind(ks []analyze.Kind, k analyze.Kind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdict evaluates the policy over inputs (in their order; each is one
+// suite of rules) and the findings fed so far.
+func (c *Check) Verdict(inputs []Input) *Verdict {
+	p := c.policy
+	v := &Verdict{Policy: p.Name, Findings: c.findings}
+	for _, f := range c.findings {
+		switch {
+		case f.Ignored != "":
+			v.Ignored++
+		case f.Baseline:
+			v.Known++
+		}
+	}
+	all := newTrafficStats()
+	var allFindings []*CheckFinding
+	for _, in := range inputs {
+		ci := c.input(in.Name)
+		all.merge(ci.traffic)
+		allFindings = append(allFindings, ci.findings...)
+		ir := InputResult{Name: in.Name, Err: in.Err, Stats: in.Stats, Connections: ci.traffic.conns}
+		ir.Rules = findingRules(p, ci.findings, in.Name, false)
+		if p.ExpectPerFile != nil {
+			ir.Rules = append(ir.Rules, expectRules(p.ExpectPerFile, "expect_per_file", ci.traffic, in.Name)...)
+		}
+		v.Inputs = append(v.Inputs, ir)
+	}
+	v.Global = findingRules(p, allFindings, "", true)
+	if p.Expect != nil {
+		v.Global = append(v.Global, expectRules(p.Expect, "expect", all, "")...)
+	}
+	return v
+}
+
+// findingRules evaluates the rules that count findings: per input (fail_on,
+// fail_on_severity, warn_on, warn_on_severity, max_per_file) or over all
+// inputs (max).
+func findingRules(p *Policy, fs []*CheckFinding, input string, global bool) []RuleResult {
+	active := make([]*CheckFinding, 0, len(fs))
+	for _, f := range fs {
+		if f.Active() {
+			active = append(active, f)
+		}
+	}
+	ofKind := func(k analyze.Kind) []*CheckFinding {
+		var out []*CheckFinding
+		for _, f := range active {
+			if f.Kind == k {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	atLeast := func(s analyze.Severity) []*CheckFinding {
+		var out []*CheckFinding
+		for _, f := range active {
+			if f.Severity >= s {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	var out []RuleResult
+	if global {
+		for _, l := range p.Max {
+			found := ofKind(l.Kind)
+			out = append(out, RuleResult{Rule: fmt.Sprintf("max: %s ≤ %d", l.Kind, l.Max), Line: l.Line, Kind: string(l.Kind),
+				Failed: len(found) > l.Max, Found: found,
+				Message: fmt.Sprintf("%d %s finding(s), allowed %d", len(found), l.Kind, l.Max)})
+		}
+		return out
+	}
+	kindRule := func(key string, r KindRule, level Level) {
+		found := ofKind(r.Kind)
+		out = append(out, RuleResult{Rule: key + ": " + string(r.Kind), Line: r.Line, Level: level, Input: input, Kind: string(r.Kind),
+			Failed: len(found) > 0, Found: found, Message: fmt.Sprintf("%d %s finding(s)", len(found), r.Kind)})
+	}
+	sevRule := func(key string, r *SeverityRule, level Level) {
+		found := atLeast(r.Severity)
+		res := RuleResult{Rule: key + ": " + r.Severity.String(), Line: r.Line, Level: level, Input: input,
+			Failed: len(found) > 0, Found: found, Message: fmt.Sprintf("%d finding(s) of severity %s or worse%s", len(found), r.Severity, kindCounts(found))}
+		res.Kind = singleKind(found)
+		out = append(out, res)
+	}
+	for _, r := range p.FailOn {
+		kindRule("fail_on", r, LevelFail)
+	}
+	if p.FailOnSeverity != nil {
+		sevRule("fail_on_severity", p.FailOnSeverity, LevelFail)
+	}
+	for _, l := range p.MaxPerFile {
+		found := ofKind(l.Kind)
+		out = append(out, RuleResult{Rule: fmt.Sprintf("max_per_file: %s ≤ %d", l.Kind, l.Max), Line: l.Line, Input: input, Kind: string(l.Kind),
+			Failed: len(found) > l.Max, Found: found, Message: fmt.Sprintf("%d %s finding(s), allowed %d", len(found), l.Kind, l.Max)})
+	}
+	for _, r := range p.WarnOn {
+		kindRule("warn_on", r, LevelWarn)
+	}
+	if p.WarnOnSeverity != nil {
+		sevRule("warn_on_severity", p.WarnOnSeverity, LevelWarn)
+	}
+	return out
+}
+
+func expectRules(e *Expect, key string, s *trafficStats, input string) []RuleResult {
+	var out []RuleResult
+	for _, x := range e.expectations() {
+		ok, msg := x.eval(s)
+		out = append(out, RuleResult{Rule: key + "." + x.name, Line: x.line, Input: input, Failed: !ok, Message: msg})
+	}
+	return out
+}
+
+// kindCounts writes " (2 syn_unanswered, 1 missing_third_ack)", or "" for none.
+func kindCounts(fs []*CheckFinding) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	var order []analyze.Kind
+	n := map[analyze.Kind]int{}
+	for _, f := range fs {
+		if n[f.Kind] == 0 {
+			order = append(order, f.Kind)
+		}
+		n[f.Kind]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[k], k)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func singleKind(fs []*CheckFinding) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	for _, f := range fs[1:] {
+		if f.Kind != fs[0].Kind {
+			return ""
+		}
+	}
+	return string(fs[0].Kind)
+}

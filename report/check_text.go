@@ -1,0 +1,193 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+)
+
+// CheckOptions tunes the check writers. The zero value (or nil) means the
+// defaults.
+type CheckOptions struct {
+	// MaxFindings is how many findings behind one failed rule the text and
+	// github outputs show (the JUnit file carries them all). Default 5.
+	MaxFindings int
+	// Color colours the text output. Default off.
+	Color bool
+}
+
+func (o *CheckOptions) withDefaults() CheckOptions {
+	var d CheckOptions
+	if o != nil {
+		d = *o
+	}
+	if d.MaxFindings <= 0 {
+		d.MaxFindings = 5
+	}
+	return d
+}
+
+// WriteCheckText writes v for a person reading a CI log: every rule that
+// failed or warned, on which input, with the findings behind it and their
+// evidence (frames, seq/ack arithmetic), the unreadable inputs, the ignored
+// findings and why, the rules that passed, and a one-line verdict last.
+func WriteCheckText(w io.Writer, v *Verdict, opts *CheckOptions) error {
+	o := opts.withDefaults()
+	p := painter{on: o.Color}
+	var b bytes.Buffer
+	conns := 0
+	for i := range v.Inputs {
+		conns += v.Inputs[i].Connections
+	}
+	fmt.Fprintf(&b, "%s  policy %s · %s · %s · %s", p.bold("tcpflow-check check"), v.Policy,
+		plural(uint64(len(v.Inputs)), "input"), plural(uint64(conns), "connection"), plural(uint64(len(v.Findings)), "finding"))
+	if v.Ignored > 0 || v.Known > 0 {
+		fmt.Fprintf(&b, " (%d ignored, %d known from the baseline)", v.Ignored, v.Known)
+	}
+	b.WriteString("\n")
+
+	for i := range v.Inputs {
+		in := &v.Inputs[i]
+		if in.Err != nil {
+			fmt.Fprintf(&b, "\n%s %s: %v\n      the readable part was checked; a damaged trace never passes\n", p.red("ERROR"), in.Name, in.Err)
+		}
+	}
+	for _, level := range []Level{LevelFail, LevelWarn} {
+		v.each(func(r *RuleResult) {
+			if r.Failed && r.Level == level {
+				writeRuleText(&b, r, o, p)
+			}
+		})
+	}
+	if v.Ignored > 0 {
+		fmt.Fprintf(&b, "\nignored: %s\n", plural(uint64(v.Ignored), "finding"))
+		shown := 0
+		for _, f := range v.Findings {
+			if f.Ignored == "" {
+				continue
+			}
+			if shown == o.MaxFindings {
+				fmt.Fprintf(&b, "  … and %d more\n", v.Ignored-shown)
+				break
+			}
+			shown++
+			fmt.Fprintf(&b, "  %s #%d %s → %s in %s — %s (ignore rule at line %d)\n", f.Kind, f.ConnID,
+				addrPort(f.Client), addrPort(f.Server), filepath.Base(f.Input), f.Ignored, f.IgnoreLine)
+		}
+	}
+	if passed := passedRules(v); len(passed) > 0 {
+		fmt.Fprintf(&b, "\n%s %s\n", p.green("passed:"), strings.Join(passed, " · "))
+	}
+	b.WriteString("\n" + verdictLine(v, p) + "\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func writeRuleText(b *bytes.Buffer, r *RuleResult, o CheckOptions, p painter) {
+	tag := p.red("FAIL ")
+	if r.Level == LevelWarn {
+		tag = p.yellow("WARN ")
+	}
+	where := "over all inputs"
+	if r.Input != "" {
+		where = "in " + r.Input
+	}
+	fmt.Fprintf(b, "\n%s %s  (policy line %d)\n      %s: %s\n", tag, p.bold(r.Rule), r.Line, where, r.Message)
+	for i, f := range r.Found {
+		if i == o.MaxFindings {
+			fmt.Fprintf(b, "      … and %d more (all of them are in the --junit and --format json output)\n", len(r.Found)-i)
+			break
+		}
+		writeCheckFinding(b, f, r.Input == "", p)
+	}
+}
+
+func writeCheckFinding(b *bytes.Buffer, f *CheckFinding, withInput bool, p painter) {
+	fmt.Fprintf(b, "      #%d  %s → %s  %s %s", f.ConnID, addrPort(f.Client), addrPort(f.Server), p.severity(f.Severity), f.Kind)
+	if len(f.Frames) > 0 {
+		b.WriteString("  " + frameList(f.Frames, len(f.Frames)))
+	}
+	if f.HasDuration {
+		b.WriteString(" · lasted " + humanDuration(f.Duration))
+	}
+	fmt.Fprintf(b, " · final client %s / server %s", f.ClientState, f.ServerState)
+	if withInput {
+		b.WriteString(" · " + f.Input)
+	}
+	b.WriteString("\n")
+	if f.Evidence != "" {
+		b.WriteString("          " + f.Evidence + "\n")
+	}
+}
+
+// passedRules names the rules that passed, each once, with the number of
+// inputs it passed on when it is a per-input rule.
+func passedRules(v *Verdict) []string {
+	var order []string
+	count := map[string]int{}
+	perInput := map[string]bool{}
+	v.each(func(r *RuleResult) {
+		if r.Failed {
+			return
+		}
+		if count[r.Rule] == 0 {
+			order = append(order, r.Rule)
+		}
+		count[r.Rule]++
+		perInput[r.Rule] = r.Input != ""
+	})
+	out := make([]string, len(order))
+	for i, name := range order {
+		out[i] = name
+		if perInput[name] {
+			out[i] += fmt.Sprintf(" (%s)", plural(uint64(count[name]), "input"))
+		}
+	}
+	return out
+}
+
+// verdictLine is the last line of the text output: PASS, FAIL or ERROR and why.
+func verdictLine(v *Verdict, p painter) string {
+	total, failed, warned := 0, []string{}, 0
+	v.each(func(r *RuleResult) {
+		total++
+		switch {
+		case r.Failed && r.Level == LevelFail:
+			name := r.Rule
+			if r.Input != "" {
+				name += " on " + filepath.Base(r.Input)
+			}
+			failed = append(failed, name)
+		case r.Failed:
+			warned++
+		}
+	})
+	var s string
+	switch {
+	case v.InputErrors() > 0:
+		var names []string
+		for i := range v.Inputs {
+			if v.Inputs[i].Err != nil {
+				names = append(names, filepath.Base(v.Inputs[i].Name))
+			}
+		}
+		s = p.red("ERROR") + fmt.Sprintf(" — %s could not be read to the end (%s)", plural(uint64(len(names)), "input"), strings.Join(names, ", "))
+		if len(failed) > 0 {
+			s += fmt.Sprintf("; %d of %d checks failed", len(failed), total)
+		}
+	case len(failed) > 0:
+		shown := failed
+		if len(shown) > 3 {
+			shown = append(shown[:3:3], fmt.Sprintf("… %d more", len(failed)-3))
+		}
+		s = p.red("FAIL") + fmt.Sprintf(" — %d of %d checks failed: %s", len(failed), total, strings.Join(shown, "; "))
+	default:
+		s = p.green("PASS") + fmt.Sprintf(" — %d checks passed on %s", total, plural(uint64(len(v.Inputs)), "input"))
+	}
+	if warned > 0 {
+		s += fmt.Sprintf(" (%s)", plural(uint64(warned), "warning"))
+	}
+	return "verdict: " + s
+}
