@@ -24,14 +24,31 @@ type Analyzer struct {
 	now       time.Time // the capture clock: the latest segment time seen
 	nextSweep time.Time
 	stats     Stats
+
+	// Connections that are over but whose active closer is still in
+	// TIME_WAIT: their records wait here, small, until 2·MSL has passed
+	// (the state becomes CLOSED) or a new SYN reuses the tuple.
+	held    []*heldRec
+	heldKey map[reassembly.Key]*heldRec
+}
+
+type heldRec struct {
+	rec       *Conn
+	key       reassembly.Key
+	until     time.Time // when TIME_WAIT ends
+	twSince   time.Time
+	tw        string // who is in TIME_WAIT
+	clientISN uint32
+	done      bool
 }
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
 func New(cfg *Config, sink Sink) *Analyzer {
 	return &Analyzer{
-		cfg:  cfg.withDefaults(),
-		sink: sink,
-		tab:  reassembly.NewTable[conn](1024),
+		cfg:     cfg.withDefaults(),
+		sink:    sink,
+		tab:     reassembly.NewTable[conn](1024),
+		heldKey: make(map[reassembly.Key]*heldRec),
 		stats: Stats{
 			ByConnState: make(map[string]uint64),
 			ByKind:      make(map[Kind]uint64),
@@ -48,7 +65,8 @@ func (a *Analyzer) SetInput(name string) { a.input = name }
 // Stats returns the counters so far.
 func (a *Analyzer) Stats() *Stats { return &a.stats }
 
-// Open returns the number of connections being tracked.
+// Open returns the number of connections being tracked (not counting
+// finished ones whose record waits for TIME_WAIT to end).
 func (a *Analyzer) Open() int { return a.tab.Len() }
 
 // Now returns the capture clock.
@@ -74,11 +92,32 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	if rc != nil && rc.Reuses(seg) {
 		reused = rc
 	}
+	var heldPrev *prevConn
+	if rc == nil {
+		if h := a.heldKey[key]; h != nil {
+			if seg.Flags&(capture.SYN|capture.ACK|capture.RST) != capture.SYN {
+				// A late segment of a connection that is over (a last
+				// retransmission): it belongs to the held record.
+				h.rec.End, h.rec.LastFrame = seg.Time, seg.Frame
+				if seg.Src == h.rec.Client {
+					h.rec.ClientPackets++
+				} else {
+					h.rec.ServerPackets++
+				}
+				return
+			}
+			heldPrev = &prevConn{id: h.rec.ID, end: h.rec.End, clientISN: h.clientISN,
+				premature: true, timeWaitFor: seg.Time.Sub(h.twSince), who: h.tw}
+			a.release(h, true)
+		}
+	}
 	if rc == nil || reused != nil {
 		var prev prevConn
 		if reused != nil {
 			prev = a.prevOf(reused, seg)
 			a.end(reused)
+		} else if heldPrev != nil {
+			prev = *heldPrev
 		}
 		if a.tab.Len() >= a.cfg.MaxConns {
 			a.stats.CapHit++
@@ -87,7 +126,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		rc = a.tab.Insert(key, seg)
 		a.nextID++
 		rc.Data.init(a.nextID, rc, &a.cfg)
-		if reused != nil {
+		if reused != nil || heldPrev != nil {
 			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL)
 		}
 		if n := a.tab.Len(); n > a.stats.MaxOpen {
@@ -100,8 +139,8 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	cls := rc.Update(seg, d)
 	c := &rc.Data
 	c.segment(rc, seg, d, cls, a)
-	if c.finished(a.now, &a.cfg) {
-		a.end(rc)
+	if c.over(a.now, &a.cfg) {
+		a.retire(rc)
 	}
 }
 
@@ -120,6 +159,7 @@ func (a *Analyzer) Advance(now time.Time) {
 // at the end of each input.
 func (a *Analyzer) Flush() {
 	a.sweep(true)
+	a.releaseHeld(true)
 	a.nextSweep = time.Time{}
 }
 
@@ -127,6 +167,7 @@ func (a *Analyzer) Flush() {
 // ends them all.
 func (a *Analyzer) sweep(final bool) {
 	a.nextSweep = a.now.Add(sweepEvery)
+	a.releaseHeld(false)
 	for rc := a.tab.Oldest(); rc != nil; {
 		next := rc.NextActive()
 		c := &rc.Data
@@ -140,12 +181,78 @@ func (a *Analyzer) sweep(final bool) {
 			a.end(rc)
 		default:
 			c.judge(rc, a.now, false, a)
-			if c.finished(a.now, &a.cfg) {
-				a.end(rc)
+			if c.over(a.now, &a.cfg) {
+				a.retire(rc)
 			}
 		}
 		rc = next
 	}
+}
+
+// retire ends a connection that is over. Its record is final but for
+// TIME_WAIT: when a peer is still in it, the record is held (small) until
+// 2·MSL has passed, so the table keeps only live connections.
+func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
+	c := &rc.Data
+	c.judge(rc, a.now, true, a)
+	var h heldRec
+	for i := range c.p {
+		if c.p[i].state == TimeWait {
+			if u := c.p[i].timeWaitSince.Add(2 * a.cfg.MSL); u.After(h.until) {
+				h.until, h.twSince, h.tw = u, c.p[i].timeWaitSince, roleName(reassembly.Dir(i))
+			}
+		}
+	}
+	if !h.until.After(a.now) {
+		a.end(rc)
+		return
+	}
+	h.rec = c.record(rc, a.input)
+	h.key = rc.Key
+	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
+	a.tab.Remove(rc)
+	hp := &h
+	a.held = append(a.held, hp)
+	a.heldKey[h.key] = hp
+}
+
+// releaseHeld emits the held records whose TIME_WAIT is over (all of them
+// with all, at the end of the input: TIME_WAIT then stays, honestly).
+func (a *Analyzer) releaseHeld(all bool) {
+	n := 0
+	for _, h := range a.held {
+		switch {
+		case h.done:
+		case all || !h.until.After(a.now):
+			a.release(h, !all)
+		default:
+			a.held[n] = h
+			n++
+		}
+	}
+	clear(a.held[n:])
+	a.held = a.held[:n]
+}
+
+// release emits a held record; with closed, TIME_WAIT has ended (2·MSL
+// passed, or a new SYN recycled the tuple) and the peer is CLOSED.
+func (a *Analyzer) release(h *heldRec, closed bool) {
+	if h.done {
+		return
+	}
+	h.done = true
+	if a.heldKey[h.key] == h {
+		delete(a.heldKey, h.key)
+	}
+	if closed {
+		if h.rec.ClientState == TimeWait {
+			h.rec.ClientState = Closed
+		}
+		if h.rec.ServerState == TimeWait {
+			h.rec.ServerState = Closed
+		}
+	}
+	a.emitRecord(h.rec)
 }
 
 // end emits rc's record and removes it from the table.
@@ -153,6 +260,11 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
 	rec := c.record(rc, a.input)
+	a.tab.Remove(rc)
+	a.emitRecord(rec)
+}
+
+func (a *Analyzer) emitRecord(rec *Conn) {
 	a.stats.Connections++
 	a.stats.ByConnState[rec.ConnState]++
 	for i := range rec.Findings {
@@ -161,7 +273,6 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	if rec.Handshake.HasRTT {
 		a.stats.HandshakeRTT.Observe(rec.Handshake.RTT)
 	}
-	a.tab.Remove(rc)
 	if a.sink != nil {
 		a.sink.End(rec)
 	}

@@ -285,10 +285,10 @@ func (c *conn) settleEnd() {
 	}
 }
 
-// finished reports whether the connection is over and its record can be
-// final: a RST was exchanged CloseLinger ago, or both FINs were
-// acknowledged and TIME_WAIT (2·MSL) has run out.
-func (c *conn) finished(now time.Time, cfg *Config) bool {
+// over reports whether the connection's exchange is over and its record can
+// be made final: CloseLinger after a valid RST, or after both FINs were
+// acknowledged (late retransmissions within the linger still count).
+func (c *conn) over(now time.Time, cfg *Config) bool {
 	if c.rstSeen && now.Sub(c.rstAt) >= cfg.CloseLinger {
 		return true
 	}
@@ -298,7 +298,7 @@ func (c *conn) finished(now time.Time, cfg *Config) bool {
 		if S.finAckTime.After(t) {
 			t = S.finAckTime
 		}
-		return now.Sub(t) >= 2*cfg.MSL
+		return now.Sub(t) >= cfg.CloseLinger
 	}
 	return false
 }
