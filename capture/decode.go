@@ -460,11 +460,14 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 		return ReasonTruncated
 	}
 	total := int(binary.BigEndian.Uint16(b[2:]))
-	verifiable := true
+	// verifiable: the TCP checksum can be checked against what was captured
+	verifiable, checkHeader := true, true
 	if total == 0 {
-		// TCP segmentation offload: the NIC fills in the length later.
+		// TCP segmentation offload: the NIC fills in the length and the
+		// header checksum later. The TCP checksum is checked over what was
+		// captured, as Wireshark does.
 		total = len(b)
-		verifiable = false
+		checkHeader = false
 	}
 	if total < ihl {
 		return ReasonBadIP
@@ -475,11 +478,15 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 		verifiable, d.clamped = false, true
 	}
 	d.limit(b, total)
-	if d.verify && verifiable && checksum(b[:ihl], 0) != 0xffff {
+	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
 		*bad = true
 	}
-	if binary.BigEndian.Uint16(b[6:])&0x1fff != 0 {
+	frag := binary.BigEndian.Uint16(b[6:])
+	if frag&0x1fff != 0 {
 		return ReasonFragment
+	}
+	if frag&0x2000 != 0 { // first fragment: the checksum covers bytes not here
+		verifiable = false
 	}
 	d.src, d.dst = b[12:16], b[16:20]
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
@@ -500,7 +507,6 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 	if wire == 0 {
 		// jumbogram or segmentation offload: trust the capture
 		wire = len(b) - 40
-		verifiable = false
 	}
 	d.clamped = false
 	if avail := d.onWire(b) - 40; wire > avail {
@@ -530,6 +536,9 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 			}
 			if binary.BigEndian.Uint16(b[2:])&^7 != 0 {
 				return ReasonFragment
+			}
+			if b[3]&1 != 0 { // more fragments: the checksum covers bytes not here
+				verifiable = false
 			}
 			hl = 8
 		case 51: // authentication header

@@ -248,6 +248,24 @@ func decodeCases(t testing.TB) []decodeCase {
 		i.FragOffset = 185
 		add(decodeCase{name: "ipv4-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, hello), reason: ReasonFragment})
 	}
+	{
+		// offload: IP length 0, header checksum not filled in; the TCP checksum is still checked
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		f := serialize(t, i, tcpData(i), hello)
+		f[2], f[3], f[10], f[11] = 0, 0, 0, 0
+		add(decodeCase{name: "tso-ip-length-zero", link: layers.LinkTypeRaw, verify: true, frame: f, want: wantData("10.0.0.1", "10.0.0.2", 5)})
+		g := append([]byte(nil), f...)
+		g[len(g)-1] ^= 0xff
+		bad := wantData("10.0.0.1", "10.0.0.2", 5)
+		bad.BadChecksum = true
+		add(decodeCase{name: "tso-bad-tcp-checksum", link: layers.LinkTypeRaw, verify: true, frame: g, want: bad, reason: ReasonBadChecksum})
+		// a first fragment's TCP checksum covers bytes in later fragments
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		i.Flags = layers.IPv4MoreFragments
+		h := serialize(t, i, tcpData(i), hello)
+		h[len(h)-1] ^= 0xff
+		add(decodeCase{name: "first-fragment-not-verified", link: layers.LinkTypeRaw, verify: true, frame: h, want: wantData("10.0.0.1", "10.0.0.2", 5)})
+	}
 	// tunnels
 	{
 		o := ip4(o4a, o4b, layers.IPProtocolGRE)
