@@ -1,0 +1,159 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// Exporter holds the metrics of one live analysis and serves them. Its
+// Sink and Update must be called from the goroutine that owns the
+// analyzer; Handler may be served from any other.
+type Exporter struct {
+	reg      *prometheus.Registry
+	findings *prometheus.CounterVec
+	conns    *prometheus.CounterVec
+	ended    *prometheus.CounterVec
+	packets  prometheus.Counter
+	segments prometheus.Counter
+	drops    prometheus.Counter
+	ifDrops  prometheus.Counter
+	rtt      prometheus.Histogram
+	open     *prometheus.GaugeVec
+	tracked  prometheus.Gauge
+
+	last struct{ packets, segments, drops, ifDrops, evicted, capHit uint64 }
+}
+
+// OpenStater is what an analyzer offers to count its open connections per
+// peer state: fn is called once per tracked connection with both peers'
+// current states. Update uses it when the analyzer has it.
+type OpenStater interface {
+	OpenStates(fn func(client, server analyze.State))
+}
+
+// New returns an Exporter with its metrics registered (with the Go runtime
+// and process collectors).
+func New() *Exporter {
+	x := &Exporter{
+		reg: prometheus.NewRegistry(),
+		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcpflow_findings_total", Help: "Findings reported, by kind.",
+		}, []string{"kind"}),
+		conns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcpflow_connections_total", Help: "Connections ended (records emitted), by Zeek conn_state.",
+		}, []string{"conn_state"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcpflow_connections_ended_early_total", Help: "Connections ended before they closed, to bound memory: idle past --idle-timeout, or the idlest one when --max-conns was reached.",
+		}, []string{"reason"}),
+		packets: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tcpflow_packets_total", Help: "Frames captured (after the BPF filter).",
+		}),
+		segments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tcpflow_segments_total", Help: "TCP segments analyzed.",
+		}),
+		drops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tcpflow_kernel_drops_total", Help: "Frames the kernel dropped because the capture did not keep up (libpcap ps_drop).",
+		}),
+		ifDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tcpflow_interface_drops_total", Help: "Frames the interface or its driver dropped (libpcap ps_ifdrop).",
+		}),
+		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tcpflow_handshake_rtt_seconds",
+			Help:    "Handshake round-trip time of complete handshakes, SYN to the ACK completing it, as seen at the capture point.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 12), // 10µs .. 42s
+		}),
+		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tcpflow_open_connections", Help: "Peers of the connections being tracked, by inferred RFC 9293 state (each connection counts twice: client and server).",
+		}, []string{"state"}),
+		tracked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tcpflow_tracked_connections", Help: "Connections being tracked now.",
+		}),
+	}
+	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.rtt, x.open, x.tracked,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, r := range []string{"idle", "cap"} {
+		x.ended.WithLabelValues(r)
+	}
+	return x
+}
+
+// Registry returns the registry the metrics are in.
+func (x *Exporter) Registry() *prometheus.Registry { return x.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (x *Exporter) Handler() http.Handler {
+	return promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{Registry: x.reg})
+}
+
+// Sink returns an analyze.Sink that counts what passes through it and
+// hands everything on to next (which may be nil).
+func (x *Exporter) Sink(next analyze.Sink) analyze.Sink { return &sink{x: x, next: next} }
+
+type sink struct {
+	x    *Exporter
+	next analyze.Sink
+}
+
+func (s *sink) Finding(c *analyze.Conn, f *analyze.Finding) {
+	s.x.findings.WithLabelValues(string(f.Kind)).Inc()
+	if s.next != nil {
+		s.next.Finding(c, f)
+	}
+}
+
+func (s *sink) End(c *analyze.Conn) {
+	if c.ConnState != "" {
+		s.x.conns.WithLabelValues(c.ConnState).Inc()
+	}
+	if c.Handshake.Complete && c.Handshake.HasRTT {
+		s.x.rtt.Observe(c.Handshake.RTT.Seconds())
+	}
+	if s.next != nil {
+		s.next.End(c)
+	}
+}
+
+// Update brings the counters and gauges up to date with the capture's
+// and the analyzer's counters; call it now and then (live mode does at
+// every tick of its clock) and once at the end.
+func (x *Exporter) Update(cs *capture.Stats, an *analyze.Analyzer) {
+	add := func(c prometheus.Counter, last *uint64, now uint64) {
+		if now > *last {
+			c.Add(float64(now - *last))
+		}
+		*last = now
+	}
+	if cs != nil {
+		add(x.packets, &x.last.packets, cs.Packets)
+		add(x.drops, &x.last.drops, cs.Dropped)
+		add(x.ifDrops, &x.last.ifDrops, cs.IfDropped)
+	}
+	if an == nil {
+		return
+	}
+	st := an.Stats()
+	add(x.segments, &x.last.segments, st.Segments)
+	add(x.ended.WithLabelValues("idle"), &x.last.evicted, st.Evicted)
+	add(x.ended.WithLabelValues("cap"), &x.last.capHit, st.CapHit)
+	x.tracked.Set(float64(an.Open()))
+	if os, ok := any(an).(OpenStater); ok {
+		var n [analyze.TimeWait + 1]int
+		os.OpenStates(func(c, s analyze.State) {
+			if int(c) < len(n) {
+				n[c]++
+			}
+			if int(s) < len(n) {
+				n[s]++
+			}
+		})
+		for i, v := range n {
+			x.open.WithLabelValues(analyze.State(i).String()).Set(float64(v))
+		}
+	}
+}
