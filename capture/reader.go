@@ -57,7 +57,10 @@ type Reader struct {
 	link   layers.LinkType // pcap: the file's link type
 	dec    *Decoder
 	stats  Stats
-	links  map[layers.LinkType]uint64
+	// the link type of the previous frame and its name, so that counting
+	// frames per link type costs no name lookup
+	lastLink     layers.LinkType
+	lastLinkName string
 	frame  uint64
 	input  int
 	err    error // sticky: io.EOF or a *FileError
@@ -103,7 +106,6 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	r := &Reader{
 		name:  name,
 		dec:   NewDecoder(cfg),
-		links: make(map[layers.LinkType]uint64),
 	}
 	r.raw = &countingReader{r: rd}
 	r.cnt = r.raw
@@ -273,7 +275,13 @@ func (r *Reader) Next(seg *Segment) error {
 			st.First = ci.Timestamp
 		}
 		st.Last = ci.Timestamp
-		r.links[link]++
+		if link != r.lastLink || r.lastLinkName == "" {
+			r.lastLink, r.lastLinkName = link, LinkTypeName(link)
+			if st.LinkTypes == nil {
+				st.LinkTypes = make(map[string]uint64)
+			}
+		}
+		st.LinkTypes[r.lastLinkName]++
 		reason := r.dec.DecodeWire(data, ci.Length, link, seg)
 		if reason != "" {
 			if reason == ReasonBadChecksum {
@@ -318,19 +326,10 @@ func (r *Reader) recordErr(err error, ci gopacket.CaptureInfo, start int64) *Fil
 func (r *Reader) SetInput(i int) { r.input = i }
 
 // Stats returns what was read so far. The Stats belong to the Reader and
-// keep changing while it reads.
-func (r *Reader) Stats() *Stats {
-	if len(r.links) > 0 {
-		if r.stats.LinkTypes == nil {
-			r.stats.LinkTypes = make(map[string]uint64)
-		}
-		clear(r.stats.LinkTypes)
-		for lt, n := range r.links {
-			r.stats.LinkTypes[LinkTypeName(lt)] += n
-		}
-	}
-	return &r.stats
-}
+// keep changing while it reads. Segments dropped for a bad checksum are
+// counted in BadChecksum and in Skipped["bad checksum"], so that Packets is
+// always Segments plus the sum of Skipped.
+func (r *Reader) Stats() *Stats { return &r.stats }
 
 // Name returns the name the Reader was opened with.
 func (r *Reader) Name() string { return r.name }
