@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
 	"syscall"
 	"time"
@@ -185,6 +186,53 @@ func fixedClient(c Config) netip.AddrPort {
 	return netip.AddrPortFrom(addr, port)
 }
 
+// dialAt connects from local to remote with connect(2) issued at the instant
+// at: the socket is created and bound beforehand so that only the connect
+// itself (a few µs) separates the instant from the SYN.
+func dialAt(ctx context.Context, local, remote netip.AddrPort, at time.Time) (*net.TCPConn, error) {
+	family := syscall.AF_INET
+	if remote.Addr().Is6() {
+		family = syscall.AF_INET6
+	}
+	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: socket: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "tcp")
+	defer f.Close()
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		return nil, fmt.Errorf("scenario: SO_REUSEADDR: %w", err)
+	}
+	// A blocking connect gives up after SO_SNDTIMEO.
+	tv := syscall.Timeval{Sec: 5}
+	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv); err != nil {
+		return nil, fmt.Errorf("scenario: SO_SNDTIMEO: %w", err)
+	}
+	if err := syscall.Bind(fd, sockaddr(local)); err != nil {
+		return nil, fmt.Errorf("scenario: bind %s: %w", local, err)
+	}
+	if err := waitUntil(ctx, at); err != nil {
+		return nil, err
+	}
+	if err := syscall.Connect(fd, sockaddr(remote)); err != nil {
+		return nil, fmt.Errorf("scenario: connect %s->%s: %w", local, remote, err)
+	}
+	nc, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	tc := nc.(*net.TCPConn)
+	context.AfterFunc(ctx, func() { tc.SetDeadline(time.Now()) })
+	return tc, nil
+}
+
+func sockaddr(a netip.AddrPort) syscall.Sockaddr {
+	if a.Addr().Is4() {
+		return &syscall.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().As4()}
+	}
+	return &syscall.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+}
+
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -197,6 +245,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func sleepUntil(ctx context.Context, at time.Time) error { return sleep(ctx, time.Until(at)) }
+
+// waitUntil sleeps until 2 ms before at and spins the rest: timer wake-ups
+// are ~100 µs apart, and two segments must leave within a few µs of each
+// other to cross on a veth.
+func waitUntil(ctx context.Context, at time.Time) error {
+	if err := sleepUntil(ctx, at.Add(-2*time.Millisecond)); err != nil {
+		return err
+	}
+	for time.Now().Before(at) {
+	}
+	return nil
+}
 
 var request = []byte("GET / HTTP/1.0\r\n\r\n")
 
@@ -349,10 +409,7 @@ func simOpenServer(ctx context.Context, c Config) error {
 	if c.At.IsZero() {
 		return fmt.Errorf("%w: simultaneous-open needs At on both halves", ErrUnexpected)
 	}
-	if err := sleepUntil(ctx, c.At); err != nil {
-		return err
-	}
-	conn, err := dial(ctx, peer, local)
+	conn, err := dialAt(ctx, local, peer.Server, c.At)
 	if err != nil {
 		return err
 	}
@@ -551,12 +608,8 @@ func rstClient(ctx context.Context, c Config) error {
 }
 
 func shutdownAt(ctx context.Context, c Config, conn *net.TCPConn, at time.Time) error {
-	if err := sleepUntil(ctx, at.Add(-2*time.Millisecond)); err != nil {
+	if err := waitUntil(ctx, at); err != nil {
 		return err
-	}
-	// Spin the last 2 ms: timer wake-ups are 100 µs apart, the FINs must
-	// leave within a few µs of each other to cross on a veth.
-	for time.Now().Before(at) {
 	}
 	if err := conn.CloseWrite(); err != nil {
 		return fmt.Errorf("scenario: shutdown: %w", err)
@@ -592,10 +645,7 @@ func simOpenClient(ctx context.Context, c Config) error {
 	if c.At.IsZero() {
 		return fmt.Errorf("%w: simultaneous-open needs At on both halves", ErrUnexpected)
 	}
-	if err := sleepUntil(ctx, c.At); err != nil {
-		return err
-	}
-	conn, err := dial(ctx, c, fixedClient(c))
+	conn, err := dialAt(ctx, fixedClient(c), c.Server, c.At)
 	if err != nil {
 		return err
 	}
