@@ -13,7 +13,7 @@ import (
 const (
 	ReasonNonTCP      = "non-tcp"      // IP, but not TCP (UDP, ICMP, ESP, no next header, ...)
 	ReasonNonIP       = "non-ip"       // a link layer or tunnel payload that is not IP (LLC, PPP control, ...)
-	ReasonTruncated   = "truncated"    // the frame ends before the TCP header does
+	ReasonTruncated   = "truncated"    // the frame ends before the fixed 20 bytes of the TCP header do
 	ReasonFragment    = "fragment"     // a non-first IP fragment: no TCP header in it
 	ReasonBadChecksum = "bad checksum" // VerifyChecksums is on and the TCP or IPv4 header checksum is wrong
 	ReasonBadIP       = "bad ip header"
@@ -91,8 +91,9 @@ func (d *Decoder) push(name string) bool {
 // seg holds a TCP segment, else the reason the frame was skipped (one of the
 // Reason constants, or a reason naming an unsupported link or ether type).
 // With VerifyChecksums, a segment whose checksum is wrong is filled in, has
-// BadChecksum set, and is returned with ReasonBadChecksum. Decode does not
-// touch seg.Frame, seg.Time or seg.Input, and never retains data.
+// BadChecksum set, and is returned with ReasonBadChecksum; after any other
+// reason seg's contents are unspecified. Decode does not touch seg.Frame,
+// seg.Time or seg.Input, and never retains data.
 func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) (reason string) {
 	return d.DecodeWire(data, 0, link, seg)
 }

@@ -61,9 +61,9 @@ type Reader struct {
 	// frames per link type costs no name lookup
 	lastLink     layers.LinkType
 	lastLinkName string
-	frame  uint64
-	input  int
-	err    error // sticky: io.EOF or a *FileError
+	frame        uint64
+	input        int
+	err          error // sticky: io.EOF or a *FileError
 }
 
 // Open opens the capture file name; "-" reads standard input. A nil cfg
@@ -104,8 +104,8 @@ func NewReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 
 func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	r := &Reader{
-		name:  name,
-		dec:   NewDecoder(cfg),
+		name: name,
+		dec:  NewDecoder(cfg),
 	}
 	r.raw = &countingReader{r: rd}
 	r.cnt = r.raw
