@@ -365,6 +365,55 @@ func decodeCases(t testing.TB) []decodeCase {
 			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, &layers.GTPv1U{Version: 1, ProtocolType: 1, MessageType: 255, TEID: 77}, i, tcpData(i), hello),
 			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GTP"}})
 	}
+	{
+		// segment routing header with a segment left: the pseudo-header
+		// uses the final destination from the segment list
+		j := ip6(v6a, v6b, layers.IPProtocolIPv6Routing)
+		srh := raw{byte(layers.IPProtocolTCP), 2, 4, 1, 0, 0, 0, 0}
+		srh = append(srh, v6b.To16()...)
+		f := serialize(t, j, srh, tcpData(j), hello)
+		copy(f[24:40], o6b.To16()) // the next hop, in the IPv6 header
+		want := wantData("2001:db8::1", "2001:db8:ffff::2", 5)
+		add(decodeCase{name: "ipv6-srh-segments-left", link: layers.LinkTypeRaw, verify: true, frame: f, want: want})
+	}
+	{
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "mpls-pseudowire-ethernet", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeMPLSUnicast), &layers.MPLS{Label: 100, StackBottom: true, TTL: 64}, raw{0, 0, 0, 0}, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"MPLS"}})
+		o := ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		erspan3 := raw{0x20, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 1} // version 2 (type III), O bit set
+		add(decodeCase{name: "gre-erspan3-platform-subheader", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetType(0x22eb), SeqPresent: true, Seq: 1}, erspan3, raw{0, 0, 0, 0, 0, 0, 0, 0}, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE", "ERSPAN"}})
+		o = ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		add(decodeCase{name: "gre-checksum-key-seq", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, &layers.GRE{Protocol: layers.EthernetTypeIPv4, ChecksumPresent: true, KeyPresent: true, Key: 1, SeqPresent: true, Seq: 2}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE"}})
+		o = ip4(o4a, o4b, layers.IPProtocolGRE)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		pptp := raw{0x30, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 0} // version 1, key, seq and ack present
+		add(decodeCase{name: "gre-pptp-ppp", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, pptp, raw{0xff, 0x03, 0x00, 0x21}, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GRE"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: 50000, DstPort: 4790}
+		u.SetNetworkLayerForChecksum(o)
+		j := ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "vxlan-gpe-ipv6", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, raw{0x0c, 0, 0, 2, 0, 0, 1, 0}, j, tcpData(j), hello),
+			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"VXLAN"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
+		u.SetNetworkLayerForChecksum(o)
+		i = ip4(v4a, v4b, layers.IPProtocolTCP)
+		gtpExt := raw{0x34, 0xff, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0x85, 1, 0x10, 0x01, 0} // E flag; PDU session container, then no more
+		add(decodeCase{name: "gtp-u-extension-header", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, gtpExt, i, tcpData(i), hello),
+			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GTP"}})
+	}
 	// more link layers and shims met in real captures
 	{
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
