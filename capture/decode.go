@@ -303,7 +303,10 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 		if !d.push("VLAN") {
 			return ReasonTooDeep
 		}
-		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[4:], seg, bad)
+		if inner := binary.BigEndian.Uint16(b[2:]); inner > 1500 {
+			return d.ethertype(inner, b[4:], seg, bad)
+		}
+		return d.llc(b[4:], seg, bad) // an 802.3 length: LLC follows
 	case 0x8847, 0x8848:
 		return d.mpls(b, seg, bad)
 	case 0x8864:

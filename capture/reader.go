@@ -112,7 +112,7 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	r.br = bufio.NewReaderSize(r.raw, 1<<16)
 	magic, _ := r.br.Peek(4)
 	if len(magic) == 0 {
-		return nil, r.fail(0, r.headerErr(ErrEmpty))
+		return nil, r.fail(0, r.emptyErr())
 	}
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(r.br)
@@ -124,7 +124,7 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 		r.br = bufio.NewReaderSize(r.cnt, 1<<16)
 		magic, _ = r.br.Peek(4)
 		if len(magic) == 0 {
-			return nil, r.fail(0, r.headerErr(ErrEmpty))
+			return nil, r.fail(0, r.emptyErr())
 		}
 	}
 	var err error
@@ -187,6 +187,15 @@ func sniff(b []byte) format {
 		}
 	}
 	return formatUnknown
+}
+
+// emptyErr explains why not a byte could be read: a failing file or gzip
+// stream, or an empty one.
+func (r *Reader) emptyErr() error {
+	if r.raw.err != nil || r.cnt != r.raw && r.cnt.err != nil {
+		return r.classify(io.EOF, "file header")
+	}
+	return ErrEmpty
 }
 
 // headerErr classifies an error met while reading the file header.
