@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
+	"net/netip"
+	"slices"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,6 +35,10 @@ type tsharkTruth struct {
 		FinB2A     int    `json:"fin_b2a"`
 		RstA2B     int    `json:"rst_a2b"`
 		RstB2A     int    `json:"rst_b2a"`
+		AAddr      string `json:"a_addr"`
+		APort      uint16 `json:"a_port"`
+		BAddr      string `json:"b_addr"`
+		BPort      uint16 `json:"b_port"`
 	} `json:"streams"`
 }
 
@@ -59,7 +66,8 @@ var payloadExceptions = map[string]string{
 
 // TestCorpus runs the Reader over every capture of the shared corpus and
 // compares the number of TCP segments with tshark's count of TCP frames,
-// and, where those agree, the payload bytes and SYN, FIN and RST counts.
+// and, where those agree, the connection endpoints (innermost IP header),
+// the payload bytes and the SYN, FIN and RST counts.
 func TestCorpus(t *testing.T) {
 	root := filepath.Join(corpusDir, "pcaps")
 	if _, err := os.Stat(root); err != nil {
@@ -95,6 +103,7 @@ func TestCorpus(t *testing.T) {
 		var seg Segment
 		n := 0
 		var got flagTotals
+		tuples := map[[2]netip.AddrPort]bool{}
 		for {
 			err = r.Next(&seg)
 			if err != nil {
@@ -102,6 +111,7 @@ func TestCorpus(t *testing.T) {
 			}
 			n++
 			got.add(&seg)
+			tuples[tupleKey(seg.Src, seg.Dst)] = true
 		}
 		r.Close()
 		st := r.Stats()
@@ -132,6 +142,21 @@ func TestCorpus(t *testing.T) {
 			wantFlags.syn += s.SynA2B + s.SynB2A + s.SynAckA2B + s.SynAckB2A
 			wantFlags.fin += s.FinA2B + s.FinB2A
 			wantFlags.rst += s.RstA2B + s.RstB2A
+		}
+		if n == want {
+			wantTuples := map[[2]netip.AddrPort]bool{}
+			for _, s := range truth.Streams {
+				a, err1 := netip.ParseAddr(s.AAddr)
+				b, err2 := netip.ParseAddr(s.BAddr)
+				if err1 != nil || err2 != nil {
+					t.Errorf("%s: bad truth addresses %q %q", key, s.AAddr, s.BAddr)
+					continue
+				}
+				wantTuples[tupleKey(netip.AddrPortFrom(a, s.APort), netip.AddrPortFrom(b, s.BPort))] = true
+			}
+			if !maps.Equal(tuples, wantTuples) {
+				t.Errorf("%s: connections %v, tshark %v", key, slices.Collect(maps.Keys(tuples)), slices.Collect(maps.Keys(wantTuples)))
+			}
 		}
 		if n == want && got != wantFlags {
 			tot.flagDiffs++
@@ -274,3 +299,11 @@ var checksumExceptions = map[string]string{
 // checksums only, VerifyChecksums also drops segments whose IPv4 header
 // checksum is wrong (tshark marks those frames too, in ip.checksum.status).
 const ipHeaderBad = "IPv4 header checksums are wrong as well, which tshark's TCP-only count leaves out"
+
+// tupleKey is the unordered pair of a connection's endpoints.
+func tupleKey(a, b netip.AddrPort) [2]netip.AddrPort {
+	if a.Compare(b) > 0 {
+		a, b = b, a
+	}
+	return [2]netip.AddrPort{a, b}
+}
