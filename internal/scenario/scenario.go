@@ -29,6 +29,9 @@ type Config struct {
 	At time.Time
 	// Log receives one line per step; nil discards.
 	Log io.Writer
+	// Listening, if set, is called by the server half once it is ready for
+	// the client (listening, or about to dial for simultaneous-open).
+	Listening func()
 }
 
 // DefaultClientPort is the client port used by the scenarios that need a
@@ -114,6 +117,9 @@ func listen(ctx context.Context, c Config, rcvbuf int) (*net.TCPListener, error)
 		return nil, fmt.Errorf("scenario: listen %s: %w", c.Server, err)
 	}
 	go func() { <-ctx.Done(); ln.Close() }()
+	if c.Listening != nil {
+		c.Listening()
+	}
 	return ln.(*net.TCPListener), nil
 }
 
@@ -298,6 +304,10 @@ func echoServer(ctx context.Context, c Config) error {
 				logf(c, "server: EOF, closing")
 				return nil
 			}
+			if errors.Is(err, syscall.ECONNRESET) {
+				logf(c, "server: reset by the client")
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("scenario: read: %w", err)
 			}
@@ -408,6 +418,9 @@ func simOpenServer(ctx context.Context, c Config) error {
 	peer := Config{Server: fixedClient(c), Log: c.Log}
 	if c.At.IsZero() {
 		return fmt.Errorf("%w: simultaneous-open needs At on both halves", ErrUnexpected)
+	}
+	if c.Listening != nil {
+		c.Listening()
 	}
 	conn, err := dialAt(ctx, local, peer.Server, c.At)
 	if err != nil {
