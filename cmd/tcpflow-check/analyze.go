@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -127,6 +128,12 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 		}
 		an.Flush()
 		in.Stats = *r.Stats()
+		if in.Err == nil {
+			in.Err = undecodable(name, &in.Stats)
+		}
+		if in.Err != nil && first == nil {
+			first = in.Err
+		}
 		r.Close()
 		inputs = append(inputs, in)
 	}
@@ -165,4 +172,24 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// undecodable is an input error when a capture had packets and every one was
+// of a link type we cannot decode: nothing was analyzed, and a pipeline must
+// not take that for a clean trace. (Mixed captures only count such packets.)
+func undecodable(name string, st *capture.Stats) error {
+	if st.Packets == 0 || st.Segments > 0 {
+		return nil
+	}
+	var reason string
+	var n uint64
+	for r, c := range st.Skipped {
+		if strings.HasPrefix(r, "unsupported link type") || strings.HasPrefix(r, "link type") {
+			reason, n = r, n+c
+		}
+	}
+	if n != st.Packets {
+		return nil
+	}
+	return fmt.Errorf("capture: %s: frame 1: %s: none of its %d packets could be decoded", name, reason, st.Packets)
 }

@@ -131,6 +131,7 @@ func TestBadInput(t *testing.T) {
 		{"absurd caplen", write("absurd.pcap", absurd), "frame 1"},
 		{"directory", dir, "directory"},
 		{"missing", filepath.Join(dir, "nope.pcap"), "no such file"},
+		{"unknown link type", "../../testdata/pcaps/crafted/unknown-linktype.pcap", "unsupported link type 147"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := runCmd(t, nil, "analyze", "--color", "never", tc.path)
