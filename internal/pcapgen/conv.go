@@ -10,11 +10,7 @@ import (
 // Conv builds the segments of one connection, with sequence numbers given
 // relative to each side's ISN as Wireshark shows them: the SYN has relative
 // seq 0, the first data byte 1. Each segment is stamped Step after the
-// previous one (Wait adds more). Frame numbers are left 0.
-//
-//	c := pcapgen.NewConv(client, server, 1000, 5000, t0)
-//	c.C(capture.SYN, 0, 0, 0)
-//	c.S(capture.SYN|capture.ACK, 0, 1, 0)
+// previous one (Wait adds more). Frame numbers are left 0. See ExampleWrite.
 type Conv struct {
 	Client, Server netip.AddrPort
 	ISNc, ISNs     uint32
