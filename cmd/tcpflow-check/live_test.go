@@ -1,0 +1,501 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// The live tests run the test binary itself as tcpflow-check (see init):
+// they need root (or CAP_NET_RAW and CAP_NET_ADMIN) and libpcap, which CI
+// has; elsewhere they skip and say which is missing.
+
+const liveChildEnv = "TCPFLOW_CHECK_LIVE_CHILD"
+
+func init() {
+	switch os.Getenv(liveChildEnv) {
+	case "main": // be tcpflow-check
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	case "serve": // a TCP server inside a network namespace (netns test)
+		os.Exit(liveServe(os.Args[1:]))
+	case "dial": // a TCP client inside a network namespace (netns test)
+		os.Exit(liveDial(os.Args[1:]))
+	}
+}
+
+// needLive skips t unless this process may capture on loopback.
+func needLive(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("live capture test: skipped with -short")
+	}
+	lv, err := capture.OpenLive("lo", &capture.LiveConfig{SnapLen: 128})
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		t.Skip("live capture test needs libpcap: this test binary was built without cgo (CGO_ENABLED=0)")
+	case errors.Is(err, capture.ErrPermission):
+		t.Skipf("live capture test needs root or CAP_NET_RAW+CAP_NET_ADMIN (euid %d): %v", os.Geteuid(), err)
+	case err != nil:
+		t.Skipf("live capture test cannot open lo: %v", err)
+	}
+	lv.Close()
+}
+
+// liveProc is tcpflow-check live running as a child process.
+type liveProc struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	stdout  []string // lines so far
+	stderr  []string
+	changed chan struct{}
+	done    chan struct{}
+	exit    int
+}
+
+// startLive runs "tcpflow-check live ARGS" and waits until it captures.
+func startLive(t *testing.T, args ...string) *liveProc {
+	t.Helper()
+	return startLiveIn(t, nil, args...)
+}
+
+// startLiveIn is startLive with the command prefixed by wrap (e.g. "ip
+// netns exec NS", which execs it: the process is still the child).
+func startLiveIn(t *testing.T, wrap []string, args ...string) *liveProc {
+	t.Helper()
+	argv := append(append(append([]string(nil), wrap...), os.Args[0], "live"), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), liveChildEnv+"=main")
+	outR, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &liveProc{t: t, cmd: cmd, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go p.collect(outR, &p.stdout, &wg)
+	go p.collect(errR, &p.stderr, &wg)
+	go func() {
+		wg.Wait()
+		err := cmd.Wait()
+		p.exit = cmd.ProcessState.ExitCode()
+		_ = err
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	p.waitFor(&p.stderr, "capturing on", 10*time.Second)
+	return p
+}
+
+func (p *liveProc) collect(r io.Reader, lines *[]string, wg *sync.WaitGroup) {
+	defer wg.Done()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		p.mu.Lock()
+		*lines = append(*lines, sc.Text())
+		p.mu.Unlock()
+		select {
+		case p.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitFor waits until a line of *lines contains sub and returns it.
+func (p *liveProc) waitFor(lines *[]string, sub string, timeout time.Duration) string {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		p.mu.Lock()
+		for _, l := range *lines {
+			if strings.Contains(l, sub) {
+				p.mu.Unlock()
+				return l
+			}
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.changed:
+		case <-time.After(50 * time.Millisecond):
+		case <-p.done:
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			for _, l := range *lines {
+				if strings.Contains(l, sub) {
+					return l
+				}
+			}
+			p.t.Fatalf("tcpflow-check live exited (%d) before printing %q\nstdout:\n%s\nstderr:\n%s", p.exit, sub,
+				strings.Join(p.stdout, "\n"), strings.Join(p.stderr, "\n"))
+		case <-deadline:
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.t.Fatalf("no line with %q within %s\nstdout:\n%s\nstderr:\n%s", sub, timeout,
+				strings.Join(p.stdout, "\n"), strings.Join(p.stderr, "\n"))
+		}
+	}
+}
+
+// stop sends sig and waits for the exit code.
+func (p *liveProc) stop(sig os.Signal) int {
+	p.t.Helper()
+	if sig != nil {
+		if err := p.cmd.Process.Signal(sig); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.t.Fatal("tcpflow-check live did not stop within 10s")
+	}
+	return p.exit
+}
+
+func (p *liveProc) output() (stdout, stderr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.stdout, "\n"), strings.Join(p.stderr, "\n")
+}
+
+// freePort returns a TCP port of 127.0.0.1 that nothing listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// exchange makes a normal connection to ln: the client sends, the server
+// answers, the client closes first, then the server.
+func exchange(t *testing.T, ln net.Listener) {
+	t.Helper()
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			acc <- c
+		}
+		close(acc)
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-acc
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	buf := make([]byte, 16)
+	c.Write([]byte("ping"))
+	s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.ReadFull(s, buf[:4])
+	s.Write([]byte("pong"))
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.ReadFull(c, buf[:4])
+	c.Close()
+	s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	s.Read(buf) // the client's FIN
+	s.Close()
+}
+
+// TestLiveLoopback captures real kernel traffic on lo: a refused connect,
+// a normal exchange, a half-close the server never finishes, and traffic
+// outside the filter. Findings must stream before shutdown; SIGINT must
+// end the capture with the summary and exit 0; metrics must count it.
+func TestLiveLoopback(t *testing.T) {
+	needLive(t)
+	refused, normal, half, outside := freePort(t), 0, 0, 0
+	lnNormal, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnNormal.Close()
+	lnHalf, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnHalf.Close()
+	lnOut, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnOut.Close()
+	normal = lnNormal.Addr().(*net.TCPAddr).Port
+	half = lnHalf.Addr().(*net.TCPAddr).Port
+	outside = lnOut.Addr().(*net.TCPAddr).Port
+
+	filter := fmt.Sprintf("tcp port %d or tcp port %d or tcp port %d", refused, normal, half)
+	p := startLive(t, "-i", "lo", "--format", "jsonl", "--half-close-timeout", "300ms",
+		"--metrics-addr", "127.0.0.1:0", filter)
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	if m == nil {
+		t.Fatal("no metrics address on stderr")
+	}
+	metricsURL := m[1]
+
+	// A refused connect: the finding streams at the RST.
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), 2*time.Second); err == nil {
+		c.Close()
+		t.Fatalf("port %d accepted a connection", refused)
+	}
+	line := p.waitFor(&p.stdout, `"kind":"connection_refused"`, 5*time.Second)
+	if !strings.Contains(line, `"type":"finding"`) || !strings.Contains(line, fmt.Sprintf(":%d", refused)) {
+		t.Errorf("refusal not streamed as a finding line: %s", line)
+	}
+
+	exchange(t, lnNormal)
+	exchange(t, lnOut) // outside the filter: must not appear
+
+	// A half-close the server never finishes: the client shuts its write
+	// side, the server keeps the socket open past the half-close timeout.
+	acc := make(chan net.Conn, 1)
+	go func() { c, _ := lnHalf.Accept(); acc <- c }()
+	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := <-acc
+	hc.Write([]byte("request"))
+	hc.(*net.TCPConn).CloseWrite()
+	hs.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.Copy(io.Discard, hs) // reads up to the client's FIN, which the kernel acks
+	line = p.waitFor(&p.stdout, `"kind":"half_close_stuck"`, 5*time.Second)
+	if !strings.Contains(line, `"type":"finding"`) || !strings.Contains(line, fmt.Sprintf(":%d", half)) {
+		t.Errorf("stuck half-close not streamed while the server holds the socket: %s", line)
+	}
+
+	// The metrics count what was seen so far.
+	body := scrape(t, metricsURL)
+	for _, want := range []string{
+		`tcpflow_findings_total{kind="connection_refused"} 1`,
+		`tcpflow_findings_total{kind="half_close_stuck"} 1`,
+		`tcpflow_kernel_drops_total 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^tcpflow_packets_total [1-9]`).MatchString(body) {
+		t.Errorf("metrics: no packets counted:\n%s", grepLines(body, "tcpflow_"))
+	}
+
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		stdout, stderr := p.output()
+		t.Fatalf("exit %d after SIGINT, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	hs.Close()
+	hc.Close()
+
+	stdout, _ := p.output()
+	recs := map[int]map[string]any{} // by server port
+	var summary map[string]any
+	for _, l := range strings.Split(stdout, "\n") {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		switch v["type"] {
+		case "connection":
+			_, port, _ := net.SplitHostPort(v["server"].(string))
+			var n int
+			fmt.Sscan(port, &n)
+			recs[n] = v
+		case "summary":
+			summary = v
+		}
+	}
+	if summary == nil {
+		t.Fatal("no summary line after SIGINT")
+	}
+	if _, ok := recs[outside]; ok {
+		t.Errorf("connection to port %d is outside the filter %q but was reported", outside, filter)
+	}
+	for _, c := range []struct {
+		port                  int
+		connState             string
+		clientState, srvState string
+	}{
+		{refused, "REJ", "CLOSED", "CLOSED"},
+		{normal, "SF", "TIME_WAIT", "CLOSED"},
+		{half, "", "FIN_WAIT_2", "CLOSE_WAIT"},
+	} {
+		r := recs[c.port]
+		if r == nil {
+			t.Errorf("no record for the connection to port %d", c.port)
+			continue
+		}
+		if c.connState != "" && r["conn_state"] != c.connState {
+			t.Errorf("port %d: conn_state %v, want %s", c.port, r["conn_state"], c.connState)
+		}
+		if r["client_state"] != c.clientState || r["server_state"] != c.srvState {
+			t.Errorf("port %d: final states %v/%v, want %s/%s", c.port, r["client_state"], r["server_state"], c.clientState, c.srvState)
+		}
+	}
+	if len(recs) != 3 {
+		t.Errorf("%d connections reported, want 3", len(recs))
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	cl := &http.Client{Timeout: 3 * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestLiveText checks the text format, --count, and the end by SIGTERM.
+func TestLiveText(t *testing.T) {
+	needLive(t)
+	port := freePort(t)
+	p := startLive(t, "-i", "lo", "--color", "never", fmt.Sprintf("tcp port %d", port))
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	line := p.waitFor(&p.stdout, "connection_refused", 5*time.Second)
+	if !strings.Contains(line, fmt.Sprintf("127.0.0.1:%d", port)) {
+		t.Errorf("finding line does not name the server: %s", line)
+	}
+	if code := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0", code)
+	}
+	stdout, _ := p.output()
+	for _, want := range []string{"tcpflow-check  lo:", "conn_state: REJ 1", "connection_refused × 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	// --count stops by itself: a refusal is 2 segments.
+	p = startLive(t, "-i", "lo", "--count", "2", "--format", "json", fmt.Sprintf("tcp port %d", port))
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if code := p.stop(nil); code != 0 {
+		t.Fatalf("--count 2: exit %d", code)
+	}
+	stdout, _ = p.output()
+	var doc struct {
+		Connections []struct {
+			ConnState string `json:"conn_state"`
+		} `json:"connections"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Connections) != 1 || doc.Connections[0].ConnState != "REJ" {
+		t.Errorf("--count 2 --format json: %v, %+v\n%s", err, doc, stdout)
+	}
+}
+
+// TestLiveErrors checks the command line and capture errors: exit 2 with
+// a message that says what to do.
+func TestLiveErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no interface", []string{"live"}, "no interface given"},
+		{"bad format", []string{"live", "-i", "lo", "--format", "zeek"}, "--format must be"},
+		{"bad timeout", []string{"live", "-i", "lo", "--half-close-timeout", "0s"}, "--half-close-timeout must be positive"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, stderr := runCmd(t, nil, c.args...)
+			if code != 2 || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, c.want)
+			}
+		})
+	}
+	t.Run("no cgo or no such interface", func(t *testing.T) {
+		code, _, stderr := runCmd(t, nil, "live", "-i", "tfc-nosuch0")
+		if code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+		if !strings.Contains(stderr, "no such interface") && !strings.Contains(stderr, "needs libpcap") &&
+			!strings.Contains(stderr, "no permission") {
+			t.Errorf("stderr %q", stderr)
+		}
+	})
+	t.Run("bad filter", func(t *testing.T) {
+		needLive(t)
+		code, _, stderr := runCmd(t, nil, "live", "-i", "lo", "tcp", "port", "nonsense-port")
+		if code != 2 || !strings.Contains(stderr, "bad filter") {
+			t.Errorf("exit %d, stderr %q; want 2 and a bad filter", code, stderr)
+		}
+	})
+	t.Run("permission", func(t *testing.T) {
+		needLive(t)
+		if _, err := exec.LookPath("setpriv"); err != nil {
+			t.Skip("needs setpriv (util-linux) to run without capabilities")
+		}
+		cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+			os.Args[0], "live", "-i", "lo", "--duration", "1s")
+		cmd.Env = append(os.Environ(), liveChildEnv+"=main")
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "setcap cap_net_raw,cap_net_admin=eip") {
+			t.Errorf("unprivileged: exit %d, output %q; want 2 and the setcap hint", cmd.ProcessState.ExitCode(), out)
+		}
+	})
+}
+
+// TestLiveDropPrivileges checks --user: the capture keeps running as the
+// user named.
+func TestLiveDropPrivileges(t *testing.T) {
+	needLive(t)
+	p := startLive(t, "-i", "lo", "--user", "nobody", "tcp port 9")
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := regexp.MustCompile(`(?m)^Uid:\s+(\d+)\s+(\d+)\s+(\d+)`).FindStringSubmatch(string(st))
+	if uid == nil || uid[1] == "0" || uid[2] == "0" || uid[3] == "0" {
+		t.Errorf("still root after --user nobody: %v", uid)
+	}
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
