@@ -38,8 +38,10 @@ both peers after every segment, and reports what went wrong.
 Usage:
   tcpflow-check [analyze] [flags] FILE...       analyze captures (pcap, pcapng, gzip; "-" = stdin)
   tcpflow-check ladder [flags] FILE [--conn ID] draw connections as ladder diagrams
-  tcpflow-check check --policy P.yaml FILE|DIR... pass/fail verdict for CI
+  tcpflow-check check --policy P.yaml [--junit F] [--format github] [--baseline F] FILE|DIR...
+                                                pass/fail verdict for CI
   tcpflow-check policy init                     print a commented starter policy
+  tcpflow-check policy check FILE               validate a policy
   tcpflow-check live -i IFACE [flags] [BPF filter] watch an interface
 
 Run "tcpflow-check COMMAND --help" for a command's flags.
