@@ -53,7 +53,7 @@ func cmdAnalyze(e *env, args []string) error {
 	af.register(fs)
 	format := fs.StringP("format", "f", "text", "output format: text, json, jsonl, yaml, zeek")
 	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states")
-	color := fs.String("color", "auto", "colour the text output: auto, always, never")
+	color := addColorFlag(fs)
 	deterministic := fs.Bool("deterministic", false, "leave wall-clock times out of the output (for golden files)")
 	_ = fs.MarkHidden("deterministic")
 	if err := parse(fs, args); err != nil {
@@ -65,15 +65,10 @@ func cmdAnalyze(e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("analyze: no capture file given (use - for standard input)")
 	}
+	var err error
 	opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
-	switch *color {
-	case "always":
-		opts.Color = true
-	case "auto":
-		opts.Color = isTerminal(e.stdout)
-	case "never":
-	default:
-		return usagef("--color must be auto, always or never, not %q", *color)
+	if opts.Color, err = color.enabled(e.stdout); err != nil {
+		return err
 	}
 	w, err := report.NewWriter(*format, e.stdout, opts)
 	if err != nil {
@@ -192,4 +187,24 @@ func undecodable(name string, st *capture.Stats) error {
 		return nil
 	}
 	return fmt.Errorf("capture: %s: frame 1: %s: none of its %d packets could be decoded", name, reason, st.Packets)
+}
+
+// colorFlag is the --color flag every command shares.
+type colorFlag struct{ v *string }
+
+func addColorFlag(fs *pflag.FlagSet) colorFlag {
+	return colorFlag{fs.String("color", "auto", "colour the output: auto (a terminal and no NO_COLOR), always, never")}
+}
+
+// enabled says whether output to w is coloured.
+func (c colorFlag) enabled(w io.Writer) (bool, error) {
+	switch *c.v {
+	case "always":
+		return true, nil
+	case "auto":
+		return isTerminal(w), nil
+	case "never":
+		return false, nil
+	}
+	return false, usagef("--color must be auto, always or never, not %q", *c.v)
 }

@@ -28,7 +28,7 @@ func cmdCheck(e *env, args []string) error {
 	format := fs.StringP("format", "f", "text", "output format: text, github (GitHub Actions annotations), json")
 	baseline := fs.String("baseline", "", "a previous run's analyze or check --format json output: fail only on findings that are new")
 	maxFindings := fs.Int("max-findings", 5, "findings shown per failed rule in the text and github output")
-	color := fs.String("color", "auto", "colour the text output: auto, always, never")
+	color := addColorFlag(fs)
 	var af analysisFlags
 	af.register(fs)
 	if err := parse(fs, args); err != nil {
@@ -46,15 +46,11 @@ func cmdCheck(e *env, args []string) error {
 		return usagef("check: --format must be text, github or json, not %q", *format)
 	}
 	opts := &report.CheckOptions{MaxFindings: *maxFindings}
-	switch *color {
-	case "always":
-		opts.Color = true
-	case "auto":
-		opts.Color = *format == "text" && isTerminal(e.stdout)
-	case "never":
-	default:
-		return usagef("--color must be auto, always or never, not %q", *color)
+	colored, err := color.enabled(e.stdout)
+	if err != nil {
+		return err
 	}
+	opts.Color = colored && (*format == "text" || *color.v == "always")
 	pol, err := report.LoadPolicy(*policyFile)
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ func cmdLadder(e *env, args []string) error {
 	af.register(fs)
 	id := fs.Uint64("conn", 0, "the connection to draw (its id in analyze's output); default: those with findings, worst first")
 	max := fs.Int("max", 10, "draw at most this many connections when --conn is not given")
-	color := fs.String("color", "auto", "colour: auto, always, never")
+	color := addColorFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,14 +46,9 @@ func cmdLadder(e *env, args []string) error {
 		return usagef("ladder: give exactly one capture file")
 	}
 	opts := &report.Options{}
-	switch *color {
-	case "always":
-		opts.Color = true
-	case "auto":
-		opts.Color = isTerminal(e.stdout)
-	case "never":
-	default:
-		return usagef("--color must be auto, always or never, not %q", *color)
+	var err error
+	if opts.Color, err = color.enabled(e.stdout); err != nil {
+		return err
 	}
 	col := &collector{want: *id}
 	cfg := af.cfg
