@@ -761,9 +761,11 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
 	case dport == portGTPU || sport == portGTPU:
 		return d.gtpu(b, seg, bad)
 	case dport == portTeredo || sport == portTeredo:
-		return d.teredo(b, seg, bad)
+		return d.teredo(b, seg, bad, false)
 	}
-	return ReasonNonTCP
+	// Teredo data between a client and a relay uses neither port 3544;
+	// like Zeek, recognise it by its content.
+	return d.teredo(b, seg, bad, true)
 }
 
 // gtpu handles a GTPv1-U G-PDU carrying IP.
@@ -798,8 +800,10 @@ func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) string {
 }
 
 // teredo handles IPv6 over UDP (RFC 4380), with its optional authentication
-// and origin indication headers.
-func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool) string {
+// and origin indication headers. With sniff (a UDP port other than 3544) it
+// only accepts an IPv6 packet that fills the datagram exactly and has an
+// address in the Teredo prefix 2001::/32; anything else is plain UDP.
+func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) string {
 	if len(b) >= 4 && b[0] == 0 && b[1] == 1 { // authentication
 		l := 4 + int(b[2]) + int(b[3]) + 9
 		if len(b) < l {
@@ -813,11 +817,16 @@ func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool) string {
 	if len(b) < 40 || b[0]>>4 != 6 {
 		return ReasonNonTCP
 	}
+	if sniff && (40+int(binary.BigEndian.Uint16(b[4:])) != len(b) || !teredoAddr(b[8:24]) && !teredoAddr(b[24:40])) {
+		return ReasonNonTCP
+	}
 	if !d.push("Teredo") {
 		return ReasonTooDeep
 	}
 	return d.ipv6(b, seg, bad)
 }
+
+func teredoAddr(a []byte) bool { return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0 }
 
 // tcp decodes a TCP header. b is the captured part of the IP payload, wire its
 // length on the wire according to the IP header. The 20 fixed bytes must have

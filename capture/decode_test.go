@@ -357,6 +357,20 @@ func decodeCases(t testing.TB) []decodeCase {
 		add(decodeCase{name: "teredo-origin", link: layers.LinkTypeEthernet,
 			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, origin, j, tcpData(j), hello),
 			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"Teredo"}})
+		teredoA, teredoB := net.ParseIP("2001:0:4137:9e50:8000:f12a:b9c8:2815"), net.ParseIP("2001:4860::68")
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 3797, DstPort: 32900}
+		u.SetNetworkLayerForChecksum(o)
+		j = ip6(teredoA, teredoB, layers.IPProtocolTCP)
+		add(decodeCase{name: "teredo-off-port-sniffed", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello),
+			want:  wantData("2001:0:4137:9e50:8000:f12a:b9c8:2815", "2001:4860::68", 5), encaps: []string{"Teredo"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 3797, DstPort: 32900}
+		u.SetNetworkLayerForChecksum(o)
+		j = ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "ipv6-in-udp-not-teredo-prefix", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: ReasonNonTCP})
 		o = ip4(o4a, o4b, layers.IPProtocolUDP)
 		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
 		u.SetNetworkLayerForChecksum(o)
@@ -405,6 +419,20 @@ func decodeCases(t testing.TB) []decodeCase {
 		add(decodeCase{name: "vxlan-gpe-ipv6", link: layers.LinkTypeEthernet,
 			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, raw{0x0c, 0, 0, 2, 0, 0, 1, 0}, j, tcpData(j), hello),
 			want:  wantData("2001:db8::1", "2001:db8::2", 5), encaps: []string{"VXLAN"}})
+		teredoA, teredoB := net.ParseIP("2001:0:4137:9e50:8000:f12a:b9c8:2815"), net.ParseIP("2001:4860::68")
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 3797, DstPort: 32900}
+		u.SetNetworkLayerForChecksum(o)
+		j = ip6(teredoA, teredoB, layers.IPProtocolTCP)
+		add(decodeCase{name: "teredo-off-port-sniffed", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello),
+			want:  wantData("2001:0:4137:9e50:8000:f12a:b9c8:2815", "2001:4860::68", 5), encaps: []string{"Teredo"}})
+		o = ip4(o4a, o4b, layers.IPProtocolUDP)
+		u = &layers.UDP{SrcPort: 3797, DstPort: 32900}
+		u.SetNetworkLayerForChecksum(o)
+		j = ip6(v6a, v6b, layers.IPProtocolTCP)
+		add(decodeCase{name: "ipv6-in-udp-not-teredo-prefix", link: layers.LinkTypeEthernet,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: ReasonNonTCP})
 		o = ip4(o4a, o4b, layers.IPProtocolUDP)
 		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
 		u.SetNetworkLayerForChecksum(o)
