@@ -53,6 +53,14 @@ trap 'exit 130' INT TERM
 mkdir -p "$OUT"
 
 inc() { ip netns exec "$NSC" "$@"; }
+
+# Where two halves must act within microseconds of each other, run them
+# SCHED_FIFO on different CPUs: a busy machine otherwise preempts the 2 ms
+# spin before the deadline and the segments no longer cross.
+RT0=() RT1=()
+if command -v chrt >/dev/null && command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+	RT0=(chrt -f 10 taskset -c 0) RT1=(chrt -f 10 taskset -c 1)
+fi
 ins() { ip netns exec "$NSS" "$@"; }
 
 setup() {
@@ -124,7 +132,7 @@ record() {
 	local name=$1
 	SCEN=${name%-ipv6}; SCEN=${SCEN%-any}
 	FAM=4; [[ $name == *-ipv6 ]] && FAM=6
-	CAPNS=$NSS CAPIF=vs DUMPARGS=() SRVARGS=() CLIARGS=() MID=: WAIT=12 SETTLE=0.5 CHECK=:
+	CAPNS=$NSS CAPIF=vs DUMPARGS=() SRVARGS=() CLIARGS=() SRVPRE=() CLIPRE=() MID=: WAIT=12 SETTLE=0.5 CHECK=:
 	setup
 	case $name in
 	syn-unanswered)
@@ -158,6 +166,7 @@ record() {
 		# (sent in-band), a few µs apart, so the FINs cross on the veth.
 		# check_crossed below re-records when they did not.
 		CHECK=check_crossed
+		SRVPRE=("${RT0[@]}") CLIPRE=("${RT1[@]}")
 		;;
 	simultaneous-open)
 		# No netem in this kernel to make the SYNs cross in flight. Instead the
@@ -168,7 +177,7 @@ record() {
 		ins nft add table inet tfc
 		ins nft add chain inet tfc in '{ type filter hook input priority 0; }'
 		ins nft add rule inet tfc in tcp sport $CPORT tcp dport $PORT 'tcp flags & (syn|ack) == syn' drop
-		local at=$(( $(date +%s%3N) + 1000 ))
+		local at=$(( $(date +%s%3N) + 2000 ))
 		SRVARGS=(--client "$C4:$CPORT" --at-ms "$((at + 200))")
 		CLIARGS=(--client "$C4:$CPORT" --at-ms "$at")
 		;;
@@ -177,10 +186,11 @@ record() {
 		# bare SYNs cross on the veth and both sides answer SYN-ACK (RFC 9293
 		# figure 8). check_syn_crossed re-records when they did not.
 		SCEN=simultaneous-open
-		local at=$(( $(date +%s%3N) + 1000 ))
+		local at=$(( $(date +%s%3N) + 2000 ))
 		SRVARGS=(--client "$C4:$CPORT" --at-ms "$at")
 		CLIARGS=(--client "$C4:$CPORT" --at-ms "$at")
 		CHECK=check_syn_crossed
+		SRVPRE=("${RT0[@]}") CLIPRE=("${RT1[@]}")
 		;;
 	port-reuse)
 		CLIARGS=(--client "$C4:$CPORT")
@@ -198,19 +208,19 @@ record() {
 		CAPIF=any DUMPARGS=(-y LINUX_SLL2)
 		;;
 	esac
-	local saddr caddr
+	local saddr
 	if [[ $FAM == 6 ]]; then saddr="[$S6]:$PORT"; else saddr="$S4:$PORT"; fi
 	local file=$OUT/$name.pcap
 	echo "== $name" >&2
 	start_dump "$CAPNS" "$CAPIF" "$file" "${DUMPARGS[@]}"
 	local srv=""
 	if [[ $SCEN != refused ]]; then
-		ins "$BIN" --name "$SCEN" --role server --server "$saddr" "${SRVARGS[@]}" &
+		ins "${SRVPRE[@]}" "$BIN" --name "$SCEN" --role server --server "$saddr" "${SRVARGS[@]}" &
 		srv=$!
 		PIDS+=("$srv")
 		sleep 0.3
 	fi
-	inc "$BIN" --name "$SCEN" --role client --server "$saddr" "${CLIARGS[@]}" &
+	inc "${CLIPRE[@]}" "$BIN" --name "$SCEN" --role client --server "$saddr" "${CLIARGS[@]}" &
 	local cli=$!
 	PIDS+=("$cli")
 	bash -c "$MID"
