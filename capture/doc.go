@@ -8,10 +8,13 @@
 // addresses and ports as [net/netip] values, flags, sequence and
 // acknowledgment numbers, window, payload length and the SYN options. The
 // decoder understands Ethernet, 802.1Q/802.1ad tags, Linux cooked captures
-// (SLL and SLL2), raw IP, BSD null/loopback, PPP, Cisco HDLC, FDDI and NFLOG
-// link layers; IPv4 and IPv6 with extension headers; and the tunnels real
-// captures carry (GRE and ERSPAN, VXLAN, Geneve, MPLS, PPPoE, IP-in-IP,
-// Teredo, GTP-U), reporting the innermost TCP connection.
+// (SLL and SLL2), raw IP, BSD null/loopback, PPP, Cisco HDLC, FDDI, NFLOG,
+// Linux ARCnet, IP over InfiniBand and Juniper Ethernet link layers; IPv4 and
+// IPv6 with extension headers; and the tunnels real captures carry (GRE with
+// ERSPAN, WCCP and PPTP, VXLAN, Geneve, MPLS, PPPoE, VN-Tag, IP-in-IP,
+// Teredo, GTP-U), reporting the innermost TCP connection. IP fragments are
+// not reassembled: a first fragment holding the whole TCP header yields a
+// segment, later fragments are skipped.
 //
 // Frames without a TCP segment are not errors: they are counted in [Stats]
 // by reason ("non-tcp", "fragment", "ether type ARP", "unsupported link type
