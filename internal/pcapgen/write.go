@@ -21,7 +21,7 @@ type Format struct {
 	Nanos     bool   // nanosecond timestamps (pcap magic a1b23c4d; pcapng if_tsresol 9) instead of µs
 	BigEndian bool   // big-endian file (pcap magic a1b2c3d4 in network order; pcapng byte-order magic 1a2b3c4d likewise)
 	Gzip      bool   // gzip the whole file
-	Snaplen   uint32 // snap length in the header; 0 means 262144. Frames are never cut.
+	Snaplen   uint32 // snap length; 0 means 262144. Longer frames are cut to it, keeping their original length (tcpdump -s).
 }
 
 type byteOrder interface {
@@ -39,6 +39,7 @@ type Writer struct {
 	ng      bool // pcapng
 	nifaces int  // pcapng interfaces
 	blk     []byte
+	snap    uint32
 	order   byteOrder
 	framer  Framer
 	hdr     [16]byte
@@ -68,7 +69,10 @@ func NewWriterLinkTypes(w io.Writer, f Format, linkTypes []layers.LinkType, link
 	if len(linkTypes) == 0 || (len(linkTypes) > 1 && !f.NG) {
 		return nil, fmt.Errorf("%w: %d link types in %s", ErrFormat, len(linkTypes), f)
 	}
-	wr := &Writer{out: w, f: f, links: links}
+	wr := &Writer{out: w, f: f, links: links, snap: f.Snaplen}
+	if wr.snap == 0 {
+		wr.snap = 262144
+	}
 	if f.Gzip {
 		wr.gz = gzip.NewWriter(w)
 		w = wr.gz
@@ -133,7 +137,11 @@ func (w *Writer) WriteSegment(iface int, s *capture.Segment) error {
 	if err != nil {
 		return err
 	}
-	return w.WriteFrame(iface, s.Time, b, len(b))
+	n := len(b)
+	if uint32(len(b)) > w.snap {
+		b = b[:w.snap]
+	}
+	return w.WriteFrame(iface, s.Time, b, n)
 }
 
 // WriteFrame writes one record holding data, with original length origLen
