@@ -17,7 +17,11 @@ func CompileFilter(expr string, link layers.LinkType, snaplen int) (Filter, erro
 	if snaplen <= 0 {
 		snaplen = maxSnapLen
 	}
-	b, err := pcap.NewBPF(link, snaplen, expr)
+	dlt := link
+	if link == layers.LinkTypeRaw { // LINKTYPE_RAW in files is DLT_RAW (12) to libpcap
+		dlt = 12
+	}
+	b, err := pcap.NewBPF(dlt, snaplen, expr)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q for %s: %s", ErrFilter, expr, LinkTypeName(link), lowerFirst(err.Error()))
 	}
