@@ -73,7 +73,7 @@ func Crafted() []Capture {
 	c.CAbs(R, craftedISNc+1001, 0, 0) // RST seq = the bad ack, as RFC 9293 §3.10.7.3 answers it
 	add("synack-bad-ack.pcap",
 		"SYN (ISN_c 1000), SYN-ACK whose ack is 2001 instead of 1001, the client's RST (seq 2001, as RFC 9293 answers an unacceptable ACK in SYN_SENT).",
-		"finding synack_bad_ack (error, evidence ack 2001 ≠ ISN_c+1 = 1001); client SYN_SENT, server CLOSED (back to LISTEN); handshake incomplete. handshake_reset may also be reported for the RST; must not: connection_refused, syn_unanswered, reset, missing_third_ack", c)
+		"finding synack_bad_ack (error, frame 2, evidence ack 2001 ≠ ISN_c+1 = 1001); client SYN_SENT (RFC 9293 and Linux answer an unacceptable SYN-ACK with a RST and stay in SYN_SENT: the RST is not the client giving up), server CLOSED (back to LISTEN); handshake incomplete. May also appear: handshake_reset for the RST (its evidence must say seq 2001), capture_incomplete (the ack covers bytes never seen). Must not: connection_refused, syn_unanswered, reset, missing_third_ack", c)
 
 	c = newCrafted()
 	c.Handshake()
@@ -138,7 +138,7 @@ func Crafted() []Capture {
 	c.SAbs(R, craftedISNs+5, 0, 0)
 	add("handshake-bad-ack.pcap",
 		"SYN, a valid SYN-ACK, the client's completing ACK with ack ISN_s+5 instead of ISN_s+1, and the server's RST (seq = that ack, RFC 9293 §3.10.7.4).",
-		"finding handshake_bad_ack (error, frame 3, evidence ack 5005 ≠ ISN_s+1 = 5001); the server never reaches ESTABLISHED; handshake_reset may also be reported for the RST; must not: missing_third_ack, reset, connection_refused", c)
+		"finding handshake_bad_ack (error, frame 3, evidence ack 5005 ≠ ISN_s+1 = 5001); the server never reaches ESTABLISHED; both end CLOSED. May also appear: handshake_reset for the RST, capture_incomplete (the ack covers bytes never seen). Must not: missing_third_ack, reset, connection_refused", c)
 
 	c = newCrafted()
 	c.C(S, 0, 0, 0)
