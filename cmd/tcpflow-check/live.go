@@ -36,6 +36,7 @@ type liveOptions struct {
 	analysis    analyze.Config
 	metricsAddr string
 	user        string
+	policy      *report.Policy
 }
 
 func cmdLive(e *env, args []string) error {
@@ -54,6 +55,7 @@ func cmdLive(e *env, args []string) error {
 	color := fs.String("color", "auto", "colour the text output: auto, always, never")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. :9109) at /metrics")
 	fs.StringVarP(&o.user, "user", "Z", "", "drop privileges to this user once the capture is open (as tcpdump -Z)")
+	policy := fs.String("policy", "", "judge the capture by this policy (YAML, as check): exit 1 when it is violated")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +95,25 @@ func cmdLive(e *env, args []string) error {
 	o.report.Timeline = *timeline
 	o.analysis = af.cfg
 	o.analysis.Timeline = *timeline
+	if *policy != "" {
+		p, err := report.LoadPolicy(*policy)
+		if err != nil {
+			return err
+		}
+		o.policy = p
+		// The policy's timeouts replace the defaults; flags given on the
+		// command line still win.
+		p.Timeouts.Apply(&o.analysis)
+		for name, v := range map[string]*time.Duration{
+			"handshake-timeout": &o.analysis.HandshakeTimeout, "half-close-timeout": &o.analysis.HalfCloseTimeout,
+			"zero-window-timeout": &o.analysis.ZeroWindowTimeout, "msl": &o.analysis.MSL, "idle-timeout": &o.analysis.IdleTimeout,
+		} {
+			if fs.Changed(name) {
+				d, _ := fs.GetDuration(name)
+				*v = d
+			}
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -137,6 +158,11 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		return &usageError{msg: err.Error()}
 	}
 	var sink analyze.Sink = w
+	var check *report.Check
+	if o.policy != nil {
+		check = report.NewCheck(o.policy, nil)
+		sink = teeSink{w, check}
+	}
 	if exp != nil {
 		sink = exp.Sink(w)
 	}
@@ -168,7 +194,33 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		fmt.Fprintf(e.stderr, "tcpflow-check: warning: %d packets were lost (%d dropped by the kernel, %d by the interface): "+
 			"findings near a loss are less certain; narrow the filter or raise --buffer-size\n", lost, cs.Dropped, cs.IfDropped)
 	}
-	return readErr
+	if readErr != nil || check == nil {
+		return readErr
+	}
+	v := check.Verdict(sum.Inputs)
+	if !v.Failed() {
+		fmt.Fprintf(e.stderr, "tcpflow-check: policy passed\n")
+		return nil
+	}
+	for _, r := range append(append([]report.RuleResult(nil), v.Global...), v.Inputs[0].Rules...) {
+		if r.Failed && r.Level == report.LevelFail {
+			fmt.Fprintf(e.stderr, "tcpflow-check: policy violated: %s (line %d): %s\n", r.Rule, r.Line, r.Message)
+		}
+	}
+	return errViolations
+}
+
+// teeSink hands everything to two sinks.
+type teeSink [2]analyze.Sink
+
+func (t teeSink) Finding(c *analyze.Conn, f *analyze.Finding) {
+	t[0].Finding(c, f)
+	t[1].Finding(c, f)
+}
+
+func (t teeSink) End(c *analyze.Conn) {
+	t[0].End(c)
+	t[1].End(c)
 }
 
 // captureLoop feeds segments to an until the capture is told to stop. It

@@ -499,3 +499,21 @@ func TestLiveDropPrivileges(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// TestLivePolicy checks --policy: a violated policy makes the exit code 1.
+func TestLivePolicy(t *testing.T) {
+	needLive(t)
+	pol := t.TempDir() + "/p.yaml"
+	if err := os.WriteFile(pol, []byte("fail_on: [connection_refused]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	p := startLive(t, "-i", "lo", "--policy", pol, "--duration", "1s", fmt.Sprintf("tcp port %d", port))
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if code := p.stop(nil); code != 1 {
+		t.Errorf("exit %d with a refusal under fail_on: [connection_refused], want 1", code)
+	}
+	if _, stderr := p.output(); !strings.Contains(stderr, "policy violated") {
+		t.Errorf("stderr does not say the policy was violated:\n%s", stderr)
+	}
+}
