@@ -158,12 +158,14 @@ type conn struct {
 	nISN       uint8
 	lastSyn    time.Time // most recent SYN from the client, for the RTT
 
-	synackValid bool
-	synackTime  time.Time
-	synackFrame uint64
-	answered    bool // the server sent anything at all
-	answerTime  time.Time
-	answerFrame uint64
+	synackValid  bool
+	badSynAck    bool   // a SYN-ACK with an unacceptable ack was seen
+	badSynAckAck uint32 // its ack
+	synackTime   time.Time
+	synackFrame  uint64
+	answered     bool // the server sent anything at all
+	answerTime   time.Time
+	answerFrame  uint64
 
 	hsDone       bool // the client's completing segment was seen (or the handshake was cut short)
 	hsComplete   bool

@@ -89,6 +89,7 @@ func (c *conn) onSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 		P.state = SynRcvd
 	}
 	if !valid {
+		c.badSynAck, c.badSynAckAck = true, seg.Ack
 		if len(c.findingsOf(SynAckBadAck)) == 0 {
 			want := c.clientISNs[0] + 1
 			if d == ClientToServer {
@@ -127,6 +128,17 @@ func (c *conn) onRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *
 	if P.rstSent && seg.Seq == P.rstSeq {
 		return // the same RST again
 	}
+	if d == ClientToServer && P.state == SynSent && c.badSynAck && !c.synackValid && seg.Seq == c.badSynAckAck {
+		// RFC 9293 §3.10.7.3: a client in SYN-SENT answers an unacceptable
+		// SYN-ACK with <SEQ=SEG.ACK><CTL=RST> and stays in SYN-SENT.
+		if i := c.findingsOf(SynAckBadAck); len(i) > 0 {
+			f := &c.findings[i[0]]
+			f.Frames = append(f.Frames, seg.Frame)
+			f.Evidence += fmtS("; the client answered it with RST seq %d (frame %d) and stays in SYN_SENT, as RFC 9293 requires", seg.Seq, seg.Frame)
+		}
+		P.rstSent, P.rstFrame, P.rstTime, P.rstSeq = false, seg.Frame, seg.Time, seg.Seq
+		return
+	}
 	class, why := c.classifyRST(rc, seg, d)
 	switch class {
 	case rstInWindow:
@@ -156,13 +168,17 @@ func (c *conn) onRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *
 			Duration: seg.Time.Sub(Q.syn.times[0]), HasDuration: true, By: who, Evidence: ev})
 		c.hsDone = true
 	case !c.midstream && !c.hsComplete && (P.state == SynSent || P.state == SynRcvd || Q.state == SynRcvd || Q.state == SynSent):
+		synack := c.synackFrame
+		if synack == 0 {
+			synack = c.p[ServerToClient].synack.frames[0]
+		}
 		frames := []uint64{seg.Frame}
-		if c.synackFrame != 0 {
-			frames = []uint64{c.synackFrame, seg.Frame}
+		if synack != 0 {
+			frames = []uint64{synack, seg.Frame}
 		}
 		c.addNow(rc, a, Finding{Kind: HandshakeReset, Severity: Warning, Frames: frames, Time: seg.Time, By: who,
 			Evidence: fmtS("RST from the %s (frame %d, seq %d) after the SYN-ACK (frame %d), before the handshake completed",
-				who, seg.Frame, c.rel(d, seg.Seq), c.synackFrame)})
+				who, seg.Frame, c.rel(d, seg.Seq), synack)})
 		c.hsDone = true
 	case P.state != Closed && P.state != TimeWait:
 		ev := fmtS("RST from the %s (frame %d, seq %d = next expected seq) in %s", who, seg.Frame, c.rel(d, seg.Seq), P.state)

@@ -44,7 +44,7 @@ func TestScenarioExpectations(t *testing.T) {
 			clean("CLOSED", "TIME_WAIT"),
 			{"TIME_WAIT", "CLOSED", "SF", []analyze.Kind{analyze.PortReused}},
 		},
-		"crafted/synack-bad-ack.pcap":         {{"CLOSED", "CLOSED", "", []analyze.Kind{analyze.SynAckBadAck}}},
+		"crafted/synack-bad-ack.pcap":         {{"SYN_SENT", "SYN_RCVD", "", []analyze.Kind{analyze.SynAckBadAck}}},
 		"crafted/handshake-bad-ack.pcap":      {{"", "", "", []analyze.Kind{analyze.HandshakeBadAck}}},
 		"crafted/handshake-reset.pcap":        {{"CLOSED", "CLOSED", "", []analyze.Kind{analyze.HandshakeReset}}},
 		"crafted/rst-invalid.pcap":            {{"", "", "", []analyze.Kind{analyze.RstInvalid}}},
