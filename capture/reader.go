@@ -26,6 +26,10 @@ type Config struct {
 	// verified and are kept. Default false: captures taken on a sending host
 	// carry checksums the NIC fills in later, so they look wrong.
 	VerifyChecksums bool
+	// Filter is a BPF filter in tcpdump's syntax; frames that fail it are
+	// skipped and counted in Stats.Skipped as "filtered". Default "": every
+	// frame. Compiling it needs libpcap (a cgo build).
+	Filter string
 }
 
 // maxSnapLen is the largest capture length a record may claim: libpcap's
@@ -64,6 +68,7 @@ type Reader struct {
 	frame        uint64
 	input        int
 	err          error // sticky: io.EOF or a *FileError
+	filter       *LinkFilter
 }
 
 // Open opens the capture file name; "-" reads standard input. A nil cfg
@@ -106,6 +111,13 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	r := &Reader{
 		name: name,
 		dec:  NewDecoder(cfg),
+	}
+	if cfg != nil && cfg.Filter != "" {
+		f, err := NewLinkFilter(cfg.Filter, maxSnapLen)
+		if err != nil {
+			return nil, err
+		}
+		r.filter = f
 	}
 	r.raw = &countingReader{r: rd}
 	r.cnt = r.raw
@@ -291,6 +303,10 @@ func (r *Reader) Next(seg *Segment) error {
 			}
 		}
 		st.LinkTypes[r.lastLinkName]++
+		if r.filter != nil && !r.filter.Match(link, data, ci.Length) {
+			st.Skip("filtered")
+			continue
+		}
 		reason := r.dec.DecodeWire(data, ci.Length, link, seg)
 		if reason != "" {
 			if reason == ReasonBadChecksum {

@@ -19,6 +19,7 @@ import (
 type analysisFlags struct {
 	cfg             analyze.Config
 	verifyChecksums bool
+	filter          string
 }
 
 func (f *analysisFlags) register(fs *pflag.FlagSet) {
@@ -29,6 +30,22 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
 	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
 	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "drop segments with a bad TCP or IPv4 checksum (as Zeek does without -C)")
+}
+
+// registerFilter adds --filter, for commands that read files.
+func (f *analysisFlags) registerFilter(fs *pflag.FlagSet) {
+	fs.StringVar(&f.filter, "filter", "", "BPF filter (tcpdump syntax) applied to every frame, e.g. 'host 10.0.0.5'")
+}
+
+// captureConfig is the capture configuration the flags ask for; a filter
+// that does not compile is a usage error.
+func (f *analysisFlags) captureConfig() (*capture.Config, error) {
+	if f.filter != "" {
+		if _, err := capture.NewLinkFilter(f.filter, 0); err != nil {
+			return nil, &usageError{msg: err.Error()}
+		}
+	}
+	return &capture.Config{VerifyChecksums: f.verifyChecksums, Filter: f.filter}, nil
 }
 
 func (f *analysisFlags) validate() error {
@@ -51,6 +68,7 @@ func cmdAnalyze(e *env, args []string) error {
 	fs := newFlags(e, "analyze", "tcpflow-check [analyze] [flags] FILE...")
 	var af analysisFlags
 	af.register(fs)
+	af.registerFilter(fs)
 	format := fs.StringP("format", "f", "text", "output format: text, json, jsonl, yaml, zeek")
 	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states")
 	color := addColorFlag(fs)
@@ -78,7 +96,11 @@ func cmdAnalyze(e *env, args []string) error {
 	cfg.Timeline = *timeline
 	start := time.Now()
 	an := analyze.New(&cfg, w)
-	inputs, readErr := readInputs(e, fs.Args(), &capture.Config{VerifyChecksums: af.verifyChecksums}, an)
+	capCfg, err := af.captureConfig()
+	if err != nil {
+		return err
+	}
+	inputs, readErr := readInputs(e, fs.Args(), capCfg, an)
 	sum := summarize(inputs, an, time.Since(start))
 	if err := w.Close(sum); err != nil {
 		return fmt.Errorf("writing output: %w", err)

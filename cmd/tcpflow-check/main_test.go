@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -196,5 +198,23 @@ func TestLadder(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, nil, "ladder", "--conn", "99", "../../testdata/pcaps/real/refused.pcap"); code != 2 || !strings.Contains(errOut, "no connection 99") {
 		t.Errorf("unknown --conn: exit %d %q", code, errOut)
+	}
+}
+
+func TestAnalyzeFilter(t *testing.T) {
+	if _, err := capture.NewLinkFilter("tcp", 0); err != nil {
+		t.Skipf("BPF filters unavailable in this build: %v", err)
+	}
+	const f = "../../testdata/pcaps/real/port-reuse.pcap"
+	code, out, _ := runCmd(t, nil, "analyze", "-f", "jsonl", "--filter", "tcp port 9", f)
+	if code != 0 || strings.Contains(out, `"type":"connection"`) || !strings.Contains(out, `"filtered"`) {
+		t.Errorf("filter matching nothing: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "analyze", "-f", "jsonl", "--filter", "tcp port 8080", f)
+	if code != 0 || strings.Count(out, `"type":"connection"`) != 2 {
+		t.Errorf("filter matching the traffic: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := runCmd(t, nil, "analyze", "--filter", "bogus((", f); code != 2 || !strings.Contains(errOut, "bad filter") {
+		t.Errorf("bad filter: exit %d %q", code, errOut)
 	}
 }
