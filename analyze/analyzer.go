@@ -304,3 +304,11 @@ func firstFrame(f *Finding) uint64 {
 	}
 	return f.Frames[0]
 }
+
+// OpenStates calls fn with both peers' current states for every connection
+// being tracked (the gauge of open connections per state in live mode).
+func (a *Analyzer) OpenStates(fn func(client, server State)) {
+	for rc := a.tab.Oldest(); rc != nil; rc = rc.NextActive() {
+		fn(rc.Data.p[ClientToServer].state, rc.Data.p[ServerToClient].state)
+	}
+}
