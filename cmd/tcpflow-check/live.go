@@ -52,7 +52,7 @@ func cmdLive(e *env, args []string) error {
 	fs.StringVarP(&o.format, "format", "f", "text", "output format: text and jsonl stream findings as they are judged; json writes one document at the end")
 	af.register(fs)
 	timeline := fs.Bool("timeline", false, "include every connection's timeline (json, jsonl)")
-	color := fs.String("color", "auto", "colour the text output: auto, always, never")
+	color := addColorFlag(fs)
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. :9109) at /metrics")
 	fs.StringVarP(&o.user, "user", "Z", "", "drop privileges to this user once the capture is open (as tcpdump -Z)")
 	policy := fs.String("policy", "", "judge the capture by this policy (YAML, as check): exit 1 when it is violated")
@@ -79,15 +79,11 @@ func cmdLive(e *env, args []string) error {
 	default:
 		return usagef("live: --format must be text, jsonl or json, not %q", o.format)
 	}
-	switch *color {
-	case "always":
-		o.report.Color = true
-	case "auto":
-		o.report.Color = isTerminal(e.stdout)
-	case "never":
-	default:
-		return usagef("--color must be auto, always or never, not %q", *color)
+	colored, err := color.enabled(e.stdout)
+	if err != nil {
+		return err
 	}
+	o.report.Color = colored
 	o.capture.BufferSize = *bufMiB << 20
 	o.capture.VerifyChecksums = af.verifyChecksums
 	o.capture.Filter = strings.Join(fs.Args(), " ")
