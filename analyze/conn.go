@@ -228,7 +228,7 @@ func roleName(d reassembly.Dir) string {
 
 // segment is the per-segment step of the state machine.
 func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
-	P, Q := &c.p[d], &c.p[d^1]
+	P := &c.p[d]
 	f := seg.Flags
 	c.z.update(d == ClientToServer, seg)
 
@@ -265,7 +265,6 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 	if c.cfg.Timeline {
 		c.step(rc, seg, d, cls)
 	}
-	_ = Q
 	c.judge(rc, seg.Time, false, a)
 }
 

@@ -124,7 +124,6 @@ const (
 
 func (c *conn) onRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
 	P, Q := &c.p[d], &c.p[d^1]
-	hP, hQ := &rc.Half[d], &rc.Half[d^1]
 	if P.rstSent && seg.Seq == P.rstSeq {
 		return // the same RST again
 	}
@@ -194,8 +193,6 @@ func (c *conn) onRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *
 		}
 		c.addNow(rc, a, Finding{Kind: Reset, Severity: Warning, Frames: frames, Time: seg.Time, By: who, Evidence: ev})
 	}
-	_ = hP
-	_ = hQ
 	P.rstSent, P.rstFrame, P.rstTime, P.rstSeq = true, seg.Frame, seg.Time, seg.Seq
 	if !c.rstSeen {
 		c.rstSeen, c.rstAt = true, seg.Time

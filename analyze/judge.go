@@ -21,7 +21,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		c.settleEnd()
 	}
 	cfg := c.cfg
-	C, S := &c.p[ClientToServer], &c.p[ServerToClient]
+	C := &c.p[ClientToServer]
 	var incomplete []string
 
 	// syn_unanswered: SYNs and nothing back from the server.
@@ -94,7 +94,6 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 			}
 		}
 	}
-	_ = S
 	if !final {
 		return
 	}

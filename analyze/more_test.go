@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"math/rand"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,13 +64,9 @@ func TestPortReuse(t *testing.T) {
 	if k := kinds(second); len(k) != 1 || k[0] != "port_reused" {
 		t.Fatalf("second connection findings %v, want port_reused", k)
 	}
-	if ev := second.Findings[0].Evidence; !contains(ev, "premature") {
+	if ev := second.Findings[0].Evidence; !strings.Contains(ev, "premature") {
 		t.Errorf("reuse inside the client's TIME_WAIT should be premature: %s", ev)
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
 }
 
 func TestTimeWaitEndsAfter2MSL(t *testing.T) {
