@@ -160,7 +160,7 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		sink = teeSink{w, check}
 	}
 	if exp != nil {
-		sink = exp.Sink(w)
+		sink = exp.Sink(sink) // counts, then hands on to the writer and the policy
 	}
 	an := analyze.New(&o.analysis, sink)
 	an.SetInput(o.iface)

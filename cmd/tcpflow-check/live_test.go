@@ -517,3 +517,38 @@ func TestLivePolicy(t *testing.T) {
 		t.Errorf("stderr does not say the policy was violated:\n%s", stderr)
 	}
 }
+
+// TestLivePolicyWithMetrics runs --policy and --metrics-addr together: the
+// metrics sink must hand every connection on to the policy as well as to
+// the writer, so a refusal under fail_on still exits 1 while the endpoint
+// serves and counts it.
+func TestLivePolicyWithMetrics(t *testing.T) {
+	needLive(t)
+	pol := t.TempDir() + "/p.yaml"
+	if err := os.WriteFile(pol, []byte("fail_on: [connection_refused]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	p := startLive(t, "-i", "lo", "--policy", pol, "--metrics-addr", "127.0.0.1:0", "--format", "jsonl",
+		fmt.Sprintf("tcp port %d", port))
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	if m == nil {
+		t.Fatal("no metrics address on stderr")
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second); err == nil {
+		c.Close()
+		t.Fatalf("port %d accepted a connection", port)
+	}
+	p.waitFor(&p.stdout, `"kind":"connection_refused"`, 5*time.Second)
+	if body := scrape(t, m[1]); !strings.Contains(body, `tcpflow_findings_total{kind="connection_refused"} 1`) {
+		t.Errorf("metrics do not count the refusal:\n%s", grepLines(body, "tcpflow_"))
+	}
+	if code := p.stop(syscall.SIGINT); code != 1 {
+		stdout, stderr := p.output()
+		t.Fatalf("exit %d with a refusal under fail_on: [connection_refused] and --metrics-addr, want 1\nstdout:\n%s\nstderr:\n%s",
+			code, stdout, stderr)
+	}
+	if _, stderr := p.output(); !strings.Contains(stderr, "policy violated: fail_on: connection_refused") {
+		t.Errorf("stderr does not name the violated rule:\n%s", stderr)
+	}
+}
