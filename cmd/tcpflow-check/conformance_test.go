@@ -165,7 +165,12 @@ func TestConformance(t *testing.T) {
 	rules := loadAccepted(t)
 	run := &corpusRun{dir: dir, cache: map[string][]*analyze.Conn{}, errs: map[string]error{}}
 
+	// Zeek: through --format zeek, per connection and per file; and the
+	// conn_state/history fields of the records other formats print (one
+	// per TCP connection, so a trace Zeek splits differs there).
 	zs, zh := &tally{name: "zeek conn_state"}, &tally{name: "zeek history"}
+	fs, fh := &perFile{name: "zeek conn_state per file"}, &perFile{name: "zeek history per file"}
+	rs, rh := &tally{name: "zeek conn_state, records"}, &tally{name: "zeek history, records"}
 	ts, tc := &tally{name: "tshark SYN/FIN/RST counts"}, &tally{name: "tshark handshake complete"}
 	ss := &tally{name: "suricata tcp.state"}
 
@@ -182,6 +187,7 @@ func TestConformance(t *testing.T) {
 
 		if rows := readZeek(t, truth+".zeek.tsv"); len(rows) > 0 {
 			verify := rows[0].validated
+			zeekPerFile(t, source+"/"+base, rows, zeekLog(t, pcap, verify), rules, zeekTallies{zs, zh, fs, fh})
 			ours := byTuple(run.conns(t, pcap, verify))
 			used := map[string]int{}
 			for _, row := range rows {
@@ -196,7 +202,7 @@ func TestConformance(t *testing.T) {
 				name := source + "/" + base
 				if row.connState != "" {
 					ok := got != nil && got.ConnState == row.connState
-					zs.add(ok, isAccepted(rules, "zeek", name, "conn_state"), fmt.Sprintf("%s %s: conn_state want %s got %s", name, k, row.connState, stateOf(got)))
+					rs.add(ok, isAccepted(rules, "zeek", name, "conn_state"), fmt.Sprintf("%s %s: conn_state want %s got %s", name, k, row.connState, stateOf(got)))
 				}
 				if row.history != "" {
 					ok := got != nil && got.History == row.history
@@ -204,7 +210,7 @@ func TestConformance(t *testing.T) {
 					// no application analyzers (accepted.tsv, zeek * X).
 					acc := isAccepted(rules, "zeek", name, "history") ||
 						(got != nil && isAccepted(rules, "zeek", "*", "X") && strings.ReplaceAll(row.history, "X", "") == got.History)
-					zh.add(ok, acc, fmt.Sprintf("%s %s: history want %s got %s", name, k, row.history, historyOf(got)))
+					rh.add(ok, acc, fmt.Sprintf("%s %s: history want %s got %s", name, k, row.history, historyOf(got)))
 				}
 			}
 		}
@@ -265,35 +271,50 @@ func TestConformance(t *testing.T) {
 	}
 
 	t.Logf("conformance over %d captures in %s:", files, dir)
-	for _, x := range []*tally{zs, zh, ts, tc, ss} {
+	for _, x := range []fmt.Stringer{zs, zh, fs, fh, rs, rh, ts, tc, ss} {
 		t.Logf("  %s", x)
 	}
-	for _, x := range []*tally{zs, zh, ts, tc, ss} {
+	for _, x := range []*tally{zs, zh, rs, rh, ts, tc, ss} {
 		for _, d := range x.disagreements {
 			t.Logf("  disagree [%s] %s", x.name, d)
 		}
 	}
-	if zs.pct() < 99 {
-		t.Errorf("agreement with Zeek on conn_state %.2f%% < 99%%", zs.pct())
-	}
-	if zh.pct() < 95 {
-		t.Errorf("agreement with Zeek on history %.2f%% < 95%%", zh.pct())
+	for _, x := range []*perFile{fs, fh} {
+		t.Logf("  worst files, %s:", x.name)
+		for _, w := range x.worst(10) {
+			t.Logf("    %s", w)
+		}
 	}
 	for _, x := range []struct {
-		t     *tally
+		t interface {
+			pct() float64
+			fmt.Stringer
+		}
 		floor float64
-	}{{ts, conformanceFloor["tshark counts"]}, {tc, conformanceFloor["tshark complete"]}, {ss, conformanceFloor["suricata"]}} {
+	}{
+		{zs, conformanceFloor["zeek conn_state"]}, {zh, conformanceFloor["zeek history"]},
+		{fs, conformanceFloor["zeek conn_state per file"]}, {fh, conformanceFloor["zeek history per file"]},
+		{rs, conformanceFloor["zeek conn_state, records"]}, {rh, conformanceFloor["zeek history, records"]},
+		{ts, conformanceFloor["tshark counts"]}, {tc, conformanceFloor["tshark complete"]}, {ss, conformanceFloor["suricata"]},
+	} {
 		if x.t.pct() < x.floor {
-			t.Errorf("%s: %.2f%% fell below its floor %.2f%%", x.t.name, x.t.pct(), x.floor)
+			t.Errorf("%s fell below its floor %.2f%%", x.t, x.floor)
 		}
 	}
 }
 
 // conformanceFloor pins the agreement reached, so a regression fails.
 var conformanceFloor = map[string]float64{
-	"tshark counts":   97.5,
-	"tshark complete": 98,
-	"suricata":        80,
+	"zeek conn_state":          99,
+	"zeek history":             95,
+	"zeek conn_state, records": 99,
+	"zeek history, records":    95,
+	"tshark counts":            97.5,
+	"tshark complete":          98,
+	"suricata":                 80,
+	// Per file through --format zeek (conformance_zeek_test.go).
+	"zeek conn_state per file": 97,
+	"zeek history per file":    96,
 }
 
 func stateOf(c *analyze.Conn) string {
@@ -347,6 +368,7 @@ type zeekRow struct {
 	orig, resp         netip.AddrPort
 	connState, history string
 	validated          bool
+	guessed            bool // tshark-single-stream: Zeek's orientation is a guess
 }
 
 func readZeek(t *testing.T, path string) []zeekRow {
@@ -386,7 +408,8 @@ func readZeek(t *testing.T, path string) []zeekRow {
 		if !ok1 || !ok2 {
 			continue
 		}
-		rows = append(rows, zeekRow{orig: o, resp: r, connState: get("conn_state"), history: get("history"), validated: get("checksums") == "validated"})
+		rows = append(rows, zeekRow{orig: o, resp: r, connState: get("conn_state"), history: get("history"), validated: get("checksums") == "validated",
+			guessed: strings.HasPrefix(get("tuple_source"), "tshark-single-stream")})
 	}
 	return rows
 }
