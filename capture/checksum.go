@@ -1,6 +1,10 @@
 package capture
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket/layers"
+)
 
 // checksum adds b to the ones' complement sum initial and returns the
 // folded 16-bit sum (not complemented). A header with a correct checksum
@@ -38,6 +42,6 @@ func (d *Decoder) tcpChecksumOK(seg []byte) bool {
 	for i := 0; i+1 < len(d.dst); i += 2 {
 		pseudo += uint32(binary.BigEndian.Uint16(d.dst[i:]))
 	}
-	pseudo += 6 + uint32(len(seg))&0xffff + uint32(len(seg))>>16
+	pseudo += uint32(layers.IPProtocolTCP) + uint32(len(seg))&0xffff + uint32(len(seg))>>16
 	return checksum(seg, pseudo) == 0xffff
 }

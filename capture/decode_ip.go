@@ -1,0 +1,220 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// IP version nibbles, which also tell IP apart where nothing else does
+// (raw IP link types, MPLS, GTP-U, WCCP).
+const (
+	ipVersion4 = 4
+	ipVersion6 = 6
+)
+
+// IPv4 flags and fragment offset field.
+const (
+	ipv4MoreFragments = 0x2000
+	ipv4FragOffset    = 0x1fff
+)
+
+// IPv6 extension headers gopacket's layers has no constant for; they share
+// the generic layout (next header, length in 8-byte units beyond the first 8).
+const (
+	ipProtoMobility layers.IPProtocol = 135
+	ipProtoHIP      layers.IPProtocol = 139
+	ipProtoShim6    layers.IPProtocol = 140
+)
+
+// IPv6 routing header types whose final destination is in the header.
+const (
+	routingType0   = 0 // deprecated source route: the last address
+	routingType2   = 2 // mobile IPv6: the home address
+	routingTypeSRH = 4 // segment routing: segment list [0] is the final segment
+)
+
+// ipv6FragOffset masks the offset out of the fragment header's offset/flags
+// field; ipv6MoreFragments is its M flag.
+const (
+	ipv6FragOffset    = 0xfff8
+	ipv6MoreFragments = 1
+)
+
+// ip dispatches on the IP version nibble.
+func (d *Decoder) ip(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 1 {
+		return ReasonTruncated
+	}
+	switch b[0] >> 4 {
+	case ipVersion4:
+		return d.ipv4(b, seg, bad)
+	case ipVersion6:
+		return d.ipv6(b, seg, bad)
+	}
+	return ReasonNonIP
+}
+
+func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 20 {
+		return ReasonTruncated
+	}
+	if b[0]>>4 != ipVersion4 {
+		return ReasonBadIP
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < 20 {
+		return ReasonBadIP
+	}
+	if len(b) < ihl {
+		return ReasonTruncated
+	}
+	total := int(binary.BigEndian.Uint16(b[2:]))
+	// verifiable: the TCP checksum can be checked against what was captured
+	verifiable, checkHeader := true, true
+	if total == 0 {
+		// TCP segmentation offload: the NIC fills in the length and the
+		// header checksum later. The TCP checksum is checked over what was
+		// captured, as Wireshark does.
+		total = len(b)
+		checkHeader = false
+	}
+	if total < ihl {
+		return ReasonBadIP
+	}
+	d.clamped = false
+	if avail := d.onWire(b); total > avail {
+		total = max(avail, ihl)
+		verifiable, d.clamped = false, true
+	}
+	d.limit(b, total)
+	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
+		*bad = true
+	}
+	frag := binary.BigEndian.Uint16(b[6:])
+	if frag&ipv4FragOffset != 0 {
+		return ReasonFragment
+	}
+	if frag&ipv4MoreFragments != 0 { // first fragment: the checksum covers bytes not here
+		verifiable = false
+	}
+	d.src, d.dst = b[12:16], b[16:20]
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
+	payload := b[ihl:min(total, len(b))]
+	return d.transport(layers.IPProtocol(b[9]), payload, total-ihl, verifiable, seg, bad)
+}
+
+func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 40 {
+		return ReasonTruncated
+	}
+	if b[0]>>4 != ipVersion6 {
+		return ReasonBadIP
+	}
+	wire := int(binary.BigEndian.Uint16(b[4:]))
+	verifiable := true
+	if wire == 0 {
+		// jumbogram or segmentation offload: trust the capture
+		wire = len(b) - 40
+	}
+	d.clamped = false
+	if avail := d.onWire(b) - 40; wire > avail {
+		wire = max(avail, 0)
+		verifiable, d.clamped = false, true
+	}
+	d.limit(b, 40+wire)
+	next := layers.IPProtocol(b[6])
+	d.src, d.dst = b[8:24], b[24:40]
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
+	b = b[40:]
+	for range 16 {
+		var hl int
+		switch next {
+		case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6Routing,
+			ipProtoMobility, ipProtoHIP, ipProtoShim6:
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			hl = (int(b[1]) + 1) * 8
+			if next == layers.IPProtocolIPv6Routing && len(b) >= hl {
+				d.routingDst(b[:hl])
+			}
+		case layers.IPProtocolIPv6Fragment:
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			if binary.BigEndian.Uint16(b[2:])&ipv6FragOffset != 0 {
+				return ReasonFragment
+			}
+			if b[3]&ipv6MoreFragments != 0 { // the checksum covers bytes not here
+				verifiable = false
+			}
+			hl = 8
+		case layers.IPProtocolAH:
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			hl = (int(b[1]) + 2) * 4
+		default:
+			payload := b[:min(wire, len(b))]
+			return d.transport(next, payload, wire, verifiable, seg, bad)
+		}
+		if wire < hl {
+			return ReasonBadIP
+		}
+		if len(b) < hl {
+			return ReasonTruncated
+		}
+		next = layers.IPProtocol(b[0])
+		b = b[hl:]
+		wire -= hl
+	}
+	return ReasonBadIP
+}
+
+// routingDst points d.dst at the final destination named by an IPv6 routing
+// header that still has segments left: that address, not the one in the IPv6
+// header, is in the TCP pseudo-header.
+func (d *Decoder) routingDst(h []byte) {
+	left := int(h[3])
+	if left == 0 {
+		return
+	}
+	switch h[2] {
+	case routingType0, routingType2: // the last address
+		if len(h) >= 8+16 {
+			d.dst = h[len(h)-16:]
+		}
+	case routingTypeSRH: // segment list [0] is the final segment
+		if len(h) >= 8+16 {
+			d.dst = h[8:24]
+		}
+	}
+}
+
+// transport handles the payload of an IP header: TCP, or a tunnel.
+// payload is what was captured, wire the length the IP header declares.
+func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, verifiable bool, seg *Segment, bad *bool) string {
+	switch proto {
+	case layers.IPProtocolTCP:
+		return d.tcp(payload, wire, verifiable, seg, bad)
+	case layers.IPProtocolIPv4:
+		if !d.push("IP-in-IP") {
+			return ReasonTooDeep
+		}
+		return d.ipv4(payload, seg, bad)
+	case layers.IPProtocolIPv6:
+		if !d.push("IP-in-IP") {
+			return ReasonTooDeep
+		}
+		return d.ipv6(payload, seg, bad)
+	case layers.IPProtocolGRE:
+		return d.gre(payload, seg, bad)
+	case layers.IPProtocolUDP:
+		return d.udp(payload, seg, bad)
+	}
+	return ReasonNonTCP
+}

@@ -1,0 +1,96 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// TCP option kinds gopacket's layers has no constant for.
+const (
+	tcpOptionFastOpen     layers.TCPOptionKind = 34  // RFC 7413
+	tcpOptionExperimental layers.TCPOptionKind = 254 // RFC 6994; TFO used it before 34
+)
+
+// tfoExperimentMagic is the experiment id of TCP Fast Open in an
+// experimental option (RFC 6994).
+var tfoExperimentMagic = [2]byte{0xf9, 0x89}
+
+// tcp decodes a TCP header. b is the captured part of the IP payload, wire its
+// length on the wire according to the IP header. The 20 fixed bytes must have
+// been captured; options need not be.
+func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bool) string {
+	if len(b) < 20 {
+		return ReasonTruncated
+	}
+	off := int(b[12]>>4) * 4
+	if off < 20 || off > wire && !d.clamped {
+		return ReasonBadTCP
+	}
+	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b))
+	seg.Dst = netip.AddrPortFrom(seg.Dst.Addr(), binary.BigEndian.Uint16(b[2:]))
+	seg.Seq = binary.BigEndian.Uint32(b[4:])
+	seg.Ack = binary.BigEndian.Uint32(b[8:])
+	seg.Flags = Flags(b[13])
+	seg.Window = binary.BigEndian.Uint16(b[14:])
+	seg.Len = uint32(max(wire-off, 0))
+	// Options cut off by the snap length are lost; the segment is not.
+	parseOptions(b[20:min(off, len(b))], seg.Flags&SYN != 0, &seg.Opts)
+	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {
+		*bad = true
+	}
+	return ""
+}
+
+// parseOptions reads the TCP options of interest. A malformed option ends the
+// list; what was read before it is kept, as a receiving host would.
+func parseOptions(o []byte, syn bool, opts *Options) {
+	for i := 0; i < len(o); {
+		kind := layers.TCPOptionKind(o[i])
+		if kind == layers.TCPOptionKindEndList {
+			return
+		}
+		if kind == layers.TCPOptionKindNop {
+			i++
+			continue
+		}
+		if i+1 >= len(o) {
+			return
+		}
+		l := int(o[i+1])
+		if l < 2 || i+l > len(o) {
+			return
+		}
+		v := o[i+2 : i+l]
+		switch kind {
+		case layers.TCPOptionKindMSS:
+			if syn && len(v) == 2 {
+				opts.MSS, opts.HasMSS = binary.BigEndian.Uint16(v), true
+			}
+		case layers.TCPOptionKindWindowScale:
+			if syn && len(v) == 1 {
+				opts.WScale, opts.HasWScale = v[0], true
+			}
+		case layers.TCPOptionKindSACKPermitted:
+			if syn && len(v) == 0 {
+				opts.SACKPerm = true
+			}
+		case layers.TCPOptionKindTimestamps:
+			if len(v) == 8 {
+				opts.TSVal = binary.BigEndian.Uint32(v)
+				opts.TSEcr = binary.BigEndian.Uint32(v[4:])
+				opts.HasTS = true
+			}
+		case tcpOptionFastOpen:
+			if syn {
+				opts.FastOpen = true
+			}
+		case tcpOptionExperimental:
+			if syn && len(v) >= 2 && [2]byte(v) == tfoExperimentMagic {
+				opts.FastOpen = true
+			}
+		}
+		i += l
+	}
+}

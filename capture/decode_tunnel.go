@@ -1,0 +1,258 @@
+package capture
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// GRE header flags (RFC 1701, RFC 2784, RFC 2890; enhanced GRE of RFC 2637).
+const (
+	greChecksum        = 0x8000
+	greRouting         = 0x4000
+	greKey             = 0x2000 // in version 1: payload length and call id
+	greSequence        = 0x1000
+	greAck             = 0x0080 // version 1 only
+	greVersion         = 0x0007
+	greVersionEnhanced = 1 // enhanced GRE, as PPTP uses it
+)
+
+// erspan3Optional is the O bit of an ERSPAN type III header: an 8-byte
+// platform-specific subheader follows.
+const erspan3Optional = 0x01
+
+// UDP ports of the tunnels decoded inside UDP.
+const (
+	portVXLAN    = 4789
+	portVXLANGPE = 4790
+	portGeneve   = 6081
+	portTeredo   = 3544
+	portGTPU     = 2152
+)
+
+// vxlanFlagVNI is the I flag of a VXLAN header: the VNI is valid.
+const vxlanFlagVNI = 0x08
+
+// Next protocols of a VXLAN-GPE header.
+const (
+	gpeIPv4     = 1
+	gpeIPv6     = 2
+	gpeEthernet = 3
+	gpeMPLS     = 5
+)
+
+// GTPv1-U header: version 1 in the top three bits, the protocol type bit
+// (GTP, not GTP'), the flags of the optional fields, the G-PDU message type.
+const (
+	gtpVersion1     = 1
+	gtpProtocolType = 0x10
+	gtpOptional     = 0x07 // extension header, sequence number, N-PDU number
+	gtpMsgGPDU      = 0xff
+)
+
+// Teredo indicators before the IPv6 packet (RFC 4380 section 5.1.1).
+const (
+	teredoAuthentication = 0x0001
+	teredoOrigin         = 0x0000
+)
+
+func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 4 {
+		return ReasonTruncated
+	}
+	flags := binary.BigEndian.Uint16(b)
+	proto := binary.BigEndian.Uint16(b[2:])
+	hl := 4
+	if flags&(greChecksum|greRouting) != 0 { // checksum + offset
+		hl += 4
+	}
+	if flags&greKey != 0 {
+		hl += 4
+	}
+	if flags&greSequence != 0 {
+		hl += 4
+	}
+	if flags&greVersion == greVersionEnhanced && flags&greAck != 0 {
+		hl += 4
+	}
+	if flags&greRouting != 0 { // source routing (RFC 1701): not worth decoding
+		return "gre routing"
+	}
+	if len(b) < hl {
+		return ReasonTruncated
+	}
+	if !d.push("GRE") {
+		return ReasonTooDeep
+	}
+	b = b[hl:]
+	switch layers.EthernetType(proto) {
+	case layers.EthernetTypeERSPAN: // type II has an 8-byte header when the sequence bit is set; type I has none
+		if !d.push("ERSPAN") {
+			return ReasonTooDeep
+		}
+		if flags&greSequence != 0 {
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			b = b[8:]
+		}
+		return d.ether(b, seg, bad)
+	case etherTypeERSPAN3: // 12-byte header and an optional 8-byte platform subheader
+		if !d.push("ERSPAN") {
+			return ReasonTooDeep
+		}
+		if len(b) < 12 {
+			return ReasonTruncated
+		}
+		o := b[11]&erspan3Optional != 0
+		b = b[12:]
+		if o {
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			b = b[8:]
+		}
+		return d.ether(b, seg, bad)
+	case layers.EthernetTypePPP: // PPTP
+		return d.ppp(b, seg, bad)
+	case etherTypeWCCP: // IP, or a 4-byte redirect header and then IP
+		if len(b) >= 1 && b[0]>>4 != ipVersion4 {
+			if len(b) < 4 {
+				return ReasonTruncated
+			}
+			b = b[4:]
+		}
+		return d.ip(b, seg, bad)
+	}
+	return d.ethertype(proto, b, seg, bad)
+}
+
+func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 8 {
+		return ReasonNonTCP
+	}
+	sport := binary.BigEndian.Uint16(b)
+	dport := binary.BigEndian.Uint16(b[2:])
+	if l := int(binary.BigEndian.Uint16(b[4:])); l >= 8 {
+		d.limit(b, l)
+		if l < len(b) {
+			b = b[:l]
+		}
+	}
+	b = b[8:]
+	switch {
+	case dport == portVXLAN:
+		// flags (I bit), reserved, VNI, reserved; then Ethernet
+		if len(b) < 8 {
+			return ReasonTruncated
+		}
+		if b[0]&vxlanFlagVNI == 0 {
+			return ReasonNonTCP
+		}
+		if !d.push("VXLAN") {
+			return ReasonTooDeep
+		}
+		return d.ether(b[8:], seg, bad)
+	case dport == portVXLANGPE:
+		if len(b) < 8 {
+			return ReasonTruncated
+		}
+		if !d.push("VXLAN") {
+			return ReasonTooDeep
+		}
+		switch b[3] { // next protocol
+		case gpeIPv4:
+			return d.ipv4(b[8:], seg, bad)
+		case gpeIPv6:
+			return d.ipv6(b[8:], seg, bad)
+		case gpeEthernet:
+			return d.ether(b[8:], seg, bad)
+		case gpeMPLS:
+			return d.mpls(b[8:], seg, bad)
+		}
+		return ReasonNonIP
+	case dport == portGeneve:
+		// version and option length (4-byte words), flags, protocol type, VNI
+		if len(b) < 8 {
+			return ReasonTruncated
+		}
+		hl := 8 + int(b[0]&0x3f)*4
+		if len(b) < hl {
+			return ReasonTruncated
+		}
+		if !d.push("Geneve") {
+			return ReasonTooDeep
+		}
+		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[hl:], seg, bad)
+	case dport == portGTPU || sport == portGTPU:
+		return d.gtpu(b, seg, bad)
+	case dport == portTeredo || sport == portTeredo:
+		return d.teredo(b, seg, bad, false)
+	}
+	// Teredo data between a client and a relay uses neither port 3544;
+	// like Zeek, recognise it by its content.
+	return d.teredo(b, seg, bad, true)
+}
+
+// gtpu handles a GTPv1-U G-PDU carrying IP.
+func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) string {
+	if len(b) < 8 || b[0]>>5 != gtpVersion1 || b[0]&gtpProtocolType == 0 || b[1] != gtpMsgGPDU {
+		return ReasonNonTCP
+	}
+	flags := b[0]
+	b = b[8:]
+	if flags&gtpOptional != 0 { // sequence number, N-PDU number, next extension header type
+		if len(b) < 4 {
+			return ReasonTruncated
+		}
+		next := b[3]
+		b = b[4:]
+		for next != 0 {
+			if len(b) < 4 {
+				return ReasonTruncated
+			}
+			l := int(b[0]) * 4
+			if l == 0 || len(b) < l {
+				return ReasonTruncated
+			}
+			next = b[l-1]
+			b = b[l:]
+		}
+	}
+	if !d.push("GTP") {
+		return ReasonTooDeep
+	}
+	return d.ip(b, seg, bad)
+}
+
+// teredo handles IPv6 over UDP (RFC 4380), with its optional authentication
+// and origin indication headers. With sniff (a UDP port other than 3544) it
+// only accepts an IPv6 packet that fills the datagram exactly and has an
+// address in the Teredo prefix 2001::/32; anything else is plain UDP.
+func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) string {
+	if len(b) >= 4 && binary.BigEndian.Uint16(b) == teredoAuthentication {
+		// client id length, auth value length, then the client id, the
+		// auth value, an 8-byte nonce and a confirmation byte
+		l := 4 + int(b[2]) + int(b[3]) + 9
+		if len(b) < l {
+			return ReasonTruncated
+		}
+		b = b[l:]
+	}
+	if len(b) >= 8 && binary.BigEndian.Uint16(b) == teredoOrigin {
+		b = b[8:]
+	}
+	if len(b) < 40 || b[0]>>4 != ipVersion6 {
+		return ReasonNonTCP
+	}
+	if sniff && (40+int(binary.BigEndian.Uint16(b[4:])) != len(b) || !teredoAddr(b[8:24]) && !teredoAddr(b[24:40])) {
+		return ReasonNonTCP
+	}
+	if !d.push("Teredo") {
+		return ReasonTooDeep
+	}
+	return d.ipv6(b, seg, bad)
+}
+
+// teredoAddr reports whether an IPv6 address is in the Teredo prefix 2001::/32.
+func teredoAddr(a []byte) bool { return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0 }
