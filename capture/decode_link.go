@@ -304,23 +304,15 @@ func (d *Decoder) mpls(b []byte, seg *Segment, bad *bool) string {
 			break
 		}
 	}
-	if len(b) < 1 {
-		return ReasonTruncated
-	}
 	// MPLS does not say what it carries: the first nibble does
-	switch b[0] >> 4 {
-	case ipVersion4:
-		return d.ipv4(b, seg, bad)
-	case ipVersion6:
-		return d.ipv6(b, seg, bad)
-	case mplsPWControlWord:
+	if len(b) >= 1 && b[0]>>4 == mplsPWControlWord {
 		// pseudowire control word, then an Ethernet frame
 		if len(b) < 4 {
 			return ReasonTruncated
 		}
 		return d.ether(b[4:], seg, bad)
 	}
-	return ReasonNonIP
+	return d.ip(b, seg, bad)
 }
 
 // ppp handles a PPP frame with optional HDLC address and control bytes.
