@@ -150,7 +150,8 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 		}
 	case formatPcapng:
 		var nr *pcapgo.NgReader
-		if nr, err = pcapgo.NewNgReader(r.br, pcapgo.NgReaderOptions{WantMixedLinkType: true}); err == nil {
+		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, StatisticsCallback: r.interfaceStats}
+		if nr, err = pcapgo.NewNgReader(r.br, opts); err == nil {
 			r.src, r.ng = nr, true
 		}
 	case formatTruncated:
@@ -164,6 +165,19 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 		return nil, r.fail(0, r.headerErr(err))
 	}
 	return r, nil
+}
+
+// interfaceStats keeps the latest end an Interface Statistics Block states:
+// isb_endtime, or the block's own timestamp when it has none (dumpcap
+// writes both, equal, when it stops).
+func (r *Reader) interfaceStats(_ int, st pcapgo.NgInterfaceStatistics) {
+	end := st.EndTime
+	if end.IsZero() || end.Unix() == 0 {
+		end = st.LastUpdate
+	}
+	if end.Unix() != 0 && end.After(r.stats.End) {
+		r.stats.End = end
+	}
 }
 
 type format int

@@ -546,3 +546,53 @@ func TestPcapngReaderAllocs(t *testing.T) {
 		})
 	}
 }
+
+// The end a pcapng capture states is the latest isb_endtime over its
+// interfaces (or the block's timestamp where it has none); a pcap states none.
+func TestPcapngStatedEnd(t *testing.T) {
+	fs := testFrames(t)
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddInterface(pcapgo.NgInterface{Name: "eth1", LinkType: layers.LinkTypeEthernet}); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i)), CaptureLength: len(f.data), Length: len(f.data), InterfaceIndex: i % 2}, f.data)
+	}
+	stats := []pcapgo.NgInterfaceStatistics{
+		{LastUpdate: t0.Add(3 * time.Second), EndTime: t0.Add(3 * time.Second), PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: pcapgo.NgNoValue64},
+		{LastUpdate: t0.Add(5 * time.Second), PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: pcapgo.NgNoValue64}, // no isb_endtime
+	}
+	for i, st := range stats {
+		if err := w.WriteInterfaceStats(i, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	r, err := NewReader(&buf, "ends.pcapng", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readAll(t, r); err != io.EOF {
+		t.Fatal(err)
+	}
+	if got, want := r.Stats().End, t0.Add(5*time.Second); !got.Equal(want) {
+		t.Errorf("End = %v, want %v (the latest over both interfaces)", got, want)
+	}
+	if !r.Stats().Last.Before(r.Stats().End) {
+		t.Errorf("Last %v should be before the stated end", r.Stats().Last)
+	}
+
+	p, err := Open("../testdata/pcaps/real/refused.pcap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	readAll(t, p)
+	if !p.Stats().End.IsZero() {
+		t.Errorf("a pcap states an end: %v", p.Stats().End)
+	}
+}

@@ -15,6 +15,11 @@ type Stats struct {
 	LinkTypes   map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
 	Encaps      map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
 	First, Last time.Time         // capture times of the first and last frame
+	// End is when the capture stopped as its source states it: the latest
+	// isb_endtime (or, without one, the timestamp) of a pcapng Interface
+	// Statistics Block over all interfaces; zero when the source says
+	// nothing. The capture's end is the later of End and Last.
+	End time.Time
 	// Dropped and IfDropped are the kernel's drop counters (live capture only).
 	Dropped, IfDropped uint64
 }
@@ -51,5 +56,8 @@ func (s *Stats) Add(o *Stats) {
 	}
 	if o.Last.After(s.Last) {
 		s.Last = o.Last
+	}
+	if o.End.After(s.End) {
+		s.End = o.End
 	}
 }
