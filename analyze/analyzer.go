@@ -154,14 +154,27 @@ func (a *Analyzer) Advance(now time.Time) {
 	a.sweep(false)
 }
 
-// Flush ends every connection: pending conditions are judged as the end of
-// the capture demands (DESIGN §4) and each record goes to the Sink. Call it
-// at the end of each input.
-func (a *Analyzer) Flush() {
+// Finish ends the capture. end is when the capture stopped as its source
+// says it — pcapng's isb_endtime, the stop of a live capture or of a
+// capture around a command; zero when the source says nothing. The
+// capture's end is the later of end and the last segment, and every
+// condition still pending is judged against it (DESIGN §4): a CLOSE_WAIT
+// that began 2 s before end lasted 2 s. Every connection ends and its
+// record goes to the Sink; the analyzer then starts over, clock and
+// connections, so that the next input is a capture of its own (its
+// connection ids keep counting, unique in the run).
+func (a *Analyzer) Finish(end time.Time) {
+	if end.After(a.now) {
+		a.now = end
+	}
 	a.sweep(true)
 	a.releaseHeld(true)
-	a.nextSweep = time.Time{}
+	a.now, a.nextSweep = time.Time{}, time.Time{}
 }
+
+// Flush is Finish at the last segment: the source did not say when the
+// capture stopped.
+func (a *Analyzer) Flush() { a.Finish(time.Time{}) }
 
 // sweep judges timeouts and ends connections that are over. With final, it
 // ends them all.

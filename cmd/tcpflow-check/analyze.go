@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ type analysisFlags struct {
 	cfg             analyze.Config
 	verifyChecksums bool
 	filter          string
+	continuous      bool
 }
 
 func (f *analysisFlags) register(fs *pflag.FlagSet) {
@@ -29,6 +31,7 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.MSL, "msl", 30*time.Second, "maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture time")
 	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
 	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
+	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
 	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "drop segments with a bad TCP or IPv4 checksum (as Zeek does without -C)")
 }
 
@@ -100,7 +103,7 @@ func cmdAnalyze(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	inputs, readErr := readInputs(e, fs.Args(), capCfg, an)
+	inputs, readErr := readSet(e, fs.Args(), capCfg, an, af.continuous)
 	sum := summarize(inputs, an, time.Since(start))
 	if err := w.Close(sum); err != nil {
 		return fmt.Errorf("writing output: %w", err)
@@ -108,14 +111,30 @@ func cmdAnalyze(e *env, args []string) error {
 	return readErr
 }
 
-// readInputs feeds every input to an, in order, and ends each input's
-// connections when it is done. It reports every input, the damaged ones
-// included (with what could be read of them); the error is the first input
-// error, which makes the exit code 2.
+// readInputs reads the inputs each as a capture of its own (see readSet).
 func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer) ([]report.Input, error) {
+	return readSet(e, names, cfg, an, false)
+}
+
+// readSet feeds every input to an, each as a capture of its own: its
+// connections end, judged against the input's end, before the next input
+// starts, so what a file gets never depends on the others or their order.
+// With continuous the inputs are one capture cut in pieces (tcpdump -C/-G):
+// they are read in the time order of their first packets, connections carry
+// across, frame numbers continue from file to file, and the records name the
+// whole set. It reports every input, the damaged ones included (with what
+// could be read of them); the error is the first input error, which makes
+// the exit code 2.
+func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, continuous bool) ([]report.Input, error) {
+	if continuous {
+		names = inTimeOrder(e, names, cfg)
+		an.SetInput(strings.Join(names, "+"))
+	}
 	var inputs []report.Input
 	var first error
 	var seg capture.Segment
+	var frameBase uint64
+	var end time.Time
 	for i, name := range names {
 		in := report.Input{Name: name}
 		r, err := openInput(e, name, cfg)
@@ -128,10 +147,13 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 			continue
 		}
 		r.SetInput(i)
-		an.SetInput(name)
+		if !continuous {
+			an.SetInput(name)
+		}
 		for {
 			err := r.Next(&seg)
 			if err == nil {
+				seg.Frame += frameBase
 				an.Add(&seg)
 				continue
 			}
@@ -143,8 +165,15 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 			}
 			break
 		}
-		an.Flush()
 		in.Stats = *r.Stats()
+		if continuous {
+			frameBase += in.Stats.Packets
+			if in.Stats.End.After(end) {
+				end = in.Stats.End
+			}
+		} else {
+			an.Finish(in.Stats.End)
+		}
 		if in.Err == nil {
 			in.Err = undecodable(name, &in.Stats)
 		}
@@ -154,7 +183,35 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 		r.Close()
 		inputs = append(inputs, in)
 	}
+	if continuous {
+		an.Finish(end)
+	}
 	return inputs, first
+}
+
+// inTimeOrder sorts the files of a continuous set by the time of their
+// first segment (tcpdump -C names trace, trace1 … trace10, which sort badly
+// by name). Standard input and files that cannot be read keep their place
+// at the front, where readInputs reports them.
+func inTimeOrder(e *env, names []string, cfg *capture.Config) []string {
+	firsts := make(map[string]time.Time, len(names))
+	var seg capture.Segment
+	for _, name := range names {
+		if name == "-" {
+			continue
+		}
+		r, err := openInput(e, name, cfg)
+		if err != nil {
+			continue
+		}
+		if r.Next(&seg) == nil {
+			firsts[name] = seg.Time
+		}
+		r.Close()
+	}
+	out := append([]string(nil), names...)
+	sort.SliceStable(out, func(i, j int) bool { return firsts[out[i]].Before(firsts[out[j]]) })
+	return out
 }
 
 func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, error) {

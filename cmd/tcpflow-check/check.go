@@ -87,7 +87,7 @@ func cmdCheck(e *env, args []string) error {
 	}
 	chk := report.NewCheck(pol, base)
 	an := analyze.New(&cfg, chk)
-	inputs, readErr := readInputs(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an)
+	inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
 	v := chk.Verdict(inputs)
 	if *junit != "" {
 		if err := writeJUnitFile(*junit, v); err != nil {
