@@ -16,15 +16,7 @@ import (
 // returns its name.
 func pcapngUntil(t *testing.T, src string, n int, after time.Duration) string {
 	t.Helper()
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, src)
 	name := filepath.Join(t.TempDir(), filepath.Base(src)+"ng")
 	o, err := os.Create(name)
 	if err != nil {

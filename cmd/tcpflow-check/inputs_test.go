@@ -158,15 +158,7 @@ func TestContinuousJoinsRotatedFiles(t *testing.T) {
 // and the rest to a second, as tcpdump -C would rotate it, and returns them.
 func splitPcap(t *testing.T, src, dir string, n int) []string {
 	t.Helper()
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, src)
 	names := []string{filepath.Join(dir, "trace.pcap"), filepath.Join(dir, "trace.pcap1")}
 	var outs []*os.File
 	var ws []*pcapgo.Writer
@@ -199,4 +191,19 @@ func splitPcap(t *testing.T, src, dir string, n int) []string {
 		}
 	}
 	return names
+}
+
+// openPcap opens the pcap src for reading frames, closed with the test.
+func openPcap(t *testing.T, src string) *pcapgo.Reader {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
