@@ -913,6 +913,13 @@ func (e *zeekEndpoint) noDataAcked() bool {
 	return ack == start || ack == start+1
 }
 
+// connStates are Zeek's conn_state values, in the order of its
+// documentation (scripts/base/protocols/conn/main.zeek).
+var connStates = [...]string{"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"}
+
+// ConnStates returns the values Conn.ConnState takes: Zeek's conn_states.
+func ConnStates() []string { return append([]string(nil), connStates[:]...) }
+
 // connState is conn_state as scripts/base/protocols/conn/main.zeek derives it
 // from both endpoints' states (and, for RSTOS0, the history).
 func (z *zeekTracker) connState() string {

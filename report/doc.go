@@ -31,6 +31,7 @@
 // Ladder draws one connection's timeline as the ladder diagrams of RFC 9293.
 //
 // This package does not decide what is wrong (package analyze does), nor
-// whether a run passes (the policy does), nor whether to colour (the command
-// looks at the terminal and sets Options.Color).
+// whether a run passes (package check holds the findings to a policy), nor
+// whether to colour (the command looks at the terminal and sets
+// Options.Color).
 package report

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // encodeJSON appends v to buf as compact JSON without HTML escaping (so that
@@ -102,8 +103,8 @@ func (j *jsonlWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 		return
 	}
 	j.must(encodeJSON(&j.buf, FindingLine{
-		Type: "finding", ID: c.ID, Input: c.Input, Client: addrPort(c.Client), Server: addrPort(c.Server),
-		FindingRecord: newFindingRecord(f),
+		Type: "finding", ID: c.ID, Input: c.Input, Client: human.AddrPort(c.Client), Server: human.AddrPort(c.Server),
+		FindingRecord: NewFindingRecord(f),
 	}))
 	j.buf.WriteByte('\n')
 	j.flush()

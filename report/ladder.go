@@ -11,6 +11,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // Ladder draws c as the ladder diagrams of RFC 9293 (§3.5): the client on the
@@ -27,20 +28,20 @@ import (
 // its header, final states and findings, and a note saying so.
 func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 	o := opts.withDefaults()
-	p := painter{on: o.Color}
+	p := human.Painter{On: o.Color}
 	var b bytes.Buffer
 
 	// Header.
-	fmt.Fprintf(&b, "%s  client %s → server %s", p.bold("connection #"+strconv.FormatUint(c.ID, 10)),
-		addrPort(c.Client), addrPort(c.Server))
+	fmt.Fprintf(&b, "%s  client %s → server %s", p.Bold("connection #"+strconv.FormatUint(c.ID, 10)),
+		human.AddrPort(c.Client), human.AddrPort(c.Server))
 	if c.Input != "" {
 		fmt.Fprintf(&b, "  (%s, frames %d–%d)", c.Input, c.FirstFrame, c.LastFrame)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "start %s · duration %s · conn_state %s · history %s", formatTime(c.Start),
-		humanDuration(c.Duration()), orDash(c.ConnState), orDash(c.History))
+		human.Duration(c.Duration()), orDash(c.ConnState), orDash(c.History))
 	if c.Handshake.HasRTT {
-		b.WriteString(" · handshake RTT " + humanDuration(c.Handshake.RTT))
+		b.WriteString(" · handshake RTT " + human.Duration(c.Handshake.RTT))
 	}
 	var notes []string
 	if c.Midstream {
@@ -70,12 +71,12 @@ func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 		base := ladderBase(c)
 		for i := range c.Findings {
 			f := &c.Findings[i]
-			fmt.Fprintf(&b, "  %s %s  %s", p.severity(f.Severity), p.bold(string(f.Kind)), frameList(f.Frames, len(f.Frames)))
+			fmt.Fprintf(&b, "  %s %s  %s", p.Severity(f.Severity), p.Bold(string(f.Kind)), human.Frames(f.Frames, len(f.Frames)))
 			if !f.Time.IsZero() && !base.IsZero() {
 				fmt.Fprintf(&b, "  at +%.6fs", f.Time.Sub(base).Seconds())
 			}
 			if f.HasDuration {
-				b.WriteString("  lasted " + humanDuration(f.Duration))
+				b.WriteString("  lasted " + human.Duration(f.Duration))
 			}
 			if f.By != "" {
 				b.WriteString("  by " + f.By)
@@ -104,7 +105,7 @@ func ladderBase(c *analyze.Conn) time.Time {
 // stateWidth fits the longest state name, "ESTABLISHED".
 const stateWidth = 11
 
-func drawLadder(b *bytes.Buffer, c *analyze.Conn, p painter) {
+func drawLadder(b *bytes.Buffer, c *analyze.Conn, p human.Painter) {
 	base := ladderBase(c)
 
 	// Findings marked on the line of their first frame, worst first.
@@ -158,9 +159,9 @@ func drawLadder(b *bytes.Buffer, c *analyze.Conn, p painter) {
 			text := "◀ " + strings.Join(kinds, ", ")
 			switch worst {
 			case analyze.Error:
-				text = p.red(text)
+				text = p.Red(text)
 			case analyze.Warning:
-				text = p.yellow(text)
+				text = p.Yellow(text)
 			}
 			line.WriteString(text)
 		} else {

@@ -1,12 +1,12 @@
 package report
 
 import (
-	"net/netip"
 	"sort"
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // Record is one connection as the json, jsonl and yaml formats write it. The
@@ -82,8 +82,8 @@ func NewRecord(c *analyze.Conn, timeline bool) *Record {
 		Type:         "connection",
 		ID:           c.ID,
 		Input:        c.Input,
-		Client:       addrPort(c.Client),
-		Server:       addrPort(c.Server),
+		Client:       human.AddrPort(c.Client),
+		Server:       human.AddrPort(c.Server),
 		FirstFrame:   c.FirstFrame,
 		LastFrame:    c.LastFrame,
 		Start:        formatTime(c.Start),
@@ -118,7 +118,7 @@ func NewRecord(c *analyze.Conn, timeline bool) *Record {
 		}
 	}
 	for i := range c.Findings {
-		r.Findings = append(r.Findings, newFindingRecord(&c.Findings[i]))
+		r.Findings = append(r.Findings, NewFindingRecord(&c.Findings[i]))
 	}
 	if timeline && len(c.Timeline) > 0 {
 		r.Timeline = make([]StepRecord, len(c.Timeline))
@@ -142,7 +142,9 @@ func NewRecord(c *analyze.Conn, timeline bool) *Record {
 	return r
 }
 
-func newFindingRecord(f *analyze.Finding) FindingRecord {
+// NewFindingRecord converts f as the records write it; check's verdict
+// embeds it.
+func NewFindingRecord(f *analyze.Finding) FindingRecord {
 	fr := FindingRecord{
 		Kind:     string(f.Kind),
 		Severity: f.Severity.String(),
@@ -310,15 +312,6 @@ func formatTimeOpt(t time.Time) string {
 }
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
-
-// addrPort writes ap as "10.0.0.1:80" or "[2001:db8::1]:443", without a zone
-// (a capture's zone is the capturing host's, not the peer's).
-func addrPort(ap netip.AddrPort) string {
-	if !ap.IsValid() {
-		return ""
-	}
-	return netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()).String()
-}
 
 func ptr[T any](v T) *T { return &v }
 

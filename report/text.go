@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // screenLines is the screen the text output aims to fit when
@@ -20,9 +21,6 @@ const maxCompactIDs = 3
 
 // maxInputErrors caps the damaged inputs named in the text output.
 const maxInputErrors = 3
-
-// maxFramesShown caps the frame numbers listed per example.
-const maxFramesShown = 6
 
 // textWriter is the default format, for people: one screen that explains an
 // incident. It prints nothing until Close, because the summary must come
@@ -56,7 +54,7 @@ type example struct {
 	id             uint64
 	input          string
 	client, server netip.AddrPort
-	frames         []uint64 // the first maxFramesShown
+	frames         []uint64 // the first human.MaxFrames
 	nFrames        int      // how many the finding rests on
 	evidence       string
 	by             string
@@ -76,21 +74,21 @@ func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 	if !t.opts.Live {
 		return
 	}
-	p := painter{on: t.opts.Color}
+	p := human.Painter{On: t.opts.Color}
 	b := &t.buf
 	if !f.Time.IsZero() {
 		b.WriteString(f.Time.UTC().Format("15:04:05.000000") + " ")
 	}
-	fmt.Fprintf(b, "%s %s  #%d  %s → %s", p.severity(f.Severity), p.bold(string(f.Kind)), c.ID,
-		addrPort(c.Client), addrPort(c.Server))
+	fmt.Fprintf(b, "%s %s  #%d  %s → %s", p.Severity(f.Severity), p.Bold(string(f.Kind)), c.ID,
+		human.AddrPort(c.Client), human.AddrPort(c.Server))
 	if len(f.Frames) > 0 {
-		b.WriteString("  " + frameList(f.Frames, len(f.Frames)))
+		b.WriteString("  " + human.Frames(f.Frames, len(f.Frames)))
 	}
 	if f.By != "" {
 		b.WriteString(" · by " + f.By)
 	}
 	if f.HasDuration {
-		b.WriteString(" · lasted " + humanDuration(f.Duration))
+		b.WriteString(" · lasted " + human.Duration(f.Duration))
 	}
 	if f.Evidence != "" {
 		b.WriteString(": " + f.Evidence)
@@ -127,7 +125,7 @@ func (t *textWriter) End(c *analyze.Conn) {
 		if len(g.examples) < t.opts.MaxExamples {
 			g.examples = append(g.examples, example{
 				id: c.ID, input: c.Input, client: c.Client, server: c.Server,
-				frames: append([]uint64(nil), f.Frames[:min(len(f.Frames), maxFramesShown)]...), nFrames: len(f.Frames),
+				frames: append([]uint64(nil), f.Frames[:min(len(f.Frames), human.MaxFrames)]...), nFrames: len(f.Frames),
 				evidence: f.Evidence, by: f.By,
 				dur: f.Duration, hasDur: f.HasDuration, cs: c.ClientState, ss: c.ServerState,
 			})
@@ -139,19 +137,19 @@ func (t *textWriter) Close(s *Summary) error {
 	s = orEmpty(s)
 	a := t.t.analysis(s)
 	b := &t.buf
-	p := painter{on: t.opts.Color}
+	p := human.Painter{On: t.opts.Color}
 
 	if t.live {
 		b.WriteString("\n") // set the summary apart from the live lines
 	}
 	// Header: what was read.
-	b.WriteString(p.bold("tcpflow-check") + "  " + inputNames(s) + ": ")
-	fmt.Fprintf(b, "%s, %s", plural(s.Capture.Packets, "packet"), plural(a.Connections, "TCP connection"))
+	b.WriteString(p.Bold("tcpflow-check") + "  " + inputNames(s) + ": ")
+	fmt.Fprintf(b, "%s, %s", human.Plural(s.Capture.Packets, "packet"), human.Plural(a.Connections, "TCP connection"))
 	if span := captureSpan(s.Capture.First, s.Capture.Last); span != "" {
 		b.WriteString(", " + span)
 	}
 	if !t.opts.NoElapsed && s.Elapsed > 0 {
-		b.WriteString("; analyzed in " + humanDuration(s.Elapsed))
+		b.WriteString("; analyzed in " + human.Duration(s.Elapsed))
 	}
 	b.WriteString("\n")
 
@@ -159,21 +157,21 @@ func (t *textWriter) Close(s *Summary) error {
 	errs, warns, infos := t.bySev[analyze.Error], t.bySev[analyze.Warning], t.bySev[analyze.Info]
 	switch {
 	case a.Connections == 0:
-		b.WriteString("verdict:    " + p.yellow("no TCP connections") + " in the capture\n")
+		b.WriteString("verdict:    " + p.Yellow("no TCP connections") + " in the capture\n")
 	case errs+warns+infos == 0:
-		b.WriteString("verdict:    " + p.green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", plural(a.Connections, "connection")))
+		b.WriteString("verdict:    " + p.Green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", human.Plural(a.Connections, "connection")))
 	case errs+warns == 0:
-		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.green("no errors or warnings"), infos,
-			t.connsBad, plural(a.Connections, "connection"))
+		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.Green("no errors or warnings"), infos,
+			t.connsBad, human.Plural(a.Connections, "connection"))
 	default:
-		v := fmt.Sprintf("%s, %s, %d info", plural(errs, "error"), plural(warns, "warning"), infos)
+		v := fmt.Sprintf("%s, %s, %d info", human.Plural(errs, "error"), human.Plural(warns, "warning"), infos)
 		switch {
 		case errs > 0:
-			v = p.red(v)
+			v = p.Red(v)
 		case warns > 0:
-			v = p.yellow(v)
+			v = p.Yellow(v)
 		}
-		fmt.Fprintf(b, "verdict:    %s in %d of %s\n", v, t.connsBad, plural(a.Connections, "connection"))
+		fmt.Fprintf(b, "verdict:    %s in %d of %s\n", v, t.connsBad, human.Plural(a.Connections, "connection"))
 	}
 
 	// The shape of the traffic.
@@ -182,8 +180,8 @@ func (t *textWriter) Close(s *Summary) error {
 	}
 	if h := &a.HandshakeRTT; h.Count > 0 {
 		fmt.Fprintf(b, "handshake:  RTT p50 %s · p99 %s · max %s (%s)\n",
-			humanDuration(h.Quantile(0.5)), humanDuration(h.Quantile(0.99)), humanDuration(h.Max),
-			plural(h.Count, "complete handshake"))
+			human.Duration(h.Quantile(0.5)), human.Duration(h.Quantile(0.99)), human.Duration(h.Max),
+			human.Plural(h.Count, "complete handshake"))
 	}
 	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
 	for k, v := range s.Capture.Skipped {
@@ -196,7 +194,7 @@ func (t *textWriter) Close(s *Summary) error {
 		b.WriteString("skipped:    " + joinCounts(skipped) + "\n")
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
-		b.WriteString(p.yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
+		b.WriteString(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
 	}
 	if a.Evicted+a.CapHit > 0 {
@@ -210,7 +208,7 @@ func (t *textWriter) Close(s *Summary) error {
 			continue
 		}
 		if damaged++; damaged <= maxInputErrors {
-			b.WriteString(p.red("input error") + ": " + in.Err.Error() + " (reading of " + in.Name + " stopped there)\n")
+			b.WriteString(p.Red("input error") + ": " + in.Err.Error() + " (reading of " + in.Name + " stopped there)\n")
 		}
 	}
 	if damaged > maxInputErrors {
@@ -258,8 +256,8 @@ func (t *textWriter) Close(s *Summary) error {
 	return t.err
 }
 
-func (t *textWriter) writeGroupTitle(g *group, p painter) {
-	fmt.Fprintf(&t.buf, "%s %s × %d", p.severity(g.worst), p.bold(string(g.kind)), g.n)
+func (t *textWriter) writeGroupTitle(g *group, p human.Painter) {
+	fmt.Fprintf(&t.buf, "%s %s × %d", p.Severity(g.worst), p.Bold(string(g.kind)), g.n)
 	if doc := kindDoc(g.kind); doc != "" {
 		t.buf.WriteString(" — " + doc)
 	}
@@ -349,15 +347,15 @@ func (t *textWriter) writeExample(e *example) {
 	if t.manyInputs {
 		b.WriteString(" " + e.input)
 	}
-	b.WriteString("  " + addrPort(e.client) + " → " + addrPort(e.server))
+	b.WriteString("  " + human.AddrPort(e.client) + " → " + human.AddrPort(e.server))
 	if len(e.frames) > 0 {
-		b.WriteString("  " + frameList(e.frames, e.nFrames))
+		b.WriteString("  " + human.Frames(e.frames, e.nFrames))
 	}
 	if e.by != "" {
 		b.WriteString(" · by " + e.by)
 	}
 	if e.hasDur {
-		b.WriteString(" · lasted " + humanDuration(e.dur))
+		b.WriteString(" · lasted " + human.Duration(e.dur))
 	}
 	b.WriteString(" · final client " + e.cs.String() + " / server " + e.ss.String() + "\n")
 	if e.evidence != "" {
@@ -404,28 +402,7 @@ func captureSpan(first, last time.Time) string {
 	if last.Format(day) != first.Format(day) {
 		end = last.Format(day + clock)
 	}
-	return first.Format(day+clock) + " → " + end + " UTC (" + humanDuration(last.Sub(first)) + ")"
-}
-
-// frameList writes "frame 7" or "frames 5,6,7": the first maxFramesShown of
-// frames, then "…" and the total when the finding rests on more (n).
-func frameList(frames []uint64, n int) string {
-	var b strings.Builder
-	if n == 1 {
-		b.WriteString("frame ")
-	} else {
-		b.WriteString("frames ")
-	}
-	for i, f := range frames[:min(len(frames), maxFramesShown)] {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatUint(f, 10))
-	}
-	if n > maxFramesShown {
-		fmt.Fprintf(&b, ",… (%d frames)", n)
-	}
-	return b.String()
+	return first.Format(day+clock) + " → " + end + " UTC (" + human.Duration(last.Sub(first)) + ")"
 }
 
 // joinCounts writes "SF 50 · S0 3 · REJ 2", largest first.
@@ -436,27 +413,6 @@ func joinCounts(m map[string]uint64) string {
 		parts[i] = k + " " + strconv.FormatUint(m[k], 10)
 	}
 	return strings.Join(parts, " · ")
-}
-
-// plural writes "1 packet", "2 packets".
-func plural(n uint64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.FormatUint(n, 10) + " " + noun + "s"
-}
-
-// humanDuration rounds d for people: "231µs", "1.234ms", "4.2s".
-func humanDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Microsecond).String()
-	case d < time.Minute:
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
 }
 
 // wrap splits s into lines of at most width columns at spaces; width <= 0
@@ -484,32 +440,4 @@ func wrap(s string, width int) []string {
 		lines = append(lines, strings.Join(cur, " "))
 	}
 	return lines
-}
-
-// painter adds ANSI colours when on.
-type painter struct{ on bool }
-
-func (p painter) paint(code, s string) string {
-	if !p.on {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func (p painter) bold(s string) string   { return p.paint("1", s) }
-func (p painter) red(s string) string    { return p.paint("1;31", s) }
-func (p painter) yellow(s string) string { return p.paint("33", s) }
-func (p painter) green(s string) string  { return p.paint("32", s) }
-func (p painter) cyan(s string) string   { return p.paint("36", s) }
-
-// severity writes the severity padded to a column, coloured by rank.
-func (p painter) severity(s analyze.Severity) string {
-	name := fmt.Sprintf("%-7s", s.String())
-	switch s {
-	case analyze.Error:
-		return p.red(name)
-	case analyze.Warning:
-		return p.yellow(name)
-	}
-	return p.cyan(name)
 }

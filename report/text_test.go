@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
@@ -184,20 +183,6 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0:                          "0s",
-		231 * time.Microsecond:     "231µs",
-		1234567 * time.Nanosecond:  "1.235ms",
-		3190 * time.Millisecond:    "3.19s",
-		90*time.Second + time.Hour: "1h1m30s",
-	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestLive(t *testing.T) {
 	out := textOf(t, &Options{Live: true, NoElapsed: true}, []*analyze.Conn{leakConn()}, testSummary())
 	want := "10:00:01.040123 error   half_close_stuck  #3  10.0.0.1:41240 → 10.0.0.3:5432  frames 20,21 · by server · lasted 3.19s: client FIN (frame 20) acknowledged by frame 21;"
@@ -223,23 +208,6 @@ func TestLive(t *testing.T) {
 	}
 	if c := decodeJSON(t, []byte(lines[3])); c["type"] != "connection" {
 		t.Errorf("line 4 = %v, want the connection", c)
-	}
-}
-
-func TestFrameList(t *testing.T) {
-	for _, tc := range []struct {
-		frames []uint64
-		n      int
-		want   string
-	}{
-		{[]uint64{7}, 1, "frame 7"},
-		{[]uint64{5, 6, 7}, 3, "frames 5,6,7"},
-		{[]uint64{1, 2, 3, 4, 5, 6, 7, 8}, 8, "frames 1,2,3,4,5,6,… (8 frames)"},
-		{[]uint64{1, 2, 3, 4, 5, 6}, 900, "frames 1,2,3,4,5,6,… (900 frames)"},
-	} {
-		if got := frameList(tc.frames, tc.n); got != tc.want {
-			t.Errorf("frameList(%v, %d) = %q, want %q", tc.frames, tc.n, got, tc.want)
-		}
 	}
 }
 

@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
-	"github.com/tcpflow-check/tcpflow-check/report"
+	"github.com/tcpflow-check/tcpflow-check/check"
 )
 
 func init() {
@@ -45,13 +46,13 @@ func cmdCheck(e *env, args []string) error {
 	default:
 		return usagef("check: --format must be text, github or json, not %q", *format)
 	}
-	opts := &report.CheckOptions{MaxFindings: *maxFindings}
+	opts := &check.Options{MaxFindings: *maxFindings}
 	colored, err := color.enabled(e.stdout)
 	if err != nil {
 		return err
 	}
 	opts.Color = colored && (*format == "text" || *color.v == "always")
-	pol, err := report.LoadPolicy(*policyFile)
+	pol, err := check.LoadPolicy(*policyFile)
 	if err != nil {
 		return err
 	}
@@ -70,14 +71,14 @@ func cmdCheck(e *env, args []string) error {
 	if fs.Changed("msl") {
 		t.MSL = 0
 	}
-	t.Apply(&cfg)
+	applyTimeouts(&cfg, t)
 	af.cfg = cfg
 	if err := af.validate(); err != nil {
 		return err
 	}
-	var base *report.Baseline
+	var base *check.Baseline
 	if *baseline != "" {
-		if base, err = report.LoadBaseline(*baseline); err != nil {
+		if base, err = check.LoadBaseline(*baseline); err != nil {
 			return err
 		}
 	}
@@ -85,7 +86,7 @@ func cmdCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	chk := report.NewCheck(pol, base)
+	chk := check.New(pol, base)
 	an := analyze.New(&cfg, chk)
 	inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
 	v := chk.Verdict(inputs)
@@ -96,11 +97,11 @@ func cmdCheck(e *env, args []string) error {
 	}
 	switch *format {
 	case "json":
-		err = report.WriteCheckJSON(e.stdout, v)
+		err = check.WriteJSON(e.stdout, v)
 	case "github":
-		err = report.WriteGitHub(e.stdout, v, opts)
+		err = check.WriteGitHub(e.stdout, v, opts)
 	default:
-		err = report.WriteCheckText(e.stdout, v, opts)
+		err = check.WriteText(e.stdout, v, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("writing output: %w", err)
@@ -114,12 +115,12 @@ func cmdCheck(e *env, args []string) error {
 	return nil
 }
 
-func writeJUnitFile(name string, v *report.Verdict) error {
+func writeJUnitFile(name string, v *check.Verdict) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return fmt.Errorf("junit: %w", err)
 	}
-	if err := report.WriteJUnit(f, v); err != nil {
+	if err := check.WriteJUnit(f, v); err != nil {
 		f.Close()
 		return fmt.Errorf("junit: %w", err)
 	}
@@ -170,4 +171,18 @@ func isCaptureName(p string) bool {
 		}
 	}
 	return false
+}
+
+// applyTimeouts sets in cfg the timeouts a policy overrides (its non-zero
+// ones): the policy is read by package check, the analysis configured here.
+func applyTimeouts(cfg *analyze.Config, t check.Timeouts) {
+	set := func(dst *time.Duration, v time.Duration) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	set(&cfg.HandshakeTimeout, t.Handshake)
+	set(&cfg.HalfCloseTimeout, t.HalfClose)
+	set(&cfg.ZeroWindowTimeout, t.ZeroWindow)
+	set(&cfg.MSL, t.MSL)
 }

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/tcpflow-check/tcpflow-check/report"
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/check"
 )
 
 const realPcaps = "../../testdata/pcaps/real/"
@@ -184,7 +186,7 @@ func TestCheckCorruptTrace(t *testing.T) {
 	}
 	// The readable part of the cut trace is analyzed: its SYNs are there.
 	code, out, _ := runCmd(t, nil, "check", "--policy", writePolicy(t, "fail_on: [syn_retransmitted]\n"), "--format", "json", cut)
-	var rec report.CheckRecord
+	var rec check.Record
 	if err := json.Unmarshal([]byte(out), &rec); err != nil || code != 2 {
 		t.Fatalf("exit %d, %v\n%s", code, err, out)
 	}
@@ -229,7 +231,7 @@ func TestCheckDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(doc.Suites) != 3 || !strings.HasSuffix(doc.Suites[0].Name, "a/normal-close.pcap") ||
-		!strings.HasSuffix(doc.Suites[1].Name, "b/refused.pcap") || doc.Suites[2].Name != report.JUnitAllInputs {
+		!strings.HasSuffix(doc.Suites[1].Name, "b/refused.pcap") || doc.Suites[2].Name != check.JUnitAllInputs {
 		t.Errorf("suites: %+v", doc.Suites)
 	}
 	code, _, errOut = runCmd(t, nil, "check", "--policy", writePolicy(t, minimalPolicy), filepath.Join(dir, "c"))
@@ -266,7 +268,7 @@ func TestCheckJUnitFile(t *testing.T) {
 	if err != nil {
 		t.Skip("SKIP XSD validation: xmllint not found (apt-get install libxml2-utils)")
 	}
-	if out, err := exec.Command(xmllint, "--noout", "--schema", "../../report/testdata/junit/junit.xsd", junit).CombinedOutput(); err != nil {
+	if out, err := exec.Command(xmllint, "--noout", "--schema", "../../check/testdata/junit/junit.xsd", junit).CombinedOutput(); err != nil {
 		t.Errorf("the JUnit file does not validate: %v\n%s", err, out)
 	}
 }
@@ -352,7 +354,7 @@ func TestCheckBaseline(t *testing.T) {
 // validates and names the line of a mistake.
 func TestPolicyCommand(t *testing.T) {
 	code, starter, _ := runCmd(t, nil, "policy", "init")
-	if code != 0 || starter != report.StarterPolicy {
+	if code != 0 || starter != check.StarterPolicy {
 		t.Fatalf("policy init: exit %d", code)
 	}
 	p := writePolicy(t, starter)
@@ -388,5 +390,16 @@ func TestCheckTimeoutFlagsWin(t *testing.T) {
 	code, out, _ = runCmd(t, nil, "check", "--policy", pol, "--handshake-timeout", "1s", realPcaps+"syn-unanswered.pcap")
 	if code != 1 {
 		t.Errorf("flag over policy: exit %d\n%s", code, out)
+	}
+}
+
+// TestApplyTimeouts: a policy's timeouts replace the analysis defaults; the
+// ones it leaves unset keep them.
+func TestApplyTimeouts(t *testing.T) {
+	cfg := analyze.Config{HandshakeTimeout: time.Minute, MSL: time.Hour}
+	applyTimeouts(&cfg, check.Timeouts{HalfClose: time.Millisecond, MSL: 30 * time.Second})
+	want := analyze.Config{HandshakeTimeout: time.Minute, HalfCloseTimeout: time.Millisecond, MSL: 30 * time.Second}
+	if cfg != want {
+		t.Errorf("applyTimeouts = %+v, want %+v", cfg, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/check"
 	"github.com/tcpflow-check/tcpflow-check/metrics"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
@@ -36,7 +37,7 @@ type liveOptions struct {
 	analysis    analyze.Config
 	metricsAddr string
 	user        string
-	policy      *report.Policy
+	policy      *check.Policy
 }
 
 func cmdLive(e *env, args []string) error {
@@ -92,14 +93,14 @@ func cmdLive(e *env, args []string) error {
 	o.analysis = af.cfg
 	o.analysis.Timeline = *timeline
 	if *policy != "" {
-		p, err := report.LoadPolicy(*policy)
+		p, err := check.LoadPolicy(*policy)
 		if err != nil {
 			return err
 		}
 		o.policy = p
 		// The policy's timeouts replace the defaults; flags given on the
 		// command line still win.
-		p.Timeouts.Apply(&o.analysis)
+		applyTimeouts(&o.analysis, p.Timeouts)
 		for name, v := range map[string]*time.Duration{
 			"handshake-timeout": &o.analysis.HandshakeTimeout, "half-close-timeout": &o.analysis.HalfCloseTimeout,
 			"zero-window-timeout": &o.analysis.ZeroWindowTimeout, "msl": &o.analysis.MSL, "idle-timeout": &o.analysis.IdleTimeout,
@@ -154,10 +155,10 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		return &usageError{msg: err.Error()}
 	}
 	var sink analyze.Sink = w
-	var check *report.Check
+	var gate *check.Checker
 	if o.policy != nil {
-		check = report.NewCheck(o.policy, nil)
-		sink = teeSink{w, check}
+		gate = check.New(o.policy, nil)
+		sink = teeSink{w, gate}
 	}
 	if exp != nil {
 		sink = exp.Sink(sink) // counts, then hands on to the writer and the policy
@@ -190,16 +191,16 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		fmt.Fprintf(e.stderr, "tcpflow-check: warning: %d packets were lost (%d dropped by the kernel, %d by the interface): "+
 			"findings near a loss are less certain; narrow the filter or raise --buffer-size\n", lost, cs.Dropped, cs.IfDropped)
 	}
-	if readErr != nil || check == nil {
+	if readErr != nil || gate == nil {
 		return readErr
 	}
-	v := check.Verdict(sum.Inputs)
+	v := gate.Verdict(sum.Inputs)
 	if !v.Failed() {
 		fmt.Fprintf(e.stderr, "tcpflow-check: policy passed\n")
 		return nil
 	}
-	for _, r := range append(append([]report.RuleResult(nil), v.Global...), v.Inputs[0].Rules...) {
-		if r.Failed && r.Level == report.LevelFail {
+	for _, r := range append(append([]check.RuleResult(nil), v.Global...), v.Inputs[0].Rules...) {
+		if r.Failed && r.Level == check.LevelFail {
 			fmt.Fprintf(e.stderr, "tcpflow-check: policy violated: %s (line %d): %s\n", r.Rule, r.Line, r.Message)
 		}
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/tcpflow-check/tcpflow-check/report"
+	"github.com/tcpflow-check/tcpflow-check/check"
 )
 
 func cmdPolicy(e *env, args []string) error {
@@ -13,10 +13,10 @@ func cmdPolicy(e *env, args []string) error {
 	}
 	switch {
 	case fs.NArg() == 1 && fs.Arg(0) == "init":
-		_, err := fmt.Fprint(e.stdout, report.StarterPolicy)
+		_, err := fmt.Fprint(e.stdout, check.StarterPolicy)
 		return err
 	case fs.NArg() == 2 && fs.Arg(0) == "check":
-		p, err := report.LoadPolicy(fs.Arg(1))
+		p, err := check.LoadPolicy(fs.Arg(1))
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // Baseline is the findings of an earlier run, which a check does not count
@@ -34,7 +35,7 @@ type baselineKey struct {
 
 func keyOf(input string, client, server netip.AddrPort, kind analyze.Kind) baselineKey {
 	return baselineKey{input: filepath.Base(input), client: client.Addr().Unmap().WithZone("").String(),
-		server: addrPort(netip.AddrPortFrom(server.Addr().Unmap(), server.Port())), kind: kind}
+		server: human.AddrPort(netip.AddrPortFrom(server.Addr().Unmap(), server.Port())), kind: kind}
 }
 
 // Len returns how many findings the baseline holds.
@@ -57,7 +58,7 @@ func (b *Baseline) clone() *Baseline {
 }
 
 // take uses up one baseline entry matching f, and reports whether there was one.
-func (b *Baseline) take(f *CheckFinding) bool {
+func (b *Baseline) take(f *Finding) bool {
 	if b == nil {
 		return false
 	}
@@ -87,12 +88,12 @@ func (b *Baseline) add(input, client, server, kind string) error {
 func LoadBaseline(name string) (*Baseline, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("report: baseline: %w", err)
+		return nil, fmt.Errorf("check: baseline: %w", err)
 	}
 	defer f.Close()
 	b, err := ReadBaseline(f)
 	if err != nil {
-		return nil, fmt.Errorf("report: baseline %s: %w", name, err)
+		return nil, fmt.Errorf("check: baseline %s: %w", name, err)
 	}
 	return b, nil
 }

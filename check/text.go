@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"bytes"
@@ -6,11 +6,13 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
-// CheckOptions tunes the check writers. The zero value (or nil) means the
+// Options tunes the check writers. The zero value (or nil) means the
 // defaults.
-type CheckOptions struct {
+type Options struct {
 	// MaxFindings is how many findings behind one failed rule the text and
 	// github outputs show (the JUnit file carries them all). Default 5.
 	MaxFindings int
@@ -18,8 +20,8 @@ type CheckOptions struct {
 	Color bool
 }
 
-func (o *CheckOptions) withDefaults() CheckOptions {
-	var d CheckOptions
+func (o *Options) withDefaults() Options {
+	var d Options
 	if o != nil {
 		d = *o
 	}
@@ -29,20 +31,20 @@ func (o *CheckOptions) withDefaults() CheckOptions {
 	return d
 }
 
-// WriteCheckText writes v for a person reading a CI log: every rule that
+// WriteText writes v for a person reading a CI log: every rule that
 // failed or warned, on which input, with the findings behind it and their
 // evidence (frames, seq/ack arithmetic), the unreadable inputs, the ignored
 // findings and why, the rules that passed, and a one-line verdict last.
-func WriteCheckText(w io.Writer, v *Verdict, opts *CheckOptions) error {
+func WriteText(w io.Writer, v *Verdict, opts *Options) error {
 	o := opts.withDefaults()
-	p := painter{on: o.Color}
+	p := human.Painter{On: o.Color}
 	var b bytes.Buffer
 	conns := 0
 	for i := range v.Inputs {
 		conns += v.Inputs[i].Connections
 	}
-	fmt.Fprintf(&b, "%s  policy %s · %s · %s · %s", p.bold("tcpflow-check check"), v.Policy,
-		plural(uint64(len(v.Inputs)), "input"), plural(uint64(conns), "connection"), plural(uint64(len(v.Findings)), "finding"))
+	fmt.Fprintf(&b, "%s  policy %s · %s · %s · %s", p.Bold("tcpflow-check check"), v.Policy,
+		human.Plural(uint64(len(v.Inputs)), "input"), human.Plural(uint64(conns), "connection"), human.Plural(uint64(len(v.Findings)), "finding"))
 	if v.Ignored > 0 || v.Known > 0 {
 		fmt.Fprintf(&b, " (%d ignored, %d known from the baseline)", v.Ignored, v.Known)
 	}
@@ -51,7 +53,7 @@ func WriteCheckText(w io.Writer, v *Verdict, opts *CheckOptions) error {
 	for i := range v.Inputs {
 		in := &v.Inputs[i]
 		if in.Err != nil {
-			fmt.Fprintf(&b, "\n%s %s: %v\n      the readable part was checked; a damaged trace never passes\n", p.red("ERROR"), in.Name, in.Err)
+			fmt.Fprintf(&b, "\n%s %s: %v\n      the readable part was checked; a damaged trace never passes\n", p.Red("ERROR"), in.Name, in.Err)
 		}
 	}
 	for _, level := range []Level{LevelFail, LevelWarn} {
@@ -62,7 +64,7 @@ func WriteCheckText(w io.Writer, v *Verdict, opts *CheckOptions) error {
 		})
 	}
 	if v.Ignored > 0 {
-		fmt.Fprintf(&b, "\nignored: %s\n", plural(uint64(v.Ignored), "finding"))
+		fmt.Fprintf(&b, "\nignored: %s\n", human.Plural(uint64(v.Ignored), "finding"))
 		shown := 0
 		for _, f := range v.Findings {
 			if f.Ignored == "" {
@@ -74,43 +76,43 @@ func WriteCheckText(w io.Writer, v *Verdict, opts *CheckOptions) error {
 			}
 			shown++
 			fmt.Fprintf(&b, "  %s #%d %s → %s in %s — %s (ignore rule at line %d)\n", f.Kind, f.ConnID,
-				addrPort(f.Client), addrPort(f.Server), filepath.Base(f.Input), f.Ignored, f.IgnoreLine)
+				human.AddrPort(f.Client), human.AddrPort(f.Server), filepath.Base(f.Input), f.Ignored, f.IgnoreLine)
 		}
 	}
 	if passed := passedRules(v); len(passed) > 0 {
-		fmt.Fprintf(&b, "\n%s %s\n", p.green("passed:"), strings.Join(passed, " · "))
+		fmt.Fprintf(&b, "\n%s %s\n", p.Green("passed:"), strings.Join(passed, " · "))
 	}
 	b.WriteString("\n" + verdictLine(v, p) + "\n")
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func writeRuleText(b *bytes.Buffer, r *RuleResult, o CheckOptions, p painter) {
-	tag := p.red("FAIL ")
+func writeRuleText(b *bytes.Buffer, r *RuleResult, o Options, p human.Painter) {
+	tag := p.Red("FAIL ")
 	if r.Level == LevelWarn {
-		tag = p.yellow("WARN ")
+		tag = p.Yellow("WARN ")
 	}
 	where := "over all inputs"
 	if r.Input != "" {
 		where = "in " + r.Input
 	}
-	fmt.Fprintf(b, "\n%s %s  (policy line %d)\n      %s: %s\n", tag, p.bold(r.Rule), r.Line, where, r.Message)
+	fmt.Fprintf(b, "\n%s %s  (policy line %d)\n      %s: %s\n", tag, p.Bold(r.Rule), r.Line, where, r.Message)
 	for i, f := range r.Found {
 		if i == o.MaxFindings {
 			fmt.Fprintf(b, "      … and %d more (all of them are in the --junit and --format json output)\n", len(r.Found)-i)
 			break
 		}
-		writeCheckFinding(b, f, r.Input == "", p)
+		writeFinding(b, f, r.Input == "", p)
 	}
 }
 
-func writeCheckFinding(b *bytes.Buffer, f *CheckFinding, withInput bool, p painter) {
-	fmt.Fprintf(b, "      #%d  %s → %s  %s %s", f.ConnID, addrPort(f.Client), addrPort(f.Server), p.severity(f.Severity), f.Kind)
+func writeFinding(b *bytes.Buffer, f *Finding, withInput bool, p human.Painter) {
+	fmt.Fprintf(b, "      #%d  %s → %s  %s %s", f.ConnID, human.AddrPort(f.Client), human.AddrPort(f.Server), p.Severity(f.Severity), f.Kind)
 	if len(f.Frames) > 0 {
-		b.WriteString("  " + frameList(f.Frames, len(f.Frames)))
+		b.WriteString("  " + human.Frames(f.Frames, len(f.Frames)))
 	}
 	if f.HasDuration {
-		b.WriteString(" · lasted " + humanDuration(f.Duration))
+		b.WriteString(" · lasted " + human.Duration(f.Duration))
 	}
 	fmt.Fprintf(b, " · final client %s / server %s", f.ClientState, f.ServerState)
 	if withInput {
@@ -142,14 +144,14 @@ func passedRules(v *Verdict) []string {
 	for i, name := range order {
 		out[i] = name
 		if perInput[name] {
-			out[i] += fmt.Sprintf(" (%s)", plural(uint64(count[name]), "input"))
+			out[i] += fmt.Sprintf(" (%s)", human.Plural(uint64(count[name]), "input"))
 		}
 	}
 	return out
 }
 
 // verdictLine is the last line of the text output: PASS, FAIL or ERROR and why.
-func verdictLine(v *Verdict, p painter) string {
+func verdictLine(v *Verdict, p human.Painter) string {
 	total, failed, warned := 0, []string{}, 0
 	v.each(func(r *RuleResult) {
 		total++
@@ -173,7 +175,7 @@ func verdictLine(v *Verdict, p painter) string {
 				names = append(names, filepath.Base(v.Inputs[i].Name))
 			}
 		}
-		s = p.red("ERROR") + fmt.Sprintf(" — %s could not be read to the end (%s)", plural(uint64(len(names)), "input"), strings.Join(names, ", "))
+		s = p.Red("ERROR") + fmt.Sprintf(" — %s could not be read to the end (%s)", human.Plural(uint64(len(names)), "input"), strings.Join(names, ", "))
 		if len(failed) > 0 {
 			s += fmt.Sprintf("; %d of %d checks failed", len(failed), total)
 		}
@@ -182,12 +184,12 @@ func verdictLine(v *Verdict, p painter) string {
 		if len(shown) > 3 {
 			shown = append(shown[:3:3], fmt.Sprintf("… %d more", len(failed)-3))
 		}
-		s = p.red("FAIL") + fmt.Sprintf(" — %d of %d checks failed: %s", len(failed), total, strings.Join(shown, "; "))
+		s = p.Red("FAIL") + fmt.Sprintf(" — %d of %d checks failed: %s", len(failed), total, strings.Join(shown, "; "))
 	default:
-		s = p.green("PASS") + fmt.Sprintf(" — %d checks passed on %s", total, plural(uint64(len(v.Inputs)), "input"))
+		s = p.Green("PASS") + fmt.Sprintf(" — %d checks passed on %s", total, human.Plural(uint64(len(v.Inputs)), "input"))
 	}
 	if warned > 0 {
-		s += fmt.Sprintf(" (%s)", plural(uint64(warned), "warning"))
+		s += fmt.Sprintf(" (%s)", human.Plural(uint64(warned), "warning"))
 	}
 	return "verdict: " + s
 }

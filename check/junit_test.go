@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 const junitXSD = "testdata/junit/junit.xsd"
@@ -27,7 +28,7 @@ func testVerdict(t *testing.T, policy string) *Verdict {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewCheck(p, nil)
+	c := New(p, nil)
 	t0 := time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC)
 	conn := func(id uint64, input, client, server, state string, kinds ...analyze.Kind) *analyze.Conn {
 		cn := &analyze.Conn{ID: id, Input: input, Client: netip.MustParseAddrPort(client), Server: netip.MustParseAddrPort(server),
@@ -43,7 +44,7 @@ func testVerdict(t *testing.T, policy string) *Verdict {
 	c.End(conn(2, "a.pcap", "10.0.0.1:40001", "10.0.0.2:81", "S0", analyze.SynUnanswered, analyze.SynRetransmitted))
 	c.End(conn(3, "b.pcap", "10.0.0.1:40002", "10.0.0.2:443", "SF"))
 	st := capture.Stats{Packets: 3, First: t0, Last: t0.Add(1500 * time.Millisecond)}
-	return c.Verdict([]Input{{Name: "a.pcap", Stats: st}, {Name: "b.pcap", Stats: st, Err: errors.New("capture: b.pcap: frame 4 at byte offset 286: truncated record")}})
+	return c.Verdict([]report.Input{{Name: "a.pcap", Stats: st}, {Name: "b.pcap", Stats: st, Err: errors.New("capture: b.pcap: frame 4 at byte offset 286: truncated record")}})
 }
 
 const junitPolicy = `fail_on: [syn_unanswered, missing_third_ack]

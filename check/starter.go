@@ -1,4 +1,4 @@
-package report
+package check
 
 // StarterPolicy is what `tcpflow-check policy init` prints: a commented
 // policy that loads as it is and fails a build on the findings that mean a

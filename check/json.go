@@ -1,25 +1,28 @@
-package report
+package check
 
 import (
 	"encoding/json"
 	"io"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
-// CheckRecord is the verdict as `check --format json` writes it. A later
+// Record is the verdict as `check --format json` writes it. A later
 // run reads its "findings" as a baseline (--baseline).
-type CheckRecord struct {
-	Schema   string               `json:"schema"`
-	Type     string               `json:"type"`    // always "check"
-	Verdict  string               `json:"verdict"` // "pass", "fail" or "error"
-	Policy   string               `json:"policy"`
-	Inputs   []CheckInputRecord   `json:"inputs"`
-	Rules    []RuleRecord         `json:"rules"`
-	Findings []CheckFindingRecord `json:"findings"` // every finding, ignored and known ones included
-	Summary  CheckSummaryRecord   `json:"summary"`
+type Record struct {
+	Schema   string          `json:"schema"`
+	Type     string          `json:"type"`    // always "check"
+	Verdict  string          `json:"verdict"` // "pass", "fail" or "error"
+	Policy   string          `json:"policy"`
+	Inputs   []InputRecord   `json:"inputs"`
+	Rules    []RuleRecord    `json:"rules"`
+	Findings []FindingRecord `json:"findings"` // every finding, ignored and known ones included
+	Summary  SummaryRecord   `json:"summary"`
 }
 
-// CheckInputRecord is one element of CheckRecord.Inputs.
-type CheckInputRecord struct {
+// InputRecord is one element of Record.Inputs.
+type InputRecord struct {
 	Name        string `json:"name"`
 	Connections int    `json:"connections"`
 	Packets     uint64 `json:"packets"`
@@ -34,22 +37,22 @@ type RuleRecord struct {
 	Input    string `json:"input"`
 	Passed   bool   `json:"passed"`
 	Message  string `json:"message"`
-	Findings []int  `json:"findings"` // indexes into CheckRecord.Findings
+	Findings []int  `json:"findings"` // indexes into Record.Findings
 }
 
-// CheckFindingRecord is one finding with its connection.
-type CheckFindingRecord struct {
+// FindingRecord is one finding with its connection.
+type FindingRecord struct {
 	Input  string `json:"input"`
 	ConnID uint64 `json:"conn_id"`
 	Client string `json:"client"`
 	Server string `json:"server"`
-	FindingRecord
+	report.FindingRecord
 	Ignored  string `json:"ignored,omitempty"` // the ignore rule's reason
 	Baseline bool   `json:"baseline,omitempty"`
 }
 
-// CheckSummaryRecord counts the rules and findings.
-type CheckSummaryRecord struct {
+// SummaryRecord counts the rules and findings.
+type SummaryRecord struct {
 	Rules       int `json:"rules"`
 	Failed      int `json:"failed"`
 	Warnings    int `json:"warnings"`
@@ -59,20 +62,20 @@ type CheckSummaryRecord struct {
 	InputErrors int `json:"input_errors"`
 }
 
-// NewCheckRecord converts v.
-func NewCheckRecord(v *Verdict) *CheckRecord {
-	r := &CheckRecord{Schema: Schema, Type: "check", Verdict: v.Status(), Policy: v.Policy,
-		Inputs: []CheckInputRecord{}, Rules: []RuleRecord{}, Findings: []CheckFindingRecord{}}
-	index := map[*CheckFinding]int{}
+// NewRecord converts v.
+func NewRecord(v *Verdict) *Record {
+	r := &Record{Schema: report.Schema, Type: "check", Verdict: v.Status(), Policy: v.Policy,
+		Inputs: []InputRecord{}, Rules: []RuleRecord{}, Findings: []FindingRecord{}}
+	index := map[*Finding]int{}
 	for i, f := range v.Findings {
 		index[f] = i
-		r.Findings = append(r.Findings, CheckFindingRecord{Input: f.Input, ConnID: f.ConnID,
-			Client: addrPort(f.Client), Server: addrPort(f.Server), FindingRecord: newFindingRecord(&f.Finding),
+		r.Findings = append(r.Findings, FindingRecord{Input: f.Input, ConnID: f.ConnID,
+			Client: human.AddrPort(f.Client), Server: human.AddrPort(f.Server), FindingRecord: report.NewFindingRecord(&f.Finding),
 			Ignored: f.Ignored, Baseline: f.Baseline})
 	}
 	for i := range v.Inputs {
 		in := &v.Inputs[i]
-		ir := CheckInputRecord{Name: in.Name, Connections: in.Connections, Packets: in.Stats.Packets}
+		ir := InputRecord{Name: in.Name, Connections: in.Connections, Packets: in.Stats.Packets}
 		if in.Err != nil {
 			ir.Error = in.Err.Error()
 			r.Summary.InputErrors++
@@ -97,10 +100,10 @@ func NewCheckRecord(v *Verdict) *CheckRecord {
 	return r
 }
 
-// WriteCheckJSON writes v as one JSON document (CheckRecord).
-func WriteCheckJSON(w io.Writer, v *Verdict) error {
+// WriteJSON writes v as one JSON document (Record).
+func WriteJSON(w io.Writer, v *Verdict) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewCheckRecord(v))
+	return enc.Encode(NewRecord(v))
 }

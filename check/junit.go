@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 // JUnit XML, in the shape the common JUnit schema (the Ant JUnit task's,
@@ -79,7 +82,7 @@ func WriteJUnit(w io.Writer, v *Verdict) error {
 		doc.Name += " " + v.Policy
 	}
 	var span time.Duration
-	props := []junitProperty{{Name: "policy", Value: v.Policy}, {Name: "schema", Value: Schema}}
+	props := []junitProperty{{Name: "policy", Value: v.Policy}, {Name: "schema", Value: report.Schema}}
 	for i := range v.Inputs {
 		in := &v.Inputs[i]
 		d := in.Stats.Last.Sub(in.Stats.First)
@@ -125,7 +128,7 @@ func WriteJUnit(w io.Writer, v *Verdict) error {
 	enc := xml.NewEncoder(&b)
 	enc.Indent("", "  ")
 	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("report: junit: %w", err)
+		return fmt.Errorf("check: junit: %w", err)
 	}
 	b.WriteString("\n")
 	_, err := w.Write(b.Bytes())
@@ -142,7 +145,7 @@ func junitCases(rules []RuleResult, classname string, out *string) []junitCase {
 			var text bytes.Buffer
 			fmt.Fprintf(&text, "%s (policy line %d)\n", r.Message, r.Line)
 			for _, f := range r.Found {
-				writeCheckFinding(&text, f, r.Input == "", painter{})
+				writeFinding(&text, f, r.Input == "", human.Painter{})
 			}
 			if r.Level == LevelWarn {
 				fmt.Fprintf(&warnings, "warning: %s: %s", r.Rule, text.String())

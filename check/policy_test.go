@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"errors"
@@ -102,11 +102,6 @@ timeouts: {handshake: 3s, half_close: 1ms, zero_window: 5s, msl: 30s}
 	if p.Timeouts != (Timeouts{3 * time.Second, time.Millisecond, 5 * time.Second, 30 * time.Second}) {
 		t.Errorf("timeouts = %+v", p.Timeouts)
 	}
-	var cfg analyze.Config
-	p.Timeouts.Apply(&cfg)
-	if cfg.HalfCloseTimeout != time.Millisecond {
-		t.Errorf("Apply: %+v", cfg)
-	}
 	if n := p.Rules(); n != 2+1+1+1+1+1+9+1 {
 		t.Errorf("Rules() = %d", n)
 	}
@@ -192,7 +187,7 @@ func TestPolicyFixtures(t *testing.T) {
 }
 
 func TestIgnoreMatches(t *testing.T) {
-	f := &CheckFinding{Input: "dir/health-1.pcap", Client: netip.MustParseAddrPort("10.0.0.1:40000"),
+	f := &Finding{Input: "dir/health-1.pcap", Client: netip.MustParseAddrPort("10.0.0.1:40000"),
 		Server: netip.MustParseAddrPort("10.0.1.2:9999"), Finding: analyze.Finding{Kind: analyze.ConnectionRefused}}
 	for _, tc := range []struct {
 		name string

@@ -1,4 +1,4 @@
-package report
+package check
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 // Level is what a rule does when it is not met: fail the run, or warn.
@@ -27,10 +28,10 @@ func (l Level) String() string {
 	return "fail"
 }
 
-// CheckFinding is one finding as the policy sees it: where it is, its
+// Finding is one finding as the policy sees it: where it is, its
 // severity after the policy's overrides, and whether an ignore rule or the
 // baseline takes it out of the count.
-type CheckFinding struct {
+type Finding struct {
 	Input       string
 	ConnID      uint64
 	Client      netip.AddrPort
@@ -48,7 +49,7 @@ type CheckFinding struct {
 }
 
 // Active reports whether rules count f: not ignored, not in the baseline.
-func (f *CheckFinding) Active() bool { return f.Ignored == "" && !f.Baseline }
+func (f *Finding) Active() bool { return f.Ignored == "" && !f.Baseline }
 
 // RuleResult is one rule evaluated on one input, or over all inputs.
 type RuleResult struct {
@@ -57,9 +58,9 @@ type RuleResult struct {
 	Level   Level
 	Input   string // "" for rules over all inputs
 	Failed  bool
-	Message string          // what was found, e.g. "1 syn_unanswered finding(s)"
-	Kind    string          // the finding kind the rule is about; "" for several or none
-	Found   []*CheckFinding // the findings behind the result (counted ones)
+	Message string     // what was found, e.g. "1 syn_unanswered finding(s)"
+	Kind    string     // the finding kind the rule is about; "" for several or none
+	Found   []*Finding // the findings behind the result (counted ones)
 }
 
 // InputResult is one input: its read error, if any, and its rules.
@@ -75,10 +76,10 @@ type InputResult struct {
 type Verdict struct {
 	Policy   string
 	Inputs   []InputResult
-	Global   []RuleResult    // max and expect: rules over all inputs together
-	Findings []*CheckFinding // every finding, in the order connections ended
-	Ignored  int             // findings taken out by ignore rules
-	Known    int             // findings taken out by the baseline
+	Global   []RuleResult // max and expect: rules over all inputs together
+	Findings []*Finding   // every finding, in the order connections ended
+	Ignored  int          // findings taken out by ignore rules
+	Known    int          // findings taken out by the baseline
 }
 
 // Failed reports whether any fail-level rule failed.
@@ -133,33 +134,33 @@ func (v *Verdict) each(fn func(r *RuleResult)) {
 // the analysis of every input (each connection's Input names its input),
 // then call Verdict. It keeps the findings and a few counters per input,
 // not the connections.
-type Check struct {
+type Checker struct {
 	policy   *Policy
 	baseline *Baseline
-	inputs   map[string]*checkInput
-	findings []*CheckFinding
+	inputs   map[string]*inputState
+	findings []*Finding
 }
 
-type checkInput struct {
+type inputState struct {
 	traffic  *trafficStats
-	findings []*CheckFinding
+	findings []*Finding
 }
 
-// NewCheck returns a Check of p; b, when not nil, takes the findings it
+// New returns a Check of p; b, when not nil, takes the findings it
 // holds out of the count.
-func NewCheck(p *Policy, b *Baseline) *Check {
-	return &Check{policy: p, baseline: b.clone(), inputs: map[string]*checkInput{}}
+func New(p *Policy, b *Baseline) *Checker {
+	return &Checker{policy: p, baseline: b.clone(), inputs: map[string]*inputState{}}
 }
 
 // Finding implements analyze.Sink; findings are taken with their connection.
-func (c *Check) Finding(*analyze.Conn, *analyze.Finding) {}
+func (c *Checker) Finding(*analyze.Conn, *analyze.Finding) {}
 
 // End implements analyze.Sink.
-func (c *Check) End(conn *analyze.Conn) {
+func (c *Checker) End(conn *analyze.Conn) {
 	in := c.input(conn.Input)
 	in.traffic.add(conn)
 	for i := range conn.Findings {
-		f := &CheckFinding{
+		f := &Finding{
 			Input: conn.Input, ConnID: conn.ID, Client: conn.Client, Server: conn.Server,
 			ClientState: conn.ClientState, ServerState: conn.ServerState, ConnState: conn.ConnState,
 			Finding: conn.Findings[i],
@@ -180,17 +181,17 @@ func (c *Check) End(conn *analyze.Conn) {
 	}
 }
 
-func (c *Check) input(name string) *checkInput {
+func (c *Checker) input(name string) *inputState {
 	in := c.inputs[name]
 	if in == nil {
-		in = &checkInput{traffic: newTrafficStats()}
+		in = &inputState{traffic: newTrafficStats()}
 		c.inputs[name] = in
 	}
 	return in
 }
 
 // matches reports whether r covers f.
-func (r *IgnoreRule) matches(f *CheckFinding) bool {
+func (r *IgnoreRule) matches(f *Finding) bool {
 	ca, sa := f.Client.Addr().Unmap(), f.Server.Addr().Unmap()
 	if len(r.Kinds) > 0 && !containsKind(r.Kinds, f.Kind) {
 		return false
@@ -232,7 +233,7 @@ func containsKind(ks []analyze.Kind, k analyze.Kind) bool {
 
 // Verdict evaluates the policy over inputs (in their order; each is one
 // suite of rules) and the findings fed so far.
-func (c *Check) Verdict(inputs []Input) *Verdict {
+func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 	p := c.policy
 	v := &Verdict{Policy: p.Name, Findings: c.findings}
 	for _, f := range c.findings {
@@ -244,7 +245,7 @@ func (c *Check) Verdict(inputs []Input) *Verdict {
 		}
 	}
 	all := newTrafficStats()
-	var allFindings []*CheckFinding
+	var allFindings []*Finding
 	for _, in := range inputs {
 		ci := c.input(in.Name)
 		all.merge(ci.traffic)
@@ -266,15 +267,15 @@ func (c *Check) Verdict(inputs []Input) *Verdict {
 // findingRules evaluates the rules that count findings: per input (fail_on,
 // fail_on_severity, warn_on, warn_on_severity, max_per_file) or over all
 // inputs (max).
-func findingRules(p *Policy, fs []*CheckFinding, input string, global bool) []RuleResult {
-	active := make([]*CheckFinding, 0, len(fs))
+func findingRules(p *Policy, fs []*Finding, input string, global bool) []RuleResult {
+	active := make([]*Finding, 0, len(fs))
 	for _, f := range fs {
 		if f.Active() {
 			active = append(active, f)
 		}
 	}
-	ofKind := func(k analyze.Kind) []*CheckFinding {
-		var out []*CheckFinding
+	ofKind := func(k analyze.Kind) []*Finding {
+		var out []*Finding
 		for _, f := range active {
 			if f.Kind == k {
 				out = append(out, f)
@@ -282,8 +283,8 @@ func findingRules(p *Policy, fs []*CheckFinding, input string, global bool) []Ru
 		}
 		return out
 	}
-	atLeast := func(s analyze.Severity) []*CheckFinding {
-		var out []*CheckFinding
+	atLeast := func(s analyze.Severity) []*Finding {
+		var out []*Finding
 		for _, f := range active {
 			if f.Severity >= s {
 				out = append(out, f)
@@ -343,7 +344,7 @@ func expectRules(e *Expect, key string, s *trafficStats, input string) []RuleRes
 }
 
 // kindCounts writes " (2 syn_unanswered, 1 missing_third_ack)", or "" for none.
-func kindCounts(fs []*CheckFinding) string {
+func kindCounts(fs []*Finding) string {
 	if len(fs) == 0 {
 		return ""
 	}
@@ -362,7 +363,7 @@ func kindCounts(fs []*CheckFinding) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-func singleKind(fs []*CheckFinding) string {
+func singleKind(fs []*Finding) string {
 	if len(fs) == 0 {
 		return ""
 	}

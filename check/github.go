@@ -1,10 +1,12 @@
-package report
+package check
 
 import (
 	"bytes"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // maxAnnotations caps the workflow commands one run writes; GitHub shows
@@ -16,7 +18,7 @@ const maxAnnotations = 50
 // warn_on_severity rules), one per failed expectation and per unreadable
 // input, each naming the input as its file; then the text report folded
 // into a group, and the verdict line.
-func WriteGitHub(w io.Writer, v *Verdict, opts *CheckOptions) error {
+func WriteGitHub(w io.Writer, v *Verdict, opts *Options) error {
 	o := opts.withDefaults()
 	var b bytes.Buffer
 	n := 0
@@ -65,7 +67,7 @@ func WriteGitHub(w io.Writer, v *Verdict, opts *CheckOptions) error {
 	}
 	b.WriteString("::group::tcpflow-check report\n")
 	var text bytes.Buffer
-	if err := WriteCheckText(&text, v, &CheckOptions{MaxFindings: o.MaxFindings}); err != nil {
+	if err := WriteText(&text, v, &Options{MaxFindings: o.MaxFindings}); err != nil {
 		return err
 	}
 	// The verdict, the report's last line, goes after the group, where it is seen.
@@ -78,11 +80,11 @@ func WriteGitHub(w io.Writer, v *Verdict, opts *CheckOptions) error {
 	return err
 }
 
-func githubMessage(f *CheckFinding) string {
+func githubMessage(f *Finding) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s) on connection #%d %s → %s", f.Kind, f.Severity, f.ConnID, addrPort(f.Client), addrPort(f.Server))
+	fmt.Fprintf(&b, "%s (%s) on connection #%d %s → %s", f.Kind, f.Severity, f.ConnID, human.AddrPort(f.Client), human.AddrPort(f.Server))
 	if len(f.Frames) > 0 {
-		b.WriteString(", " + frameList(f.Frames, len(f.Frames)))
+		b.WriteString(", " + human.Frames(f.Frames, len(f.Frames)))
 	}
 	fmt.Fprintf(&b, "; final client %s / server %s", f.ClientState, f.ServerState)
 	if f.Evidence != "" {
