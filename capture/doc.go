@@ -23,6 +23,14 @@
 // every good frame first and then a [*FileError] naming the file, the frame
 // number and the byte offset, wrapping [ErrTruncated] or [ErrCorrupt].
 //
+// Every length in a file is checked before anything is read or sized from
+// it: a record or packet block may hold at most 262,144 captured bytes
+// (libpcap's maximum snap length), a pcapng block at most 16 MiB (tcpdump's
+// bound), a section at most 65,536 interfaces and a file 65,536 sections.
+// Beyond them the file is corrupt. A Reader so holds one packet buffer,
+// 64 KiB of read buffer (twice for gzip) and 24 bytes per pcapng interface,
+// whatever the input claims.
+//
 // Decoding a frame and reading the next one from a pcap file allocate
 // nothing in the steady state; the tests prove it with testing.AllocsPerRun.
 // Segments never point into the packet buffer.

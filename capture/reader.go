@@ -10,10 +10,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Config tunes decoding. A nil *Config, like the zero Config, applies the
@@ -32,20 +31,6 @@ type Config struct {
 	Filter string
 }
 
-// maxSnapLen is the largest capture length a record may claim: libpcap's
-// MAXIMUM_SNAPLEN. Longer records are treated as corrupt.
-const maxSnapLen = 262144
-
-// packetSource is what the Reader needs from pcapgo's readers.
-type packetSource interface {
-	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-}
-
-var (
-	_ packetSource = (*pcapgo.Reader)(nil)
-	_ packetSource = (*pcapgo.NgReader)(nil)
-)
-
 // Reader reads TCP segments from a pcap or pcapng capture, optionally
 // gzip-compressed. The format is recognised by its magic number, never by
 // the file name. A Reader is not safe for concurrent use.
@@ -55,10 +40,10 @@ type Reader struct {
 	gz     *gzip.Reader
 	raw    *countingReader // bytes of the file
 	cnt    *countingReader // bytes of the (decompressed) capture
-	br     *bufio.Reader   // over cnt; pcapgo reads through it
-	src    packetSource
-	ng     bool            // pcapng: the link type comes with each packet
-	link   layers.LinkType // pcap: the file's link type
+	br     *bufio.Reader   // over cnt; src reads through it
+	src    recordSource
+	ng     bool // pcapng (errors speak of blocks)
+	rec    record
 	dec    *Decoder
 	stats  Stats
 	// the link type of the previous frame and its name, so that counting
@@ -142,17 +127,14 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	var err error
 	switch f := sniff(magic); f {
 	case formatPcap:
-		var pr *pcapgo.Reader
-		// pcapgo reads through r.br itself: bufio.NewReader returns a
-		// *bufio.Reader that is large enough unchanged, so r.offset stays exact.
-		if pr, err = pcapgo.NewReader(r.br); err == nil {
-			r.src, r.link = pr, pr.LinkType()
+		var ps *pcapFileSource
+		if ps, err = newPcapFileSource(r.br); err == nil {
+			r.src = ps
 		}
 	case formatPcapng:
-		var nr *pcapgo.NgReader
-		opts := pcapgo.NgReaderOptions{WantMixedLinkType: true, StatisticsCallback: r.interfaceStats}
-		if nr, err = pcapgo.NewNgReader(r.br, opts); err == nil {
-			r.src, r.ng = nr, true
+		var ns *ngSource
+		if ns, err = newNgSource(r.br, r.statedEnd); err == nil {
+			r.src, r.ng = ns, true
 		}
 	case formatTruncated:
 		err = fmt.Errorf("%w file header", ErrTruncated)
@@ -167,13 +149,12 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	return r, nil
 }
 
-// interfaceStats keeps the latest end an Interface Statistics Block states:
+// statedEnd keeps the latest end an Interface Statistics Block states:
 // isb_endtime, or the block's own timestamp when it has none (dumpcap
 // writes both, equal, when it stops).
-func (r *Reader) interfaceStats(_ int, st pcapgo.NgInterfaceStatistics) {
-	end := st.EndTime
+func (r *Reader) statedEnd(end, stamp time.Time) {
 	if end.IsZero() || end.Unix() == 0 {
-		end = st.LastUpdate
+		end = stamp
 	}
 	if end.Unix() != 0 && end.After(r.stats.End) {
 		r.stats.End = end
@@ -232,7 +213,7 @@ func (r *Reader) headerErr(err error) error {
 	return r.classify(err, "file header")
 }
 
-// classify turns an error from pcapgo or the byte stream into one wrapping
+// classify turns an error from a source or the byte stream into one wrapping
 // ErrTruncated or ErrCorrupt (or the underlying I/O error).
 func (r *Reader) classify(err error, what string) error {
 	if r.raw.err != nil { // the file itself failed to read
@@ -269,9 +250,6 @@ func (r *Reader) fail(offset int64, err error) *FileError {
 	return &FileError{File: r.name, Frame: 0, Offset: offset, Err: err}
 }
 
-// offset is the byte offset of the next unread byte of the capture.
-func (r *Reader) offset() int64 { return r.cnt.n - int64(r.br.Buffered()) }
-
 // Next fills seg with the next TCP segment. Frames without one are counted
 // in Stats and skipped. It returns io.EOF at the clean end of the capture.
 // When the file is damaged it first returns every good frame before the
@@ -283,33 +261,22 @@ func (r *Reader) Next(seg *Segment) error {
 	}
 	st := &r.stats
 	for {
-		start := r.offset()
-		data, ci, err := r.src.ZeroCopyReadPacketData()
-		if err != nil {
-			// pcapgo's pcapng reader returns io.EOF only between blocks (it
-			// may have read trailing statistics blocks first); its pcap
-			// reader also returns it for a record cut right after its header.
-			clean := r.ng || r.offset() == start
-			if err == io.EOF && clean && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
+		if err := r.src.next(&r.rec); err != nil {
+			if err == io.EOF && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
 				r.err = io.EOF
 				return r.err
 			}
-			r.err = r.recordErr(err, ci, start)
+			r.err = r.recordErr(err)
 			return r.err
 		}
 		r.frame++
-		link := r.link
-		if r.ng && len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				link = lt
-			}
-		}
+		data, link := r.rec.data, r.rec.link
 		st.Packets++
 		st.Bytes += uint64(len(data))
 		if st.Packets == 1 {
-			st.First = ci.Timestamp
+			st.First = r.rec.time
 		}
-		st.Last = ci.Timestamp
+		st.Last = r.rec.time
 		if link != r.lastLink || r.lastLinkName == "" {
 			r.lastLink, r.lastLinkName = link, LinkTypeName(link)
 			if st.LinkTypes == nil {
@@ -317,11 +284,11 @@ func (r *Reader) Next(seg *Segment) error {
 			}
 		}
 		st.LinkTypes[r.lastLinkName]++
-		if r.filter != nil && !r.filter.Match(link, data, ci.Length) {
+		if r.filter != nil && !r.filter.Match(link, data, r.rec.length) {
 			st.Skip("filtered")
 			continue
 		}
-		reason := r.dec.DecodeWire(data, ci.Length, link, seg)
+		reason := r.dec.DecodeWire(data, r.rec.length, link, seg)
 		if reason != "" {
 			if reason == ReasonBadChecksum {
 				st.BadChecksum++
@@ -339,23 +306,24 @@ func (r *Reader) Next(seg *Segment) error {
 		}
 		st.Segments++
 		seg.Frame = r.frame
-		seg.Time = ci.Timestamp
+		seg.Time = r.rec.time
 		seg.Input = r.input
 		return nil
 	}
 }
 
-func (r *Reader) recordErr(err error, ci gopacket.CaptureInfo, start int64) *FileError {
-	fe := &FileError{File: r.name, Frame: r.frame + 1, Offset: start}
-	switch {
-	case r.raw.err != nil || (r.cnt != r.raw && r.cnt.err != nil):
-		fe.Err = r.classify(err, "record")
-	case ci.CaptureLength > maxSnapLen:
-		fe.Err = fmt.Errorf("%w record: capture length %d exceeds the maximum %d", ErrCorrupt, ci.CaptureLength, maxSnapLen)
-	case ci.CaptureLength > ci.Length && ci.Length >= 0 && !r.ng:
-		fe.Err = fmt.Errorf("%w record: capture length %d exceeds packet length %d", ErrCorrupt, ci.CaptureLength, ci.Length)
-	default:
-		fe.Err = r.classify(err, "record")
+// recordErr names the frame being read and where its record (or, in
+// pcapng, the block that failed) starts.
+func (r *Reader) recordErr(err error) *FileError {
+	fe := &FileError{File: r.name, Frame: r.frame + 1, Offset: r.src.start()}
+	what := "record"
+	if r.ng {
+		what = "block"
+	}
+	if errors.Is(err, ErrCorrupt) && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
+		fe.Err = err
+	} else {
+		fe.Err = r.classify(err, what)
 	}
 	return fe
 }
