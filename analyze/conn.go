@@ -3,6 +3,7 @@ package analyze
 import (
 	"time"
 
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
@@ -144,7 +145,7 @@ type conn struct {
 	id  uint64
 	cfg *Config
 	p   [2]peer // [ClientToServer] = client, [ServerToClient] = server
-	z   zeekTracker
+	z   zeek.Tracker
 
 	findings []Finding
 	timeline []Step
@@ -230,7 +231,7 @@ func roleName(d reassembly.Dir) string {
 func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
 	P := &c.p[d]
 	f := seg.Flags
-	c.z.update(d == ClientToServer, seg)
+	c.z.Update(d == ClientToServer, seg)
 
 	if !P.hasBase {
 		P.hasBase = true

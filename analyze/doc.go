@@ -2,7 +2,8 @@
 // runs two peer state machines (client and server) over the RFC 9293 states,
 // keeps a timeline of both peers' states after every segment, detects the
 // anomalies of the finding catalogue (Catalogue), times the handshake, and
-// computes Zeek's conn_state and history so records line up with conn.log.
+// computes Zeek's conn_state and history (package analyze/zeek) so records
+// line up with conn.log.
 //
 // The observer model: the capture shows what each peer sent. A peer's state
 // changes when it sends, and when it receives — which only its own later

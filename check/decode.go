@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
 )
 
 // decoder walks the YAML tree and collects every error.
@@ -361,8 +362,8 @@ func (d *decoder) expect(n *yaml.Node) *Expect {
 			e.HandshakeRTTMax, _ = d.duration(v)
 		case "max_conn_state":
 			d.kvs(v, "Zeek conn_states to counts", func(k, v *yaml.Node) {
-				if !contains(zeekStates, k.Value) {
-					d.errorf(k, "unknown conn_state %q%s (Zeek's: %s)", k.Value, suggest(k.Value, zeekStates), strings.Join(zeekStates, ", "))
+				if !contains(connStates, k.Value) {
+					d.errorf(k, "unknown conn_state %q%s (Zeek's: %s)", k.Value, suggest(k.Value, connStates), strings.Join(connStates, ", "))
 					return
 				}
 				if m, ok := d.int(v, 0); ok {
@@ -384,6 +385,15 @@ func (d *decoder) expect(n *yaml.Node) *Expect {
 	})
 	return e
 }
+
+// connStates names Zeek's conn_states, for max_conn_state.
+var connStates = func() []string {
+	var out []string
+	for _, c := range zeek.ConnStates() {
+		out = append(out, string(c))
+	}
+	return out
+}()
 
 func stateNames() []string {
 	var out []string

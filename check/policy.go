@@ -168,7 +168,6 @@ var (
 	expectKeys   = []string{"min_connections", "max_connections", "connections_to", "handshake_rtt_p99", "handshake_rtt_max", "max_conn_state", "max_final_state"}
 	connsToKeys  = []string{"port", "host", "min", "max"}
 	timeoutKeys  = []string{"handshake", "half_close", "zero_window", "msl"}
-	zeekStates   = analyze.ConnStates()
 	yamlLineExpr = regexp.MustCompile(`line (\d+)`)
 )
 

@@ -1,4 +1,4 @@
-package analyze
+package zeek
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/segtest"
 )
 
 // zseg is one step of a segment script: who sends it, its flags in
@@ -33,65 +34,41 @@ var (
 	zHTTPAddr   = netip.MustParseAddrPort("10.0.0.2:80")
 )
 
-func zflags(s string) capture.Flags {
-	var f capture.Flags
-	for _, c := range s {
-		switch c {
-		case 'S':
-			f |= capture.SYN
-		case 'F':
-			f |= capture.FIN
-		case 'R':
-			f |= capture.RST
-		case 'P':
-			f |= capture.PSH
-		case '.':
-			f |= capture.ACK
+// zsegments builds the segments of a script between the client and server
+// (segtest numbers the frames and keeps the clock; the window is 1000).
+func zsegments(server netip.AddrPort, script []zseg) ([]capture.Segment, []bool) {
+	sc := segtest.New()
+	sc.Client, sc.Server, sc.Window = zClientAddr, server, 1000
+	sc.Now = segtest.T0.Add(sc.Step)
+	var from []bool
+	for _, s := range script {
+		for range max(s.repeat, 1) {
+			sc.Wait(s.after).Raw(s.from == 'c', segtest.Flags(s.flags), s.seq, s.ack, int(s.len))
+			if s.zeroWin {
+				sc.Win(0)
+			}
+			from = append(from, s.from == 'c')
 		}
 	}
-	return f
-}
-
-// zsegments builds the segments of a script between client and server.
-func zsegments(server netip.AddrPort, script []zseg) ([]capture.Segment, []bool) {
-	var segs []capture.Segment
-	var from []bool
-	t := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	segs := sc.Segments()
+	k := 0
 	for _, s := range script {
-		n := s.repeat
-		if n == 0 {
-			n = 1
-		}
-		for k := 0; k < n; k++ {
-			t = t.Add(time.Millisecond + s.after)
-			g := capture.Segment{
-				Frame: uint64(len(segs) + 1), Time: t,
-				Seq: s.seq, Ack: s.ack, Flags: zflags(s.flags), Len: s.len,
-				Window: 1000, BadChecksum: s.bad,
-			}
-			if s.zeroWin {
-				g.Window = 0
-			}
-			if s.from == 'c' {
-				g.Src, g.Dst = zClientAddr, server
-			} else {
-				g.Src, g.Dst = server, zClientAddr
-			}
-			segs = append(segs, g)
-			from = append(from, s.from == 'c')
+		for range max(s.repeat, 1) {
+			segs[k].BadChecksum = s.bad
+			k++
 		}
 	}
 	return segs, from
 }
 
-func zrun(server netip.AddrPort, script []zseg) *zeekTracker {
+func zrun(server netip.AddrPort, script []zseg) *Tracker {
 	segs, from := zsegments(server, script)
-	var z zeekTracker
+	var z Tracker
 	k := 0
 	for _, s := range script {
 		n := max(s.repeat, 1)
 		for j := 0; j < n; j++ {
-			z.updateCaptured(from[k], &segs[k], !s.notCaptd)
+			z.UpdateCaptured(from[k], &segs[k], !s.notCaptd)
 			k++
 		}
 	}
@@ -109,12 +86,12 @@ func zhandshake(rest ...zseg) []zseg {
 	return append([]zseg{zSYN, zSYNACK, zACK3}, rest...)
 }
 
-func TestZeekTracker(t *testing.T) {
+func TestTracker(t *testing.T) {
 	cases := []struct {
 		name      string
 		server    netip.AddrPort
 		script    []zseg
-		state     string
+		state     ConnState
 		history   string
 		origIsCli bool
 	}{
@@ -228,7 +205,7 @@ func TestZeekTracker(t *testing.T) {
 			name      string
 			server    netip.AddrPort
 			script    []zseg
-			state     string
+			state     ConnState
 			history   string
 			origIsCli bool
 		}{
@@ -242,7 +219,7 @@ func TestZeekTracker(t *testing.T) {
 			name      string
 			server    netip.AddrPort
 			script    []zseg
-			state     string
+			state     ConnState
 			history   string
 			origIsCli bool
 		}{
@@ -253,7 +230,7 @@ func TestZeekTracker(t *testing.T) {
 			name      string
 			server    netip.AddrPort
 			script    []zseg
-			state     string
+			state     ConnState
 			history   string
 			origIsCli bool
 		}{
@@ -269,13 +246,13 @@ func TestZeekTracker(t *testing.T) {
 				server = zServerAddr
 			}
 			z := zrun(server, tc.script)
-			if got := z.connState(); got != tc.state {
+			if got := z.ConnState(); got != tc.state {
 				t.Errorf("conn_state = %s, want %s", got, tc.state)
 			}
-			if got := z.history(); got != tc.history {
+			if got := z.History(); got != tc.history {
 				t.Errorf("history = %q, want %q", got, tc.history)
 			}
-			if got := z.origIsClient(); got != tc.origIsCli {
+			if got := z.OrigIsClient(); got != tc.origIsCli {
 				t.Errorf("origIsClient = %v, want %v", got, tc.origIsCli)
 			}
 		})
@@ -291,7 +268,7 @@ func zlog10(n int) int {
 	return k
 }
 
-func TestZeekIsReuse(t *testing.T) {
+func TestIsReuse(t *testing.T) {
 	cases := []struct {
 		name   string
 		script []zseg
@@ -313,36 +290,36 @@ func TestZeekIsReuse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			z := zrun(zServerAddr, tc.script)
 			segs, from := zsegments(zServerAddr, []zseg{tc.next})
-			if got := z.isReuse(from[0], &segs[0]); got != tc.want {
+			if got := z.IsReuse(from[0], &segs[0]); got != tc.want {
 				t.Errorf("isReuse = %v, want %v", got, tc.want)
 			}
 		})
 	}
 }
 
-func TestZeekExpired(t *testing.T) {
+func TestExpired(t *testing.T) {
 	z := zrun(zServerAddr, []zseg{zSYN})
 	t0 := time.Unix(0, z.start)
-	if z.expired(t0.Add(4 * time.Second)) {
+	if z.Expired(t0.Add(4 * time.Second)) {
 		t.Error("unanswered SYN expired before tcp_attempt_delay")
 	}
-	if !z.expired(t0.Add(6 * time.Second)) {
+	if !z.Expired(t0.Add(6 * time.Second)) {
 		t.Error("unanswered SYN not expired after tcp_attempt_delay")
 	}
 	z = zrun(zServerAddr, zhandshake(zseg{from: 'c', flags: "P.", seq: 1001, ack: 5001, len: 5}))
-	if z.expired(time.Unix(0, z.last).Add(4 * time.Minute)) {
+	if z.Expired(time.Unix(0, z.last).Add(4 * time.Minute)) {
 		t.Error("established connection expired before tcp_inactivity_timeout")
 	}
-	if !z.expired(time.Unix(0, z.last).Add(5 * time.Minute)) {
+	if !z.Expired(time.Unix(0, z.last).Add(5 * time.Minute)) {
 		t.Error("established connection not expired at tcp_inactivity_timeout")
 	}
 	z = zrun(zServerAddr, []zseg{zSYN, {from: 's', flags: "R.", ack: 1001}})
-	if !z.expired(time.Unix(0, z.last).Add(6 * time.Second)) {
+	if !z.Expired(time.Unix(0, z.last).Add(6 * time.Second)) {
 		t.Error("rejected connection not removed after tcp_close_delay")
 	}
 }
 
-func TestZeekUpdateNoAllocs(t *testing.T) {
+func TestUpdateNoAllocs(t *testing.T) {
 	segs, from := zsegments(zServerAddr, zhandshake(
 		zseg{from: 'c', flags: "P.", seq: 1001, ack: 5001, len: 10},
 		zseg{from: 'c', flags: "P.", seq: 1021, ack: 5001, len: 10},
@@ -351,41 +328,43 @@ func TestZeekUpdateNoAllocs(t *testing.T) {
 		zseg{from: 'c', flags: "F.", seq: 1031, ack: 5001},
 		zseg{from: 's', flags: "R.", seq: 5001, ack: 1032},
 	))
-	var z zeekTracker
-	buf := make([]byte, 0, zeekMaxHistory)
+	var z Tracker
+	buf := make([]byte, 0, maxHistory)
 	allocs := testing.AllocsPerRun(100, func() {
-		z = zeekTracker{}
+		z = Tracker{}
 		for i := range segs {
-			z.update(from[i], &segs[i])
+			z.Update(from[i], &segs[i])
 		}
-		_ = z.connState()
-		buf = z.appendHistory(buf[:0])
-		_ = z.isReuse(true, &segs[0])
-		_ = z.expired(segs[len(segs)-1].Time)
+		_ = z.ConnState()
+		buf = z.AppendHistory(buf[:0])
+		_ = z.IsReuse(true, &segs[0])
+		_ = z.Expired(segs[len(segs)-1].Time)
 	})
 	if allocs != 0 {
 		t.Errorf("update allocates %v times per connection, want 0", allocs)
 	}
 }
 
-func TestZeekTrackerIsSmall(t *testing.T) {
+func TestTrackerIsSmall(t *testing.T) {
 	// Embedded by value in every connection: keep it flat and bounded.
 	if n := unsafeSizeofZeek(); n > 576 {
-		t.Errorf("zeekTracker is %d bytes, want at most 576", n)
+		t.Errorf("Tracker is %d bytes, want at most 576", n)
 	}
 }
 
-func unsafeSizeofZeek() uintptr { return unsafe.Sizeof(zeekTracker{}) }
+func unsafeSizeofZeek() uintptr { return unsafe.Sizeof(Tracker{}) }
 
-// FuzzZeekTracker feeds arbitrary segment scripts: the tracker must not
+// FuzzTracker feeds arbitrary segment scripts: the tracker must not
 // panic, its history stays bounded and its conn_state is one of Zeek's.
-func FuzzZeekTracker(f *testing.F) {
+func FuzzTracker(f *testing.F) {
 	f.Add([]byte{0x02, 0, 0, 0x12, 1, 0, 0x10, 0, 5, 0x11, 1, 0})
 	f.Add([]byte{0x12, 0, 0, 0x04, 1, 3, 0x01, 0, 0, 0x14, 1, 200})
-	valid := map[string]bool{"S0": true, "S1": true, "SF": true, "REJ": true, "S2": true, "S3": true,
-		"RSTO": true, "RSTR": true, "RSTOS0": true, "RSTRH": true, "SH": true, "SHR": true, "OTH": true}
+	valid := map[ConnState]bool{}
+	for _, c := range ConnStates() {
+		valid[c] = true
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var z zeekTracker
+		var z Tracker
 		t0 := time.Unix(1e9, 0)
 		seq := [2]uint32{1000, 5000}
 		for i := 0; i+2 < len(data); i += 3 {
@@ -408,15 +387,15 @@ func FuzzZeekTracker(f *testing.F) {
 			} else {
 				g.Src, g.Dst = zHTTPAddr, zClientAddr
 			}
-			_ = z.isReuse(fromClient, &g)
-			_ = z.expired(g.Time)
-			z.update(fromClient, &g)
+			_ = z.IsReuse(fromClient, &g)
+			_ = z.Expired(g.Time)
+			z.Update(fromClient, &g)
 		}
-		if !valid[z.connState()] && z.started {
-			t.Fatalf("conn_state %q", z.connState())
+		if !valid[z.ConnState()] && z.started {
+			t.Fatalf("conn_state %q", z.ConnState())
 		}
-		if len(z.history()) > zeekMaxHistory {
-			t.Fatalf("history %d letters", len(z.history()))
+		if len(z.History()) > maxHistory {
+			t.Fatalf("history %d letters", len(z.History()))
 		}
 	})
 }

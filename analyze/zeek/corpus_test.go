@@ -1,4 +1,4 @@
-package analyze
+package zeek
 
 import (
 	"bufio"
@@ -21,7 +21,7 @@ import (
 )
 
 // The corpus test replays every capture that has Zeek ground truth
-// (/work/shared/corpus, see its README.md) through zeekTracker and compares
+// (/work/shared/corpus, see its README.md) through Tracker and compares
 // conn_state and history with the conn.log rows Zeek wrote for it.
 
 // zeekCorpusDir is where the shared corpus lives; TCPFLOW_CORPUS overrides it.
@@ -123,12 +123,12 @@ func readZeekTruth(path string) ([]*zeekTruthRow, error) {
 // zeekReplayConn is one connection as the replay split them.
 type zeekReplayConn struct {
 	client, server netip.AddrPort
-	z              zeekTracker
+	z              Tracker
 	used           bool
 }
 
 func (c *zeekReplayConn) orig() (netip.AddrPort, netip.AddrPort) {
-	if c.z.origIsClient() {
+	if c.z.OrigIsClient() {
 		return c.client, c.server
 	}
 	return c.server, c.client
@@ -145,8 +145,8 @@ func zeekKey(x, y netip.AddrPort) zeekTupleKey {
 
 // zeekReplay reads a capture and splits its TCP segments into connections
 // the way Zeek's session table does (IsReuse, and the timers that remove a
-// connection), feeding each connection's segments to its zeekTracker.
-func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, error) {
+// connection), feeding each connection's segments to its Tracker.
+func zeekReplay(path string, verify bool, ports *PortSet) ([]*zeekReplayConn, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -223,17 +223,17 @@ func zeekReplay(path string, verify bool, ports *portSet) ([]*zeekReplayConn, er
 		c := table[k]
 		if c != nil {
 			fromClient := seg.Src == c.client
-			if c.z.expired(seg.Time) || c.z.isReuse(fromClient, &seg) {
+			if c.z.Expired(seg.Time) || c.z.IsReuse(fromClient, &seg) {
 				c = nil
 			}
 		}
 		if c == nil {
 			c = &zeekReplayConn{client: seg.Src, server: seg.Dst}
-			c.z.serverPorts = ports
+			c.z.ServerPorts = ports
 			table[k] = c
 			all = append(all, c)
 		}
-		c.z.updateCaptured(seg.Src == c.client, &seg, captured)
+		c.z.UpdateCaptured(seg.Src == c.client, &seg, captured)
 	}
 	return all, nil
 }
@@ -370,7 +370,7 @@ var zeekServicePorts = map[string][]uint16{
 // zeekServerPortsFor picks likely_server_ports for a Zeek run: the default
 // set, except in bare mode (-b), where only the protocol scripts the test
 // loaded add ports; those are guessed from the services its conn.log names.
-func zeekServerPortsFor(rows []*zeekTruthRow) *portSet {
+func zeekServerPortsFor(rows []*zeekTruthRow) *PortSet {
 	bare := false
 	for _, w := range strings.Fields(rows[0].cmd) {
 		if w == "-b" || (len(w) > 1 && w[0] == '-' && w[1] != '-' && strings.ContainsRune(w, 'b')) {
@@ -380,11 +380,11 @@ func zeekServerPortsFor(rows []*zeekTruthRow) *portSet {
 	if !bare {
 		return nil
 	}
-	var p portSet
+	var p PortSet
 	for _, r := range rows {
 		for _, s := range strings.Split(r.service, ",") {
 			for _, port := range zeekServicePorts[strings.ToLower(s)] {
-				p.add(port)
+				p.Add(port)
 			}
 		}
 	}
@@ -397,7 +397,7 @@ type zeekAgreement struct {
 	diffs                          []string
 }
 
-func TestZeekCorpus(t *testing.T) {
+func TestCorpus(t *testing.T) {
 	root := zeekCorpusDir()
 	truthFiles, _ := filepath.Glob(filepath.Join(root, "truth", "*", "*.zeek.tsv"))
 	if len(truthFiles) == 0 {
@@ -452,7 +452,7 @@ func TestZeekCorpus(t *testing.T) {
 			// Prefer an unused connection that agrees, then any unused one.
 			var got *zeekReplayConn
 			for _, c := range cands {
-				if !c.used && (r.history == "" || c.z.history() == r.history) && (r.connState == "" || c.z.connState() == r.connState) {
+				if !c.used && (r.history == "" || c.z.History() == r.history) && (r.connState == "" || string(c.z.ConnState()) == r.connState) {
 					got = c
 					break
 				}
@@ -468,7 +468,7 @@ func TestZeekCorpus(t *testing.T) {
 			gs, gh, orient := "(none)", "(none)", ""
 			if got != nil {
 				got.used = true
-				gs, gh = got.z.connState(), got.z.history()
+				gs, gh = string(got.z.ConnState()), got.z.History()
 				if o, _ := got.orig(); o != r.orig && !r.tupleGuessed {
 					orient = " (orig differs)"
 				}

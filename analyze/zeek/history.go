@@ -1,0 +1,132 @@
+package zeek
+
+// History masks of the once-per-direction letters (TCP_Endpoint.h
+// HistoryMasks); the responder's are shifted left by 16.
+const (
+	histSYN      = 0x1
+	histFIN      = 0x2
+	histRST      = 0x4
+	histFINRST   = 0x8
+	histData     = 0x10
+	histACK      = 0x20
+	histMultiFlg = 0x40
+)
+
+// maxHistory bounds the history kept, like any fixed log field; a longer
+// history is cut (Zeek's own grows without bound, but the once-only and
+// logarithmic rules keep real histories far shorter).
+const maxHistory = 64
+
+func swapCase(c byte) byte {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return c - 'a' + 'A'
+	case c >= 'A' && c <= 'Z':
+		return c - 'A' + 'a'
+	}
+	return c
+}
+
+// updateHistory is update_history: the once-only and seq-repeat letters.
+func (z *Tracker) updateHistory(i int, syn, fin, rst, ack bool, relSeq, length uint64) {
+	e := &z.ep[i]
+	bits := 0
+	for _, b := range [...]bool{syn, fin, rst} {
+		if b {
+			bits++
+		}
+	}
+	switch {
+	case bits > 1:
+		if fin && rst {
+			z.checkHistory(i, histFINRST, 'I')
+		} else {
+			z.checkHistory(i, histMultiFlg, 'Q')
+		}
+	case bits == 1:
+		if syn {
+			code := byte('S')
+			if ack {
+				code = 'H'
+			}
+			if z.checkHistory(i, histSYN, code) && relSeq != e.histLastSYN {
+				z.addLetter(i, code)
+			}
+			e.histLastSYN = relSeq
+		}
+		if fin {
+			// A FIN's sequence number is taken after its data.
+			if z.checkHistory(i, histFIN, 'F') && relSeq+length != e.histLastFIN {
+				z.addLetter(i, 'F')
+			}
+			e.histLastFIN = relSeq + length
+		}
+		if rst {
+			if z.checkHistory(i, histRST, 'R') && relSeq != e.histLastRST {
+				z.addLetter(i, 'R')
+			}
+			e.histLastRST = relSeq
+		}
+	default:
+		if length > 0 {
+			z.checkHistory(i, histData, 'D')
+		} else if ack {
+			z.checkHistory(i, histACK, 'A')
+		}
+	}
+}
+
+// checkHistory is TCP_Endpoint::CheckHistory + Session::CheckHistory: add the
+// letter the first time its mask is seen for that direction; report whether
+// it had been seen already.
+func (z *Tracker) checkHistory(i int, mask uint32, code byte) bool {
+	if !z.isOrig(i) {
+		mask <<= 16
+	}
+	if z.histSeen&mask != 0 {
+		return true
+	}
+	z.histSeen |= mask
+	z.addLetter(i, code)
+	return false
+}
+
+// addLetter adds code (upper case) for endpoint i: lower case for the responder.
+func (z *Tracker) addLetter(i int, code byte) {
+	if !z.isOrig(i) {
+		code = code - 'A' + 'a'
+	}
+	z.addHistory(code)
+}
+
+func (z *Tracker) addHistory(c byte) {
+	if int(z.histLen) < maxHistory {
+		z.hist[z.histLen] = c
+		z.histLen++
+	}
+}
+
+// scaled is Session::ScaledHistoryEntry: the letter is added when the count
+// reaches the threshold (1, 10, 100, ...).
+func (z *Tracker) scaled(i int, code byte, cnt, thresh *uint32) {
+	if *thresh == 0 {
+		*thresh = 1
+	}
+	*cnt++
+	if *cnt != *thresh {
+		return
+	}
+	z.addLetter(i, code)
+	if next := *thresh * 10; next <= *thresh {
+		*cnt = 0 // wrapped: keep the threshold
+	} else {
+		*thresh = next
+	}
+}
+
+// history returns the history letters; it allocates the string.
+func (z *Tracker) History() string { return string(z.hist[:z.histLen]) }
+
+// appendHistory appends the history letters to b, without allocating when b
+// has room.
+func (z *Tracker) AppendHistory(b []byte) []byte { return append(b, z.hist[:z.histLen]...) }

@@ -1,0 +1,298 @@
+package zeek
+
+import (
+	"net/netip"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
+)
+
+// endpoint is one side's TCP_Endpoint plus its half of the reassembler
+// state that decides content gaps.
+type endpoint struct {
+	state, prevState endpointState
+	didClose         bool
+
+	startSeq           int64
+	lastSeq, ackSeq    uint32
+	seqWraps, ackWraps uint32
+
+	finCnt, rstCnt uint32
+	finSeq         uint64 // relative seq just past the FIN
+
+	histLastSYN, histLastFIN, histLastRST uint64
+
+	// Scaled history counters; a zero threshold means 1 (the zero value).
+	chkCnt, chkThresh   uint32
+	rxmtCnt, rxmtThresh uint32
+	win0Cnt, win0Thresh uint32
+	gapCnt, gapThresh   uint32
+
+	// Reassembler (relative seq space, starting at 1).
+	reassemSeq uint64 // last_reassem_seq - 1; zero value means 1
+	trimSeq    uint64 // trim_seq - 1
+	blocks     [maxBlocks]seqRange
+	nBlocks    uint8
+}
+
+// Tracker follows one connection as Zeek would: which side is Zeek's
+// originator, both endpoints' Zeek states, and the history letters. The zero
+// value is ready; Update is called once per segment in capture order
+// (bad-checksum segments included: they count as 'c'). It holds no pointers
+// into segments, and neither Update nor the accessors allocate.
+//
+// Zeek splits a tuple's packets into connections by its own rules; for
+// records that line up with conn.log one for one, the caller asks, before
+// updating with a segment, whether Zeek would start a new connection with
+// it (IsReuse) or would have removed this one by then (Expired), and if so
+// starts a fresh tracker.
+type Tracker struct {
+	ep [2]endpoint // indexed by the analyzer's side: 0 = client, 1 = server
+
+	// ServerPorts is the likely_server_ports set used for the first-packet
+	// flip; nil means defaultServerPorts.
+	ServerPorts *PortSet
+
+	// Capture times in Unix nanoseconds (0 = not yet): the first packet;
+	// the last that counted for Zeek's LastTime; when a close completed
+	// (ConnDeleteTimer); the originator's first SYN (AttemptTimer); a RST
+	// after FIN (ResetTimer); a first close by a side never seen before
+	// (PartialCloseTimer).
+	start, last, closeAt, attemptAt, resetAt, partialAt int64
+
+	histSeen uint32
+	hist     [maxHistory]byte
+	histLen  uint8
+
+	started      bool
+	origClient   bool // Zeek's originator is the analyzer's client
+	closed       bool // close complete: deletion scheduled
+	handshakeEnd bool // inactivity timeout switched to the TCP one
+	isPartial    bool
+	firstSeen    uint8 // first_packet_seen: 1 = orig, 2 = resp
+}
+
+// OrigIsClient reports whether Zeek's originator is the analyzer's client.
+func (z *Tracker) OrigIsClient() bool { return z.origClient }
+
+// side returns the endpoint index of Zeek's originator (orig) or responder.
+func (z *Tracker) side(orig bool) int {
+	if orig == z.origClient {
+		return 0
+	}
+	return 1
+}
+
+// isOrig reports whether endpoint index i is Zeek's originator.
+func (z *Tracker) isOrig(i int) bool { return (i == 0) == z.origClient }
+
+// Update processes one segment as Zeek's TCP analyzer would
+// (TCPAnalyzer::DeliverPacket, TCPSessionAdapter::Process). fromClient says
+// which of the analyzer's sides sent it.
+func (z *Tracker) Update(fromClient bool, seg *capture.Segment) {
+	z.UpdateCaptured(fromClient, seg, true)
+}
+
+// UpdateCaptured is Update for a segment whose payload may not have been
+// captured in full (a frame cut short by the snap length): Zeek then never
+// hands the payload to its reassembler (TCP_Endpoint::DataSent), so the
+// peer's acks of it reveal content gaps ('g').
+func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadCaptured bool) {
+	i := 1
+	if fromClient {
+		i = 0
+	}
+	if !z.started {
+		z.begin(fromClient, seg)
+	}
+
+	if seg.BadChecksum {
+		// TCPAnalyzer::ValidateChecksum: the connection exists, the
+		// segment goes no further than a logarithmic 'c'.
+		e := &z.ep[i]
+		z.scaled(i, 'C', &e.chkCnt, &e.chkThresh)
+		return
+	}
+	z.flipAfterSYNACK(i, seg)
+	z.process(i, seg, payloadCaptured)
+}
+
+// begin sets up the connection from its first packet: Zeek's originator is
+// its sender, unless WantConnection's port heuristic flips the roles
+// (TCPAnalyzer::WantConnection, IPBasedAnalyzer::NewConn, Connection::FlipRoles).
+func (z *Tracker) begin(fromClient bool, seg *capture.Segment) {
+	z.started = true
+	z.origClient = fromClient
+	z.start = seg.Time.UnixNano()
+	z.last = z.start
+	f := seg.Flags
+	if f&capture.SYN == 0 || f&capture.ACK != 0 {
+		src, dst := seg.Src.Port(), seg.Dst.Port()
+		flip := false
+		if z.likelyServer(src) {
+			if z.likelyServer(dst) {
+				flip = f&capture.SYN == 0 && src < dst
+			} else {
+				flip = true
+			}
+		}
+		if d := seg.Dst.Addr(); flip && d != broadcast4 && d != netip.IPv4Unspecified() {
+			z.origClient = !z.origClient
+			z.addHistory('^')
+		}
+	}
+}
+
+// flipAfterSYNACK implements the second-packet flip (zeek PR #2191): a
+// connection whose first packet was a SYN-ACK is flipped when an ACK or a
+// data segment follows (in either direction), since stealth scans elicit
+// neither. The history is rewritten as if the flip had happened first
+// ("H" becomes "^h") and the SYN-ACK's sender becomes an established
+// responder, so that the ACK that follows establishes the originator.
+func (z *Tracker) flipAfterSYNACK(i int, seg *capture.Segment) {
+	// Zeek tests the history itself: only a connection whose history is
+	// exactly the SYN-ACK is flipped (a bad checksum's 'c' in between, say,
+	// prevents it).
+	if z.histLen != 1 || z.hist[0] != 'H' {
+		return
+	}
+	o, r := z.side(true), z.side(false)
+	if z.ep[o].state != epSynAckSent || z.ep[r].state != epInactive {
+		return
+	}
+	f := seg.Flags
+	if f&(capture.SYN|capture.FIN|capture.RST) != 0 || (f&capture.ACK == 0 && seg.Len == 0) {
+		return
+	}
+	z.origClient = !z.origClient
+	z.isPartial = false
+	z.firstSeen = (z.firstSeen&1)<<1 | (z.firstSeen&2)>>1
+	// Rewrite the history: swap each letter's case, lead with '^'.
+	n := int(z.histLen)
+	if n == maxHistory {
+		n--
+	}
+	copy(z.hist[1:n+1], z.hist[:n])
+	z.hist[0] = '^'
+	for k := 1; k <= n; k++ {
+		z.hist[k] = swapCase(z.hist[k])
+	}
+	z.histLen = uint8(n + 1)
+	z.histSeen = z.histSeen<<16 | z.histSeen>>16
+	z.setState(z.side(false), epEstablished)
+}
+
+// broadcast4 is the limited broadcast address: IPBasedAnalyzer::NewConn
+// never flips a connection to a broadcast address (IPAddr::IsBroadcast:
+// 255.255.255.255 or 0.0.0.0).
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// process is TCPSessionAdapter::Process for the endpoint at index i.
+func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
+	e, p := &z.ep[i], &z.ep[1-i]
+	isOrig := z.isOrig(i)
+	f := seg.Flags
+	syn, fin, rst, ack := f&capture.SYN != 0, f&capture.FIN != 0, f&capture.RST != 0, f&capture.ACK != 0
+	length := seg.Len
+	baseSeq, ackSeq := seg.Seq, seg.Ack
+
+	z.setPartialStatus(isOrig, syn, ack)
+
+	segLen := length
+	if syn {
+		segLen++
+	}
+	if fin {
+		segLen++
+	}
+	if rst {
+		segLen -= length
+	}
+	onePast := baseSeq + segLen
+
+	initEndpoint(e, syn, baseSeq, onePast)
+
+	relSeq, underflow := relativeSeq(e, baseSeq, e.lastSeq, e.seqWraps)
+
+	z.updateHistory(i, syn, fin, rst, ack, relSeq, uint64(length))
+
+	// update_window: only the zero-window letter matters here.
+	if seg.Window == 0 && !rst && p.state != epClosed && e.state != epReset {
+		z.scaled(i, 'W', &e.win0Cnt, &e.win0Thresh)
+	}
+
+	// Zeek stops advancing LastTime once both sides have closed.
+	if !e.didClose || !p.didClose {
+		z.last = seg.Time.UnixNano()
+	}
+
+	if fin {
+		e.finCnt++
+		e.finSeq = relSeq + uint64(segLen)
+	}
+	if rst {
+		e.rstCnt++
+	}
+
+	var relAck uint64
+	if ack {
+		if p.state == epInactive {
+			relAck = 1
+			// init_peer: number the peer as though its SYN had been seen.
+			p.startSeq = int64(ackSeq - 1)
+			p.ackSeq = ackSeq - 1
+			p.lastSeq = ackSeq - 1
+		} else {
+			var ackUnder bool
+			relAck, ackUnder = relativeSeq(p, ackSeq, p.ackSeq, p.ackWraps)
+			if ackUnder {
+				relAck = 0
+			} else if !rst {
+				// update_ack_seq
+				d := reassembly.SeqDiff(ackSeq, p.ackSeq)
+				if !(ackSeq == 0 && d > tooLargeSeqDelta) && d > 0 {
+					if ackSeq < p.ackSeq {
+						p.ackWraps++
+					}
+					p.ackSeq = ackSeq
+				}
+			}
+		}
+	}
+
+	z.updateLastSeq(i, onePast, syn, fin, rst, length)
+
+	doClose := z.updateStateMachine(i, seg, syn, fin, rst, ack)
+
+	if ack {
+		z.ackReceived(1-i, relAck)
+	}
+
+	relDataSeq := relSeq
+	if syn {
+		relDataSeq++
+	}
+	if length > 0 && !rst && !underflow && payloadCaptured {
+		z.dataSent(i, relDataSeq, uint64(length))
+	}
+
+	if doClose {
+		z.connectionClosed(i)
+	}
+}
+
+// setPartialStatus is TCPSessionAdapter::SetPartialStatus plus the
+// first_packet_seen bookkeeping of CheckPIA_FirstPacket.
+func (z *Tracker) setPartialStatus(isOrig, syn, ack bool) {
+	if isOrig {
+		if z.firstSeen&1 == 0 {
+			z.isPartial = !syn || ack
+		}
+		z.firstSeen |= 1
+	} else {
+		if z.firstSeen&2 == 0 && !z.isPartial {
+			z.isPartial = !syn
+		}
+		z.firstSeen |= 2
+	}
+}
