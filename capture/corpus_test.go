@@ -45,7 +45,7 @@ type tsharkTruth struct {
 // corpusExceptions are captures where our TCP segment count may differ from
 // tshark's, and why. Keys are <source>/<file>.
 var corpusExceptions = map[string]string{
-	"gopacket/layers__testdata__linux_sll_oversized_addr.pcapng":                         "one TCP header with an impossible data offset: tshark shows it as malformed TCP, we skip it as " + ReasonBadTCP,
+	"gopacket/layers__testdata__linux_sll_oversized_addr.pcapng":                         "one TCP header with an impossible data offset: tshark shows it as malformed TCP, we skip it as " + SkipBadTCP.String(),
 	"suricata-verify/defrag__bug-6887-defrag-ipv4-tcp-syn__frag-ip-tcp-syn.pcap":         "tshark reassembles IP fragments; the first fragment holds less than a TCP header, so we see no segment",
 	"suricata-verify/defrag__bug-6887-defrag-ppp-ipv4-tcp-syn__frag-ppp-ip-tcp-syn.pcap": "tshark reassembles IP fragments; the first fragment holds less than a TCP header, so we see no segment",
 	"tcpdump/sflow_expanded.pcap":                               "the TCP header is a sampled packet inside an sFlow record, not traffic",
@@ -281,7 +281,7 @@ func TestCorpusChecksums(t *testing.T) {
 // checksumExceptions are captures where our bad-checksum count differs from
 // tshark's, and why.
 var checksumExceptions = map[string]string{
-	"gopacket/layers__testdata__linux_sll_oversized_addr.pcapng": ipHeaderBad + "; and one frame is skipped as " + ReasonBadTCP,
+	"gopacket/layers__testdata__linux_sll_oversized_addr.pcapng": ipHeaderBad + "; and one frame is skipped as " + SkipBadTCP.String(),
 	"tcpdump/babel_update_oobr.pcap":                             ipHeaderBad,
 	"tcpdump/bgp-bgp_capabilities_print-oobr-1.pcap":             ipHeaderBad,
 	"tcpdump/bgp-bgp_capabilities_print-oobr-2.pcap":             ipHeaderBad,

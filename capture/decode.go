@@ -12,20 +12,6 @@ import (
 // header and options). This file holds the Decoder and what every layer
 // shares: the encapsulation stack and the frame's length on the wire.
 
-// Skip reasons returned by Decoder.Decode and counted in Stats.Skipped. Link
-// types and ether types the decoder does not handle get reasons naming them
-// ("unsupported link type FDDI", "ether type ARP", "ether type 0x88b5").
-const (
-	ReasonNonTCP      = "non-tcp"      // IP, but not TCP (UDP, ICMP, ESP, no next header, ...)
-	ReasonNonIP       = "non-ip"       // a link layer or tunnel payload that is not IP (LLC, PPP control, ...)
-	ReasonTruncated   = "truncated"    // the frame ends before the fixed 20 bytes of the TCP header do
-	ReasonFragment    = "fragment"     // a non-first IP fragment: no TCP header in it
-	ReasonBadChecksum = "bad checksum" // VerifyChecksums is on and the TCP or IPv4 header checksum is wrong
-	ReasonBadIP       = "bad ip header"
-	ReasonBadTCP      = "bad tcp header" // data offset below 5 words or beyond the IP payload
-	ReasonTooDeep     = "too many encapsulations"
-)
-
 // maxEncap bounds how many distinct encapsulations are recorded for one
 // segment, maxDepth how many tunnel or tag layers one frame may nest.
 const (
@@ -55,6 +41,9 @@ type Decoder struct {
 	// clamped is set when the innermost IP header claimed more bytes than end allowed.
 	clamped bool
 
+	// text is the text of the last SkipLinkType or SkipEtherType reason,
+	// made once per type and kept in these maps.
+	text         string
 	linkReasons  map[layers.LinkType]string
 	etherReasons map[uint16]string
 }
@@ -92,14 +81,13 @@ func (d *Decoder) push(name string) bool {
 	return true
 }
 
-// Decode decodes one frame of link type link into seg. It returns "" when
-// seg holds a TCP segment, else the reason the frame was skipped (one of the
-// Reason constants, or a reason naming an unsupported link or ether type).
+// Decode decodes one frame of link type link into seg. It returns the zero
+// Reason when seg holds a TCP segment, else why the frame was skipped.
 // With VerifyChecksums, a segment whose checksum is wrong is filled in, has
-// BadChecksum set, and is returned with ReasonBadChecksum; after any other
-// reason seg's contents are unspecified. Decode does not touch seg.Frame,
-// seg.Time or seg.Input, and never retains data.
-func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) (reason string) {
+// BadChecksum set, and is returned with a SkipBadChecksum reason; after any
+// other reason seg's contents are unspecified. Decode does not touch
+// seg.Frame, seg.Time or seg.Input, and never retains data.
+func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) Reason {
 	return d.DecodeWire(data, 0, link, seg)
 }
 
@@ -108,7 +96,7 @@ func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) (reaso
 // that claims more bytes than the frame had on the wire is not believed: the
 // payload length is cut to what the frame held, as Wireshark does. A wireLen
 // of 0 or below len(data) means unknown.
-func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg *Segment) (reason string) {
+func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg *Segment) Reason {
 	d.frameCap, d.end = cap(data), wireLen
 	if wireLen < len(data) {
 		d.end = 1 << 30
@@ -119,12 +107,18 @@ func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg
 	seg.Opts = Options{}
 	seg.BadChecksum = false
 	bad := false
-	reason = d.link(data, link, seg, &bad)
-	if reason == "" && bad {
-		seg.BadChecksum = true
-		return ReasonBadChecksum
+	switch k := d.link(data, link, seg, &bad); k {
+	case NotSkipped:
+		if bad {
+			seg.BadChecksum = true
+			return Reason{Kind: SkipBadChecksum}
+		}
+		return Reason{}
+	case SkipLinkType, SkipEtherType:
+		return Reason{Kind: k, text: d.text}
+	default:
+		return Reason{Kind: k}
 	}
-	return reason
 }
 
 // onWire is how many bytes the frame had on the wire from the start of b,

@@ -43,9 +43,9 @@ const (
 )
 
 // ip dispatches on the IP version nibble.
-func (d *Decoder) ip(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ip(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 1 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	switch b[0] >> 4 {
 	case ipVersion4:
@@ -53,22 +53,22 @@ func (d *Decoder) ip(b []byte, seg *Segment, bad *bool) string {
 	case ipVersion6:
 		return d.ipv6(b, seg, bad)
 	}
-	return ReasonNonIP
+	return SkipNonIP
 }
 
-func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 20 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	if b[0]>>4 != ipVersion4 {
-		return ReasonBadIP
+		return SkipBadIP
 	}
 	ihl := int(b[0]&0x0f) * 4
 	if ihl < 20 {
-		return ReasonBadIP
+		return SkipBadIP
 	}
 	if len(b) < ihl {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	total := int(binary.BigEndian.Uint16(b[2:]))
 	// verifiable: the TCP checksum can be checked against what was captured
@@ -81,7 +81,7 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 		checkHeader = false
 	}
 	if total < ihl {
-		return ReasonBadIP
+		return SkipBadIP
 	}
 	d.clamped = false
 	if avail := d.onWire(b); total > avail {
@@ -94,7 +94,7 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 	}
 	frag := binary.BigEndian.Uint16(b[6:])
 	if frag&ipv4FragOffset != 0 {
-		return ReasonFragment
+		return SkipFragment
 	}
 	if frag&ipv4MoreFragments != 0 { // first fragment: the checksum covers bytes not here
 		verifiable = false
@@ -106,12 +106,12 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) string {
 	return d.transport(layers.IPProtocol(b[9]), payload, total-ihl, verifiable, seg, bad)
 }
 
-func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 40 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	if b[0]>>4 != ipVersion6 {
-		return ReasonBadIP
+		return SkipBadIP
 	}
 	wire := int(binary.BigEndian.Uint16(b[4:]))
 	verifiable := true
@@ -136,7 +136,7 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 		case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Destination, layers.IPProtocolIPv6Routing,
 			ipProtoMobility, ipProtoHIP, ipProtoShim6:
 			if len(b) < 8 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			hl = (int(b[1]) + 1) * 8
 			if next == layers.IPProtocolIPv6Routing && len(b) >= hl {
@@ -144,10 +144,10 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 			}
 		case layers.IPProtocolIPv6Fragment:
 			if len(b) < 8 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			if binary.BigEndian.Uint16(b[2:])&ipv6FragOffset != 0 {
-				return ReasonFragment
+				return SkipFragment
 			}
 			if b[3]&ipv6MoreFragments != 0 { // the checksum covers bytes not here
 				verifiable = false
@@ -155,7 +155,7 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 			hl = 8
 		case layers.IPProtocolAH:
 			if len(b) < 8 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			hl = (int(b[1]) + 2) * 4
 		default:
@@ -163,16 +163,16 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) string {
 			return d.transport(next, payload, wire, verifiable, seg, bad)
 		}
 		if wire < hl {
-			return ReasonBadIP
+			return SkipBadIP
 		}
 		if len(b) < hl {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		next = layers.IPProtocol(b[0])
 		b = b[hl:]
 		wire -= hl
 	}
-	return ReasonBadIP
+	return SkipBadIP
 }
 
 // routingDst points d.dst at the final destination named by an IPv6 routing
@@ -197,18 +197,18 @@ func (d *Decoder) routingDst(h []byte) {
 
 // transport handles the payload of an IP header: TCP, or a tunnel.
 // payload is what was captured, wire the length the IP header declares.
-func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, verifiable bool, seg *Segment, bad *bool) string {
+func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, verifiable bool, seg *Segment, bad *bool) SkipKind {
 	switch proto {
 	case layers.IPProtocolTCP:
 		return d.tcp(payload, wire, verifiable, seg, bad)
 	case layers.IPProtocolIPv4:
 		if !d.push("IP-in-IP") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		return d.ipv4(payload, seg, bad)
 	case layers.IPProtocolIPv6:
 		if !d.push("IP-in-IP") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		return d.ipv6(payload, seg, bad)
 	case layers.IPProtocolGRE:
@@ -216,5 +216,5 @@ func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, v
 	case layers.IPProtocolUDP:
 		return d.udp(payload, seg, bad)
 	}
-	return ReasonNonTCP
+	return SkipNonTCP
 }

@@ -85,31 +85,31 @@ const (
 // the bottom MPLS label (RFC 4385); IP starts with its version instead.
 const mplsPWControlWord = 0
 
-func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) string {
+func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) SkipKind {
 	switch link {
 	case layers.LinkTypeEthernet:
 		return d.ether(b, seg, bad)
 	case layers.LinkTypeLinuxSLL:
 		// packet type, ARPHRD type, address length, 8 address bytes, protocol
 		if len(b) < 16 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if binary.BigEndian.Uint16(b[2:]) == arphrdNetlink {
-			return "netlink"
+			return SkipNetlink
 		}
 		return d.sllProto(binary.BigEndian.Uint16(b[14:]), b[16:], seg, bad)
 	case layers.LinkTypeLinuxSLL2:
 		// protocol, reserved, interface index, ARPHRD type, packet type, address length, 8 address bytes
 		if len(b) < 20 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if binary.BigEndian.Uint16(b[8:]) == arphrdNetlink {
-			return "netlink"
+			return SkipNetlink
 		}
 		return d.sllProto(binary.BigEndian.Uint16(b[0:]), b[20:], seg, bad)
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		if len(b) < 4 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		// DLT_NULL has the address family in the writer's byte order,
 		// DLT_LOOP in network order; families are small, so a value that
@@ -124,7 +124,7 @@ func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) 
 		case afInet6Linux, afInet6BSD, afInet6FreeBSD, afInet6Darwin:
 			return d.ipv6(b[4:], seg, bad)
 		}
-		return ReasonNonIP
+		return SkipNonIP
 	case layers.LinkTypeRaw, linkTypeRawBSD, linkTypeRawOpenBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
 		return d.ip(b, seg, bad)
 	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC:
@@ -132,13 +132,13 @@ func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) 
 	case layers.LinkTypeC_HDLC:
 		// address, control, ether type
 		if len(b) < 4 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[4:], seg, bad)
 	case layers.LinkTypeFDDI:
 		// frame control, destination, source, then 802.2 LLC
 		if len(b) < 13 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.llc(b[13:], seg, bad)
 	case linkTypeNFLOG:
@@ -147,7 +147,7 @@ func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) 
 		// destination and source hardware addresses (20 bytes each), then
 		// the 4-byte IPoIB header: ether type and reserved
 		if len(b) < 44 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[40:]), b[44:], seg, bad)
 	case layers.LinkTypeARCNetLinux:
@@ -160,9 +160,9 @@ func (d *Decoder) link(b []byte, link layers.LinkType, seg *Segment, bad *bool) 
 
 // arcnet handles Linux ARCnet frames: source, destination, a 2-byte offset,
 // the protocol id, and for RFC 1201 protocols a split flag and sequence number.
-func (d *Decoder) arcnet(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) arcnet(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 5 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	switch b[4] {
 	case arcnetIPRFC1051:
@@ -173,30 +173,30 @@ func (d *Decoder) arcnet(b []byte, seg *Segment, bad *bool) string {
 			hl = 12
 		}
 		if len(b) < hl {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.ip(b[hl:], seg, bad)
 	}
-	return ReasonNonIP
+	return SkipNonIP
 }
 
 // juniper handles Juniper's "MGC" pseudo-header before an Ethernet frame.
-func (d *Decoder) juniper(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) juniper(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 4 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	if b[0] != 'M' || b[1] != 'G' || b[2] != 'C' {
-		return ReasonNonIP
+		return SkipNonIP
 	}
 	flags := b[3]
 	b = b[4:]
 	if flags&juniperFlagExtensions != 0 { // 2-byte length, then TLVs
 		if len(b) < 2 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		l := 2 + int(binary.BigEndian.Uint16(b))
 		if len(b) < l {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		b = b[l:]
 	}
@@ -208,20 +208,20 @@ func (d *Decoder) juniper(b []byte, seg *Segment, bad *bool) string {
 
 // sllProto dispatches on the protocol field of a Linux cooked header, which
 // is an ether type or one of a few small values for non-Ethernet frames.
-func (d *Decoder) sllProto(proto uint16, b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) sllProto(proto uint16, b []byte, seg *Segment, bad *bool) SkipKind {
 	switch proto {
 	case sllProtoLLC:
 		return d.llc(b, seg, bad)
 	}
 	if proto < minEtherType {
-		return ReasonNonIP
+		return SkipNonIP
 	}
 	return d.ethertype(proto, b, seg, bad)
 }
 
-func (d *Decoder) ether(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ether(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 14 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	t := binary.BigEndian.Uint16(b[12:])
 	if t <= maxDot3Length { // 802.3 length field: an LLC frame follows
@@ -232,21 +232,21 @@ func (d *Decoder) ether(b []byte, seg *Segment, bad *bool) string {
 
 // llc handles an 802.2 LLC header: only SNAP with an encapsulated ether type
 // can carry IP.
-func (d *Decoder) llc(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) llc(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 3 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	if [3]byte(b) == llcSNAP {
 		// then the OUI (3 bytes) and the ether type
 		if len(b) < 8 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[6:]), b[8:], seg, bad)
 	}
-	return ReasonNonIP
+	return SkipNonIP
 }
 
-func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) SkipKind {
 	switch layers.EthernetType(t) {
 	case layers.EthernetTypeIPv4:
 		return d.ipv4(b, seg, bad)
@@ -255,10 +255,10 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 	case layers.EthernetTypeDot1Q, layers.EthernetTypeQinQ, etherTypeQinQ9100, etherTypeQinQ9200:
 		// 802.1Q / 802.1ad tag: TCI, then the inner ether type
 		if len(b) < vlanTagLen {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if !d.push("VLAN") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		if inner := binary.BigEndian.Uint16(b[2:]); inner > maxDot3Length {
 			return d.ethertype(inner, b[vlanTagLen:], seg, bad)
@@ -269,10 +269,10 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 	case layers.EthernetTypePPPoESession:
 		// PPPoE session: version/type, code, session id, length, then PPP
 		if len(b) < pppoeSessionHeader {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if !d.push("PPPoE") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		d.limit(b, pppoeSessionHeader+int(binary.BigEndian.Uint16(b[4:])))
 		return d.pppProto(b[pppoeSessionHeader:], seg, bad)
@@ -280,23 +280,23 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) string 
 		return d.ether(b, seg, bad)
 	case etherTypeVNTag: // 4 bytes of tag, then the inner ether type
 		if len(b) < 6 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if !d.push("VN-Tag") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[4:]), b[6:], seg, bad)
 	}
 	return d.etherReason(t)
 }
 
-func (d *Decoder) mpls(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) mpls(b []byte, seg *Segment, bad *bool) SkipKind {
 	if !d.push("MPLS") {
-		return ReasonTooDeep
+		return SkipTooDeep
 	}
 	for {
 		if len(b) < 4 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		bottom := b[2]&1 != 0 // bottom of stack
 		b = b[4:]
@@ -308,7 +308,7 @@ func (d *Decoder) mpls(b []byte, seg *Segment, bad *bool) string {
 	if len(b) >= 1 && b[0]>>4 == mplsPWControlWord {
 		// pseudowire control word, then an Ethernet frame
 		if len(b) < 4 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		return d.ether(b[4:], seg, bad)
 	}
@@ -316,7 +316,7 @@ func (d *Decoder) mpls(b []byte, seg *Segment, bad *bool) string {
 }
 
 // ppp handles a PPP frame with optional HDLC address and control bytes.
-func (d *Decoder) ppp(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) ppp(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) >= 2 && b[0] == pppAddress && b[1] == pppControl {
 		b = b[2:]
 	}
@@ -324,16 +324,16 @@ func (d *Decoder) ppp(b []byte, seg *Segment, bad *bool) string {
 }
 
 // pppProto handles a PPP protocol field (one byte when compressed) and its payload.
-func (d *Decoder) pppProto(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) pppProto(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 1 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	var proto uint16
 	if b[0]&1 != 0 {
 		proto, b = uint16(b[0]), b[1:]
 	} else {
 		if len(b) < 2 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		proto, b = binary.BigEndian.Uint16(b), b[2:]
 	}
@@ -345,13 +345,13 @@ func (d *Decoder) pppProto(b []byte, seg *Segment, bad *bool) string {
 	case layers.PPPTypeMPLSUnicast, layers.PPPTypeMPLSMulticast:
 		return d.mpls(b, seg, bad)
 	}
-	return ReasonNonIP
+	return SkipNonIP
 }
 
 // nflog walks the TLVs of a Linux NFLOG record to its packet payload.
-func (d *Decoder) nflog(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) nflog(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 4 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	family := b[0]
 	b = b[4:]
@@ -364,7 +364,7 @@ func (d *Decoder) nflog(b []byte, seg *Segment, bad *bool) string {
 			typ = binary.BigEndian.Uint16(b[2:])
 		}
 		if l < 4 {
-			return ReasonNonIP
+			return SkipNonIP
 		}
 		if typ&0x7fff == nflogAttrPayload { // the top bit is NLA_F_NESTED
 			end := min(l, len(b))
@@ -382,5 +382,5 @@ func (d *Decoder) nflog(b []byte, seg *Segment, bad *bool) string {
 		}
 		b = b[l:]
 	}
-	return ReasonNonIP
+	return SkipNonIP
 }

@@ -20,13 +20,13 @@ var tfoExperimentMagic = [2]byte{0xf9, 0x89}
 // tcp decodes a TCP header. b is the captured part of the IP payload, wire its
 // length on the wire according to the IP header. The 20 fixed bytes must have
 // been captured; options need not be.
-func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bool) string {
+func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 20 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	off := int(b[12]>>4) * 4
 	if off < 20 || off > wire && !d.clamped {
-		return ReasonBadTCP
+		return SkipBadTCP
 	}
 	seg.Src = netip.AddrPortFrom(seg.Src.Addr(), binary.BigEndian.Uint16(b))
 	seg.Dst = netip.AddrPortFrom(seg.Dst.Addr(), binary.BigEndian.Uint16(b[2:]))
@@ -40,7 +40,7 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {
 		*bad = true
 	}
-	return ""
+	return NotSkipped
 }
 
 // parseOptions reads the TCP options of interest. A malformed option ends the

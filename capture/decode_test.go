@@ -168,7 +168,8 @@ type decodeCase struct {
 	wire   int // if > 0, the frame's length on the wire (DecodeWire)
 	verify bool
 	want   Segment
-	reason string
+	reason SkipKind
+	detail string // Reason.Detail, for SkipLinkType and SkipEtherType
 	encaps []string
 }
 
@@ -221,7 +222,7 @@ func decodeCases(t testing.TB) []decodeCase {
 			binary.BigEndian.PutUint32(be, af)
 			add(decodeCase{name: "loop-ipv6-af" + itoa(int(af)), link: layers.LinkTypeLoop, frame: serialize(t, be, j, tcpData(j), hello), want: wantData("2001:db8::1", "2001:db8::2", 5)})
 		}
-		add(decodeCase{name: "null-af-osi", link: layers.LinkTypeNull, frame: []byte{7, 0, 0, 0, 1, 2, 3}, reason: ReasonNonIP})
+		add(decodeCase{name: "null-af-osi", link: layers.LinkTypeNull, frame: []byte{7, 0, 0, 0, 1, 2, 3}, reason: SkipNonIP})
 	}
 	for _, lt := range []layers.LinkType{layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4} {
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
@@ -238,7 +239,7 @@ func decodeCases(t testing.TB) []decodeCase {
 			frame: serialize(t, j, ext(layers.IPProtocolIPv6Destination, 0), ext(layers.IPProtocolIPv6Routing, 60), ext(layers.IPProtocolIPv6Fragment, 43), frag6(layers.IPProtocolTCP, 0, true), tcpData(j), hello),
 			want:  wantData("2001:db8::1", "2001:db8::2", 5)})
 		j = ip6(v6a, v6b, layers.IPProtocolIPv6Fragment)
-		add(decodeCase{name: "ipv6-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, j, frag6(layers.IPProtocolTCP, 185, false), hello), reason: ReasonFragment})
+		add(decodeCase{name: "ipv6-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, j, frag6(layers.IPProtocolTCP, 185, false), hello), reason: SkipFragment})
 	}
 	{
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
@@ -246,7 +247,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		add(decodeCase{name: "ipv4-first-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.2", 5)})
 		i = ip4(v4a, v4b, layers.IPProtocolTCP)
 		i.FragOffset = 185
-		add(decodeCase{name: "ipv4-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, hello), reason: ReasonFragment})
+		add(decodeCase{name: "ipv4-later-fragment", link: layers.LinkTypeRaw, frame: serialize(t, i, hello), reason: SkipFragment})
 	}
 	{
 		// offload: IP length 0, header checksum not filled in; the TCP checksum is still checked
@@ -258,7 +259,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		g[len(g)-1] ^= 0xff
 		bad := wantData("10.0.0.1", "10.0.0.2", 5)
 		bad.BadChecksum = true
-		add(decodeCase{name: "tso-bad-tcp-checksum", link: layers.LinkTypeRaw, verify: true, frame: g, want: bad, reason: ReasonBadChecksum})
+		add(decodeCase{name: "tso-bad-tcp-checksum", link: layers.LinkTypeRaw, verify: true, frame: g, want: bad, reason: SkipBadChecksum})
 		// a first fragment's TCP checksum covers bytes in later fragments
 		i = ip4(v4a, v4b, layers.IPProtocolTCP)
 		i.Flags = layers.IPv4MoreFragments
@@ -370,7 +371,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		u.SetNetworkLayerForChecksum(o)
 		j = ip6(v6a, v6b, layers.IPProtocolTCP)
 		add(decodeCase{name: "ipv6-in-udp-not-teredo-prefix", link: layers.LinkTypeEthernet,
-			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: ReasonNonTCP})
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: SkipNonTCP})
 		o = ip4(o4a, o4b, layers.IPProtocolUDP)
 		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
 		u.SetNetworkLayerForChecksum(o)
@@ -432,7 +433,7 @@ func decodeCases(t testing.TB) []decodeCase {
 		u.SetNetworkLayerForChecksum(o)
 		j = ip6(v6a, v6b, layers.IPProtocolTCP)
 		add(decodeCase{name: "ipv6-in-udp-not-teredo-prefix", link: layers.LinkTypeEthernet,
-			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: ReasonNonTCP})
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, j, tcpData(j), hello), reason: SkipNonTCP})
 		o = ip4(o4a, o4b, layers.IPProtocolUDP)
 		u = &layers.UDP{SrcPort: 2152, DstPort: 2152}
 		u.SetNetworkLayerForChecksum(o)
@@ -494,12 +495,12 @@ func decodeCases(t testing.TB) []decodeCase {
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
 		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 1000)))
 		add(decodeCase{name: "snaplen-cut-keeps-len", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 32 + 10, want: wantData("10.0.0.1", "10.0.0.2", 1000)})
-		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 19, reason: ReasonTruncated})
+		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 19, reason: SkipTruncated})
 		cutTS := wantData("10.0.0.1", "10.0.0.2", 1000)
 		cutTS.Opts = Options{}
 		add(decodeCase{name: "cut-in-tcp-options", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 25, want: cutTS})
-		add(decodeCase{name: "cut-in-ip-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 10, reason: ReasonTruncated})
-		add(decodeCase{name: "cut-in-ethernet", link: layers.LinkTypeEthernet, frame: f, cut: 10, reason: ReasonTruncated})
+		add(decodeCase{name: "cut-in-ip-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 10, reason: SkipTruncated})
+		add(decodeCase{name: "cut-in-ethernet", link: layers.LinkTypeEthernet, frame: f, cut: 10, reason: SkipTruncated})
 		i = ip4(v4a, v4b, layers.IPProtocolTCP)
 		f = serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i))
 		add(decodeCase{name: "ethernet-padding-ignored", link: layers.LinkTypeEthernet, verify: true, frame: append(f, 0, 0, 0, 0, 0, 0), want: wantData("10.0.0.1", "10.0.0.2", 0)})
@@ -510,18 +511,18 @@ func decodeCases(t testing.TB) []decodeCase {
 		f[len(f)-1] ^= 0xff // payload byte: TCP checksum now wrong
 		bad := wantData("10.0.0.1", "10.0.0.2", 5)
 		bad.BadChecksum = true
-		add(decodeCase{name: "bad-tcp-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: f, want: bad, reason: ReasonBadChecksum})
+		add(decodeCase{name: "bad-tcp-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: f, want: bad, reason: SkipBadChecksum})
 		add(decodeCase{name: "bad-tcp-checksum-not-verified", link: layers.LinkTypeEthernet, frame: f, want: wantData("10.0.0.1", "10.0.0.2", 5)})
 		g := append([]byte(nil), f...)
 		g[len(g)-1] ^= 0xff // fix the payload
 		g[14+8] ^= 0x01     // TTL: IPv4 header checksum now wrong
-		add(decodeCase{name: "bad-ipv4-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: g, want: bad, reason: ReasonBadChecksum})
+		add(decodeCase{name: "bad-ipv4-checksum-verified", link: layers.LinkTypeEthernet, verify: true, frame: g, want: bad, reason: SkipBadChecksum})
 		j := ip6(v6a, v6b, layers.IPProtocolTCP)
 		h := serialize(t, eth(layers.EthernetTypeIPv6), j, tcpData(j), hello)
 		h[len(h)-2] ^= 0x10
 		bad6 := wantData("2001:db8::1", "2001:db8::2", 5)
 		bad6.BadChecksum = true
-		add(decodeCase{name: "bad-tcp-checksum-ipv6", link: layers.LinkTypeEthernet, verify: true, frame: h, want: bad6, reason: ReasonBadChecksum})
+		add(decodeCase{name: "bad-tcp-checksum-ipv6", link: layers.LinkTypeEthernet, verify: true, frame: h, want: bad6, reason: SkipBadChecksum})
 	}
 	{
 		// a zero-length option after MSS: the segment and the MSS survive
@@ -538,16 +539,16 @@ func decodeCases(t testing.TB) []decodeCase {
 			Opts: Options{MSS: 1460, HasMSS: true}}})
 	}
 	{
-		add(decodeCase{name: "arp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: 1, Protocol: 0x800, HwAddressSize: 6, ProtAddressSize: 4, SourceHwAddress: mac1, SourceProtAddress: v4a, DstHwAddress: mac2, DstProtAddress: v4b}), reason: "ether type ARP"})
-		add(decodeCase{name: "unknown-ether-type", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetType(0x88b5)), hello), reason: "ether type 0x88b5"})
+		add(decodeCase{name: "arp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: 1, Protocol: 0x800, HwAddressSize: 6, ProtAddressSize: 4, SourceHwAddress: mac1, SourceProtAddress: v4a, DstHwAddress: mac2, DstProtAddress: v4b}), reason: SkipEtherType, detail: "ARP"})
+		add(decodeCase{name: "unknown-ether-type", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetType(0x88b5)), hello), reason: SkipEtherType, detail: "0x88b5"})
 		o := ip4(v4a, v4b, layers.IPProtocolUDP)
 		u := &layers.UDP{SrcPort: 53, DstPort: 53}
 		u.SetNetworkLayerForChecksum(o)
-		add(decodeCase{name: "udp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, hello), reason: ReasonNonTCP})
-		add(decodeCase{name: "unsupported-link", link: layers.LinkTypeIEEE802_11, frame: []byte{1, 2, 3}, reason: "unsupported link type 802.11"})
-		add(decodeCase{name: "unnamed-link", link: 147, frame: []byte{1, 2, 3}, reason: "unsupported link type 147"})
-		add(decodeCase{name: "llc", link: layers.LinkTypeEthernet, frame: serialize(t, &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeLLC, Length: 10}, raw{0x42, 0x42, 0x03, 0, 0, 0, 0, 0, 0, 0}), reason: ReasonNonIP})
-		add(decodeCase{name: "empty", link: layers.LinkTypeEthernet, frame: nil, reason: ReasonTruncated})
+		add(decodeCase{name: "udp", link: layers.LinkTypeEthernet, frame: serialize(t, eth(layers.EthernetTypeIPv4), o, u, hello), reason: SkipNonTCP})
+		add(decodeCase{name: "unsupported-link", link: layers.LinkTypeIEEE802_11, frame: []byte{1, 2, 3}, reason: SkipLinkType, detail: "802.11"})
+		add(decodeCase{name: "unnamed-link", link: 147, frame: []byte{1, 2, 3}, reason: SkipLinkType, detail: "147"})
+		add(decodeCase{name: "llc", link: layers.LinkTypeEthernet, frame: serialize(t, &layers.Ethernet{SrcMAC: mac1, DstMAC: mac2, EthernetType: layers.EthernetTypeLLC, Length: 10}, raw{0x42, 0x42, 0x03, 0, 0, 0, 0, 0, 0, 0}), reason: SkipNonIP})
+		add(decodeCase{name: "empty", link: layers.LinkTypeEthernet, frame: nil, reason: SkipTruncated})
 	}
 	return cs
 }
@@ -572,16 +573,17 @@ func TestDecode(t *testing.T) {
 				frame = frame[:c.cut]
 			}
 			var got Segment
-			var reason string
+			var reason Reason
 			if c.wire > 0 {
 				reason = d.DecodeWire(frame, c.wire, c.link, &got)
 			} else {
 				reason = d.Decode(frame, c.link, &got)
 			}
-			if reason != c.reason {
-				t.Fatalf("Decode reason = %q, want %q", reason, c.reason)
+			if reason.Kind != c.reason || reason.Detail() != c.detail {
+				t.Fatalf("Decode reason = %q (kind %q, detail %q), want kind %q, detail %q",
+					reason, reason.Kind, reason.Detail(), c.reason, c.detail)
 			}
-			if reason != "" && reason != ReasonBadChecksum {
+			if reason.Skipped() && reason.Kind != SkipBadChecksum {
 				return
 			}
 			if got != c.want {
@@ -605,7 +607,7 @@ func TestDecodeKeepsReaderFields(t *testing.T) {
 	i := ip4(v4a, v4b, layers.IPProtocolTCP)
 	f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello)
 	seg := Segment{Frame: 9, Input: 2}
-	if r := NewDecoder(nil).Decode(f, layers.LinkTypeEthernet, &seg); r != "" {
+	if r := NewDecoder(nil).Decode(f, layers.LinkTypeEthernet, &seg); r.Skipped() {
 		t.Fatal(r)
 	}
 	if seg.Frame != 9 || seg.Input != 2 {

@@ -56,9 +56,9 @@ const (
 	teredoOrigin         = 0x0000
 )
 
-func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 4 {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	flags := binary.BigEndian.Uint16(b)
 	proto := binary.BigEndian.Uint16(b[2:])
@@ -76,39 +76,39 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
 		hl += 4
 	}
 	if flags&greRouting != 0 { // source routing (RFC 1701): not worth decoding
-		return "gre routing"
+		return SkipGRERouting
 	}
 	if len(b) < hl {
-		return ReasonTruncated
+		return SkipTruncated
 	}
 	if !d.push("GRE") {
-		return ReasonTooDeep
+		return SkipTooDeep
 	}
 	b = b[hl:]
 	switch layers.EthernetType(proto) {
 	case layers.EthernetTypeERSPAN: // type II has an 8-byte header when the sequence bit is set; type I has none
 		if !d.push("ERSPAN") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		if flags&greSequence != 0 {
 			if len(b) < 8 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			b = b[8:]
 		}
 		return d.ether(b, seg, bad)
 	case etherTypeERSPAN3: // 12-byte header and an optional 8-byte platform subheader
 		if !d.push("ERSPAN") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		if len(b) < 12 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		o := b[11]&erspan3Optional != 0
 		b = b[12:]
 		if o {
 			if len(b) < 8 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			b = b[8:]
 		}
@@ -118,7 +118,7 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
 	case etherTypeWCCP: // IP, or a 4-byte redirect header and then IP
 		if len(b) >= 1 && b[0]>>4 != ipVersion4 {
 			if len(b) < 4 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			b = b[4:]
 		}
@@ -127,9 +127,9 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) string {
 	return d.ethertype(proto, b, seg, bad)
 }
 
-func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 8 {
-		return ReasonNonTCP
+		return SkipNonTCP
 	}
 	sport := binary.BigEndian.Uint16(b)
 	dport := binary.BigEndian.Uint16(b[2:])
@@ -144,21 +144,21 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
 	case dport == portVXLAN:
 		// flags (I bit), reserved, VNI, reserved; then Ethernet
 		if len(b) < 8 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if b[0]&vxlanFlagVNI == 0 {
-			return ReasonNonTCP
+			return SkipNonTCP
 		}
 		if !d.push("VXLAN") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		return d.ether(b[8:], seg, bad)
 	case dport == portVXLANGPE:
 		if len(b) < 8 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if !d.push("VXLAN") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		switch b[3] { // next protocol
 		case gpeIPv4:
@@ -170,18 +170,18 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
 		case gpeMPLS:
 			return d.mpls(b[8:], seg, bad)
 		}
-		return ReasonNonIP
+		return SkipNonIP
 	case dport == portGeneve:
 		// version and option length (4-byte words), flags, protocol type, VNI
 		if len(b) < 8 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		hl := 8 + int(b[0]&0x3f)*4
 		if len(b) < hl {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		if !d.push("Geneve") {
-			return ReasonTooDeep
+			return SkipTooDeep
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[hl:], seg, bad)
 	case dport == portGTPU || sport == portGTPU:
@@ -195,32 +195,32 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) string {
 }
 
 // gtpu handles a GTPv1-U G-PDU carrying IP.
-func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) string {
+func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) SkipKind {
 	if len(b) < 8 || b[0]>>5 != gtpVersion1 || b[0]&gtpProtocolType == 0 || b[1] != gtpMsgGPDU {
-		return ReasonNonTCP
+		return SkipNonTCP
 	}
 	flags := b[0]
 	b = b[8:]
 	if flags&gtpOptional != 0 { // sequence number, N-PDU number, next extension header type
 		if len(b) < 4 {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		next := b[3]
 		b = b[4:]
 		for next != 0 {
 			if len(b) < 4 {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			l := int(b[0]) * 4
 			if l == 0 || len(b) < l {
-				return ReasonTruncated
+				return SkipTruncated
 			}
 			next = b[l-1]
 			b = b[l:]
 		}
 	}
 	if !d.push("GTP") {
-		return ReasonTooDeep
+		return SkipTooDeep
 	}
 	return d.ip(b, seg, bad)
 }
@@ -229,13 +229,13 @@ func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) string {
 // and origin indication headers. With sniff (a UDP port other than 3544) it
 // only accepts an IPv6 packet that fills the datagram exactly and has an
 // address in the Teredo prefix 2001::/32; anything else is plain UDP.
-func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) string {
+func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) SkipKind {
 	if len(b) >= 4 && binary.BigEndian.Uint16(b) == teredoAuthentication {
 		// client id length, auth value length, then the client id, the
 		// auth value, an 8-byte nonce and a confirmation byte
 		l := 4 + int(b[2]) + int(b[3]) + 9
 		if len(b) < l {
-			return ReasonTruncated
+			return SkipTruncated
 		}
 		b = b[l:]
 	}
@@ -243,13 +243,13 @@ func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) string {
 		b = b[8:]
 	}
 	if len(b) < 40 || b[0]>>4 != ipVersion6 {
-		return ReasonNonTCP
+		return SkipNonTCP
 	}
 	if sniff && (40+int(binary.BigEndian.Uint16(b[4:])) != len(b) || !teredoAddr(b[8:24]) && !teredoAddr(b[24:40])) {
-		return ReasonNonTCP
+		return SkipNonTCP
 	}
 	if !d.push("Teredo") {
-		return ReasonTooDeep
+		return SkipTooDeep
 	}
 	return d.ipv6(b, seg, bad)
 }

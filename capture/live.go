@@ -168,8 +168,8 @@ func (l *Live) Next(seg *Segment) error {
 		}
 		st.Last = ci.Timestamp
 		reason := l.dec.DecodeWire(data, ci.Length, l.link, seg)
-		if reason != "" {
-			if reason == ReasonBadChecksum {
+		if reason.Skipped() {
+			if reason.Kind == SkipBadChecksum {
 				st.BadChecksum++
 			}
 			st.Skip(reason)

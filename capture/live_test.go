@@ -62,7 +62,7 @@ func TestLiveNext(t *testing.T) {
 		t.Errorf("quiet wire: %v, want ErrTimeout", err)
 	}
 	st := l.Stats()
-	if st.Packets != 2 || st.Segments != 1 || st.Skipped[ReasonTruncated] != 1 || st.Dropped != 3 || st.LinkTypes["Ethernet"] != 2 {
+	if st.Packets != 2 || st.Segments != 1 || st.Skipped[SkipTruncated.String()] != 1 || st.Dropped != 3 || st.LinkTypes["Ethernet"] != 2 {
 		t.Errorf("stats %+v", st)
 	}
 	l.Close()

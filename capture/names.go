@@ -97,32 +97,36 @@ var etherTypeNames = map[uint16]string{
 	0x9000: "Ethernet loopback",
 }
 
-func (d *Decoder) linkReason(lt layers.LinkType) string {
-	if r, ok := d.linkReasons[lt]; ok {
-		return r
+// linkReason returns SkipLinkType with d.text naming lt.
+func (d *Decoder) linkReason(lt layers.LinkType) SkipKind {
+	r, ok := d.linkReasons[lt]
+	if !ok {
+		if d.linkReasons == nil {
+			d.linkReasons = make(map[layers.LinkType]string)
+		}
+		r = SkipLinkType.String() + " " + strconv.Itoa(int(lt))
+		if n, ok := linkTypeNames[lt]; ok {
+			r = SkipLinkType.String() + " " + n
+		}
+		d.linkReasons[lt] = r
 	}
-	if d.linkReasons == nil {
-		d.linkReasons = make(map[layers.LinkType]string)
-	}
-	r := "unsupported link type " + strconv.Itoa(int(lt))
-	if n, ok := linkTypeNames[lt]; ok {
-		r = "unsupported link type " + n
-	}
-	d.linkReasons[lt] = r
-	return r
+	d.text = r
+	return SkipLinkType
 }
 
-func (d *Decoder) etherReason(t uint16) string {
-	if r, ok := d.etherReasons[t]; ok {
-		return r
+// etherReason returns SkipEtherType with d.text naming t.
+func (d *Decoder) etherReason(t uint16) SkipKind {
+	r, ok := d.etherReasons[t]
+	if !ok {
+		if d.etherReasons == nil {
+			d.etherReasons = make(map[uint16]string)
+		}
+		r = SkipEtherType.String() + " 0x" + strconv.FormatUint(uint64(t)|0x10000, 16)[1:]
+		if n, ok := etherTypeNames[t]; ok {
+			r = SkipEtherType.String() + " " + n
+		}
+		d.etherReasons[t] = r
 	}
-	if d.etherReasons == nil {
-		d.etherReasons = make(map[uint16]string)
-	}
-	r := "ether type 0x" + strconv.FormatUint(uint64(t)|0x10000, 16)[1:]
-	if n, ok := etherTypeNames[t]; ok {
-		r = "ether type " + n
-	}
-	d.etherReasons[t] = r
-	return r
+	d.text = r
+	return SkipEtherType
 }

@@ -285,12 +285,12 @@ func (r *Reader) Next(seg *Segment) error {
 		}
 		st.LinkTypes[r.lastLinkName]++
 		if r.filter != nil && !r.filter.Match(link, data, r.rec.length) {
-			st.Skip("filtered")
+			st.Skip(Reason{Kind: SkipFiltered})
 			continue
 		}
 		reason := r.dec.DecodeWire(data, r.rec.length, link, seg)
-		if reason != "" {
-			if reason == ReasonBadChecksum {
+		if reason.Skipped() {
+			if reason.Kind == SkipBadChecksum {
 				st.BadChecksum++
 			}
 			st.Skip(reason)

@@ -4,14 +4,16 @@ import "time"
 
 // Stats counts what a Reader read. Packets that carried no TCP segment we
 // could analyze are counted in Skipped by reason (e.g. "non-tcp",
-// "truncated", "link type PPP"), never fatal.
+// "truncated", "unsupported link type PPP"), never fatal, and by kind
+// (SkippedKind).
 type Stats struct {
 	Packets  uint64 // frames read
 	Bytes    uint64 // captured bytes of those frames
 	Segments uint64 // TCP segments handed to the caller
 	// BadChecksum counts segments dropped because checksum verification was on and failed.
 	BadChecksum uint64
-	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason
+	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason's text
+	Reasons     map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind
 	LinkTypes   map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
 	Encaps      map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
 	First, Last time.Time         // capture times of the first and last frame
@@ -24,12 +26,25 @@ type Stats struct {
 	Dropped, IfDropped uint64
 }
 
-// Skip counts one frame skipped for reason.
-func (s *Stats) Skip(reason string) {
+// Skip counts one frame skipped for reason, in Skipped and in Reasons.
+func (s *Stats) Skip(reason Reason) {
 	if s.Skipped == nil {
 		s.Skipped = make(map[string]uint64)
+		s.Reasons = make(map[Reason]uint64)
 	}
-	s.Skipped[reason]++
+	s.Skipped[reason.String()]++
+	s.Reasons[reason]++
+}
+
+// SkippedKind returns how many frames were skipped for reasons of kind k.
+func (s *Stats) SkippedKind(k SkipKind) uint64 {
+	var n uint64
+	for r, c := range s.Reasons {
+		if r.Kind == k {
+			n += c
+		}
+	}
+	return n
 }
 
 // Add adds o's counts to s (for a summary over several inputs).
@@ -40,15 +55,8 @@ func (s *Stats) Add(o *Stats) {
 	s.BadChecksum += o.BadChecksum
 	s.Dropped += o.Dropped
 	s.IfDropped += o.IfDropped
-	addMap := func(dst *map[string]uint64, src map[string]uint64) {
-		for k, v := range src {
-			if *dst == nil {
-				*dst = make(map[string]uint64)
-			}
-			(*dst)[k] += v
-		}
-	}
 	addMap(&s.Skipped, o.Skipped)
+	addMap(&s.Reasons, o.Reasons)
 	addMap(&s.LinkTypes, o.LinkTypes)
 	addMap(&s.Encaps, o.Encaps)
 	if !o.First.IsZero() && (s.First.IsZero() || o.First.Before(s.First)) {
@@ -59,5 +67,14 @@ func (s *Stats) Add(o *Stats) {
 	}
 	if o.End.After(s.End) {
 		s.End = o.End
+	}
+}
+
+func addMap[K comparable](dst *map[K]uint64, src map[K]uint64) {
+	for k, v := range src {
+		if *dst == nil {
+			*dst = make(map[K]uint64)
+		}
+		(*dst)[k] += v
 	}
 }

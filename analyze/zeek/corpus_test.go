@@ -204,15 +204,15 @@ func zeekReplay(path string, verify bool, ports *PortSet) ([]*zeekReplayConn, er
 		// less (the payload then never reaches its reassembler); the
 		// decoder, like Wireshark, cuts it to the frame unless told the
 		// frame was longer on the wire. Decode both ways.
-		if dec.DecodeWire(data, len(data), l, &held) != "" {
+		if dec.DecodeWire(data, len(data), l, &held).Skipped() {
 			held.Len = 0
 		}
 		reason := dec.DecodeWire(data, 1<<30, l, &seg)
-		if reason != "" && reason != capture.ReasonBadChecksum {
+		if reason.Skipped() && reason.Kind != capture.SkipBadChecksum {
 			continue
 		}
 		captured := ci.CaptureLength >= ci.Length && held.Len >= seg.Len
-		if reason == capture.ReasonBadChecksum && badIPv4Header(data, l) {
+		if reason.Kind == capture.SkipBadChecksum && badIPv4Header(data, l) {
 			// Zeek drops a packet whose IPv4 header checksum is wrong
 			// before it looks for a connection: no 'c', nothing.
 			continue

@@ -255,15 +255,14 @@ func undecodable(name string, st *capture.Stats) error {
 	if st.Packets == 0 || st.Segments > 0 {
 		return nil
 	}
-	var reason string
-	var n uint64
-	for r, c := range st.Skipped {
-		if strings.HasPrefix(r, "unsupported link type") || strings.HasPrefix(r, "link type") {
-			reason, n = r, n+c
-		}
-	}
-	if n != st.Packets {
+	if st.SkippedKind(capture.SkipLinkType) != st.Packets {
 		return nil
+	}
+	var reason string // the first by name, when a pcapng file mixes several
+	for r := range st.Reasons {
+		if s := r.String(); r.Kind == capture.SkipLinkType && (reason == "" || s < reason) {
+			reason = s
+		}
 	}
 	return fmt.Errorf("capture: %s: frame 1: %s: none of its %d packets could be decoded", name, reason, st.Packets)
 }
