@@ -27,6 +27,14 @@ type Config struct {
 	// MaxConns caps the connections tracked at once; when the table is full
 	// the idlest connection is ended early (and counted). Default 1,000,000.
 	MaxConns int
+	// FinishedTest says the capture is the record of a finished test (what
+	// check judges): at its end a condition still pending — an unanswered
+	// SYN, a SYN-ACK without its ACK, a peer in CLOSE_WAIT, a FIN never
+	// acknowledged, a window still 0 — is a finding of its kind whatever its
+	// duration, its evidence saying it was pending when the trace ended.
+	// Default false: a capture may be a window of longer traffic, and a
+	// condition under its timeout at the end is capture_incomplete.
+	FinishedTest bool
 	// Timeline records every segment of every connection in Conn.Timeline.
 	Timeline bool
 	// MaxTimeline caps the steps kept per connection. Default 100,000.

@@ -152,6 +152,7 @@ type conn struct {
 	slot     [nSlots]int16 // index+1 of the slot's finding in findings
 
 	started, midstream, finalized bool
+	atEnd                         bool // judged at the end of the capture
 	synNotCaptured                bool
 	simOpen, simClose             bool
 

@@ -23,6 +23,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 	cfg := c.cfg
 	C := &c.p[ClientToServer]
 	var incomplete []string
+	// pending: at the end of a finished test, a condition still open is a
+	// finding whatever its duration.
+	pending := final && cfg.FinishedTest
+	c.atEnd = final
 
 	// syn_unanswered: SYNs and nothing back from the server.
 	if C.syn.count > 0 && !c.synNotCaptured && !c.midstream {
@@ -30,7 +34,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if open {
 			end = now
 		}
-		if d := end.Sub(C.syn.times[0]); d >= cfg.HandshakeTimeout {
+		if d := end.Sub(C.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("the capture ended %s after the first SYN, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
@@ -42,7 +46,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if open {
 			end = now
 		}
-		if d := end.Sub(c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) {
+		if d := end.Sub(c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("the capture ended %s after the SYN-ACK, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
@@ -58,9 +62,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 					long = d
 				}
 			}
-			if long >= cfg.HalfCloseTimeout {
+			closeWait := X.quietOn && !X.finSent && !X.rstSent
+			if long >= cfg.HalfCloseTimeout || closeWait && pending {
 				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
-			} else if final && X.quietOn && !X.finSent && !X.rstSent {
+			} else if final && closeWait {
 				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", dur(now.Sub(X.quietSince)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
 			}
 		}
@@ -71,8 +76,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 				long = d
 			}
 		}
-		if long >= cfg.ZeroWindowTimeout {
+		if long >= cfg.ZeroWindowTimeout || X.zeroOn && pending {
 			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
+		} else if final && X.zeroOn {
+			incomplete = append(incomplete, fmtS("the capture ended %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", dur(now.Sub(X.zeroSince)), roleName(reassembly.Dir(i)), X.zeroFrame, cfg.ZeroWindowTimeout))
 		}
 		// fin_unacked / last_ack_missing
 		if X.finSent && !O.rstSent && !X.rstSent {
@@ -87,7 +94,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 				kind = LastAckMissing
 			}
 			switch {
-			case X.finCount > 1 || (open && d >= cfg.HalfCloseTimeout && final):
+			case X.finCount > 1 || (open && d >= cfg.HalfCloseTimeout && final) || open && pending:
 				c.slotFinding(rc, a, slotFinUnacked+i, kind, Warning, d, final)
 			case open && final:
 				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN (frame %d), before it was acknowledged", dur(d), roleName(reassembly.Dir(i)), X.finFrame))
@@ -170,7 +177,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		} else {
 			ev += fmtS("nothing came back from %s in %s", rc.Server, dur(f.Duration))
 		}
-		f.Evidence = ev
+		f.Evidence = ev + c.pendingNote(!c.answered, f.Duration)
 	case MissingThirdAck:
 		f.Frames = f.Frames[:0]
 		n := S.synack.kept()
@@ -183,7 +190,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		} else {
 			ev += fmtS("no ACK or data from the client in %s", dur(f.Duration))
 		}
-		f.Evidence = ev
+		f.Evidence = ev + c.pendingNote(!c.hsDone, f.Duration)
 	case HalfCloseStuck:
 		i := slotOf(slotHalfClose)
 		if i < 0 {
@@ -206,7 +213,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		default:
 			ev += " and never closed"
 		}
-		f.Evidence = ev
+		f.Evidence = ev + c.pendingNote(!X.finSent && !X.rstSent, f.Duration)
 	case ZeroWindowStuck:
 		i := slotOf(slotZeroWindow)
 		if i < 0 {
@@ -218,7 +225,8 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		if X.zeroOn && (X.zeroLong < f.Duration) {
 			f.Frames = []uint64{X.zeroFrame}
 			f.Time = X.zeroSince
-			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s (still 0 at the end)", who, X.zeroFrame, dur(f.Duration))
+			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s (still 0 at the end)", who, X.zeroFrame, dur(f.Duration)) +
+				c.pendingNote(true, f.Duration)
 		} else {
 			f.Frames = []uint64{X.zeroLongFrame, X.zeroEndFrame}
 			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s, until it reopened the window at frame %d", who, X.zeroLongFrame, dur(f.Duration), X.zeroEndFrame)
@@ -248,8 +256,18 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		} else {
 			ev += ": it sat in FIN_WAIT_1"
 		}
-		f.Evidence = ev
+		f.Evidence = ev + c.pendingNote(!X.finAcked, f.Duration)
 	}
+}
+
+// pendingNote is the evidence's last words for a condition still open when
+// the trace of a finished test ended (Config.FinishedTest): it never
+// finished, however short it was.
+func (c *conn) pendingNote(open bool, d time.Duration) string {
+	if !open || !c.atEnd || !c.cfg.FinishedTest {
+		return ""
+	}
+	return fmtS("; still pending when the trace ended, %s after it began", dur(d))
 }
 
 // settleEnd applies the end-of-capture rules to what is still pending.

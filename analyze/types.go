@@ -248,6 +248,22 @@ type ControlCounts struct {
 	SYN, SYNACK, FIN, RST uint64
 }
 
+// HalfOpen reports whether a peer was still between opening and closing
+// when the record was made final: SYN_SENT, SYN_RCVD, FIN_WAIT_1,
+// FIN_WAIT_2, CLOSE_WAIT, CLOSING or LAST_ACK (ESTABLISHED on both sides is
+// open, not half-open; TIME_WAIT is a proper close).
+func (c *Conn) HalfOpen() bool {
+	return c.ClientState.halfOpen() || c.ServerState.halfOpen()
+}
+
+func (s State) halfOpen() bool {
+	switch s {
+	case SynSent, SynRcvd, FinWait1, FinWait2, CloseWait, Closing, LastAck:
+		return true
+	}
+	return false
+}
+
 // Duration is End - Start.
 func (c *Conn) Duration() time.Duration { return c.End.Sub(c.Start) }
 

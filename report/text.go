@@ -22,6 +22,18 @@ const maxCompactIDs = 3
 // maxInputErrors caps the damaged inputs named in the text output.
 const maxInputErrors = 3
 
+// maxHalfOpen caps the half-open connections the text output names per
+// pair of states.
+const maxHalfOpen = 3
+
+// halfOpenGroup counts the connections left half-open in one pair of
+// states and keeps the first ids.
+type halfOpenGroup struct {
+	states [2]analyze.State // client, server
+	n      uint64
+	ids    []uint64
+}
+
 // textWriter is the default format, for people: one screen that explains an
 // incident. It prints nothing until Close, because the summary must come
 // first and is known only then; meanwhile it keeps per-kind counts and the
@@ -37,7 +49,10 @@ type textWriter struct {
 	// examples shown are fitted to one screen.
 	autoExamples bool
 	manyInputs   bool // records came from more than one input
-	live         bool // findings were printed as they came (Options.Live)
+	// connections left half-open at the end, by both peers' states
+	nHalfOpen uint64
+	halfOpen  map[[2]analyze.State]*halfOpenGroup
+	live      bool // findings were printed as they came (Options.Live)
 }
 
 // group is what the text output keeps of one finding kind.
@@ -108,6 +123,21 @@ func (t *textWriter) End(c *analyze.Conn) {
 	if len(c.Findings) > 0 {
 		t.connsBad++
 	}
+	if c.HalfOpen() {
+		t.nHalfOpen++
+		k := [2]analyze.State{c.ClientState, c.ServerState}
+		if t.halfOpen == nil {
+			t.halfOpen = make(map[[2]analyze.State]*halfOpenGroup)
+		}
+		g := t.halfOpen[k]
+		if g == nil {
+			g = &halfOpenGroup{states: k}
+			t.halfOpen[k] = g
+		}
+		if g.n++; len(g.ids) < maxHalfOpen {
+			g.ids = append(g.ids, c.ID)
+		}
+	}
 	for i := range c.Findings {
 		f := &c.Findings[i]
 		if f.Severity <= analyze.Error {
@@ -160,6 +190,10 @@ func (t *textWriter) Close(s *Summary) error {
 		b.WriteString("verdict:    " + p.Yellow("no TCP connections") + " in the capture\n")
 	case errs+warns+infos == 0:
 		b.WriteString("verdict:    " + p.Green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", human.Plural(a.Connections, "connection")))
+	case errs+warns == 0 && t.nHalfOpen > 0:
+		// Never "no errors or warnings" over a server left in CLOSE_WAIT.
+		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.Yellow("no errors or warnings, but "+t.halfOpenCount()),
+			infos, t.connsBad, human.Plural(a.Connections, "connection"))
 	case errs+warns == 0:
 		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.Green("no errors or warnings"), infos,
 			t.connsBad, human.Plural(a.Connections, "connection"))
@@ -171,7 +205,14 @@ func (t *textWriter) Close(s *Summary) error {
 		case warns > 0:
 			v = p.Yellow(v)
 		}
-		fmt.Fprintf(b, "verdict:    %s in %d of %s\n", v, t.connsBad, human.Plural(a.Connections, "connection"))
+		fmt.Fprintf(b, "verdict:    %s in %d of %s", v, t.connsBad, human.Plural(a.Connections, "connection"))
+		if t.nHalfOpen > 0 {
+			b.WriteString("; " + t.halfOpenCount())
+		}
+		b.WriteString("\n")
+	}
+	if t.nHalfOpen > 0 {
+		b.WriteString("half-open:  " + t.halfOpenLine() + "\n")
 	}
 
 	// The shape of the traffic.
@@ -440,4 +481,37 @@ func wrap(s string, width int) []string {
 		lines = append(lines, strings.Join(cur, " "))
 	}
 	return lines
+}
+
+// halfOpenCount says how many connections the capture's end left half-open.
+func (t *textWriter) halfOpenCount() string {
+	return human.Plural(t.nHalfOpen, "connection") + " left half-open when the capture ended"
+}
+
+// halfOpenLine names the half-open connections by both peers' states,
+// most common first: "client FIN_WAIT_2 / server CLOSE_WAIT × 14 (#31, #32, #33 …)".
+func (t *textWriter) halfOpenLine() string {
+	gs := make([]*halfOpenGroup, 0, len(t.halfOpen))
+	for _, g := range t.halfOpen {
+		gs = append(gs, g)
+	}
+	sort.Slice(gs, func(i, j int) bool {
+		if gs[i].n != gs[j].n {
+			return gs[i].n > gs[j].n
+		}
+		return gs[i].ids[0] < gs[j].ids[0]
+	})
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		ids := make([]string, len(g.ids))
+		for j, id := range g.ids {
+			ids[j] = "#" + strconv.FormatUint(id, 10)
+		}
+		more := ""
+		if g.n > uint64(len(g.ids)) {
+			more = " …"
+		}
+		parts[i] = fmt.Sprintf("client %s / server %s × %d (%s%s)", g.states[0], g.states[1], g.n, strings.Join(ids, ", "), more)
+	}
+	return strings.Join(parts, " · ")
 }

@@ -2,10 +2,15 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
 
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -112,4 +117,97 @@ func findingOf(c map[string]any, kind string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// pendingCuts are real captures cut where a condition is still pending:
+// the trace of a test that stopped there. Each names the finding a
+// finished test's trace must carry, though every one is under its timeout.
+var pendingCuts = []struct {
+	kind   analyze.Kind
+	pcap   string
+	frames int
+	after  time.Duration // isb_endtime after the last frame kept
+	dur    float64       // the finding's duration_s
+}{
+	// Two SYNs, 1.016 s apart (tshark frame.time_relative), nothing back.
+	{analyze.SynUnanswered, "syn-unanswered.pcap", 2, 0, 1.015567},
+	// SYN, SYN-ACK (frame 2), the SYN-ACK again 1.005 s later: no ACK.
+	{analyze.MissingThirdAck, "missing-third-ack.pcap", 3, 0, 1.00521},
+	// The server acknowledged the client's FIN and sat in CLOSE_WAIT for
+	// the 0.5 s until the capture stopped.
+	{analyze.HalfCloseStuck, "half-close-stuck.pcap", 7, 500 * time.Millisecond, 0.5},
+	// The client's FIN, never acknowledged, for the 0.2 s left.
+	{analyze.FinUnacked, "normal-close.pcap", 8, 200 * time.Millisecond, 0.2},
+	// The server's FIN (acknowledging the client's), and no last ACK.
+	{analyze.LastAckMissing, "normal-close.pcap", 9, 200 * time.Millisecond, 0.2},
+	// The server advertised window 0 at frame 7, still 0 at frame 8.
+	{analyze.ZeroWindowStuck, "zero-window.pcap", 8, 0, 0.212014},
+}
+
+// A finished test's trace (Config.FinishedTest, what check sets) makes a
+// finding of every condition pending at its end, whatever its duration,
+// with evidence saying so; analyze's default keeps the timeouts and calls
+// them capture_incomplete.
+func TestPendingAtEndFindings(t *testing.T) {
+	for _, tc := range pendingCuts {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			ng := pcapngUntil(t, realPcaps+tc.pcap, tc.frames, tc.after)
+			for _, finished := range []bool{true, false} {
+				var col recordCollector
+				an := analyze.New(&analyze.Config{FinishedTest: finished}, &col)
+				if _, err := readInputs(&env{}, []string{ng}, nil, an); err != nil {
+					t.Fatal(err)
+				}
+				if len(col.conns) != 1 {
+					t.Fatalf("%d connections", len(col.conns))
+				}
+				c := col.conns[0]
+				var got *analyze.Finding
+				for i := range c.Findings {
+					if c.Findings[i].Kind == tc.kind {
+						got = &c.Findings[i]
+					}
+				}
+				if !finished {
+					if got != nil {
+						t.Errorf("analyze: %s under its timeout: %+v", tc.kind, got)
+					}
+					if !slices.ContainsFunc(c.Findings, func(f analyze.Finding) bool { return f.Kind == analyze.CaptureIncomplete }) {
+						t.Errorf("analyze: no capture_incomplete: %+v", c.Findings)
+					}
+					continue
+				}
+				if got == nil {
+					t.Fatalf("finished test: no %s in %+v", tc.kind, c.Findings)
+				}
+				if d := got.Duration.Seconds(); math.Abs(d-tc.dur) > 1e-6 {
+					t.Errorf("duration %.6fs, want %.6fs", d, tc.dur)
+				}
+				if !strings.Contains(got.Evidence, "still pending when the trace ended") {
+					t.Errorf("evidence does not say it was pending at the end: %s", got.Evidence)
+				}
+			}
+		})
+	}
+}
+
+// analyze keeps the timeouts, but never says "no errors or warnings" over a
+// server left in CLOSE_WAIT: the verdict names the connections left
+// half-open with both peers' states.
+func TestAnalyzeVerdictNamesHalfOpen(t *testing.T) {
+	ng := pcapngUntil(t, realPcaps+"half-close-stuck.pcap", 7, 0)
+	code, out, _ := runCmd(t, nil, "analyze", ng)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	want := "verdict:    no errors or warnings, but 1 connection left half-open when the capture ended; 1 info in 1 of 1 connection\n" +
+		"half-open:  client FIN_WAIT_2 / server CLOSE_WAIT × 1 (#1)\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	// A clean close leaves nothing half-open.
+	_, out, _ = runCmd(t, nil, "analyze", realPcaps+"normal-close.pcap")
+	if strings.Contains(out, "half-open") {
+		t.Errorf("a clean close is called half-open:\n%s", out)
+	}
 }
