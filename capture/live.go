@@ -97,13 +97,11 @@ type liveSource interface {
 // Live reads TCP segments from a network interface. A Live is not safe for
 // concurrent use.
 type Live struct {
-	iface string
-	src   liveSource
-	link  layers.LinkType
-	dec   *Decoder
-	stats Stats
-	frame uint64
-	err   error // sticky
+	iface  string
+	src    liveSource
+	link   layers.LinkType
+	err    error // sticky
+	frames       // counts and decodes each frame, as Reader does
 }
 
 // OpenLive starts capturing on the interface named iface ("any" for all of
@@ -124,10 +122,10 @@ func OpenLive(iface string, cfg *LiveConfig) (*Live, error) {
 
 func newLive(iface string, src liveSource, c *LiveConfig) *Live {
 	l := &Live{
-		iface: iface,
-		src:   src,
-		link:  src.LinkType(),
-		dec:   NewDecoder(&Config{VerifyChecksums: c.VerifyChecksums}),
+		iface:  iface,
+		src:    src,
+		link:   src.LinkType(),
+		frames: frames{dec: NewDecoder(&Config{VerifyChecksums: c.VerifyChecksums})},
 	}
 	l.stats.LinkTypes = map[string]uint64{LinkTypeName(l.link): 0}
 	return l
@@ -147,7 +145,6 @@ func (l *Live) Next(seg *Segment) error {
 	if l.err != nil {
 		return l.err
 	}
-	st := &l.stats
 	for {
 		data, ci, err := l.src.ZeroCopyReadPacketData()
 		if err != nil {
@@ -160,34 +157,9 @@ func (l *Live) Next(seg *Segment) error {
 			l.err = err
 			return err
 		}
-		l.frame++
-		st.Packets++
-		st.Bytes += uint64(len(data))
-		if st.Packets == 1 {
-			st.First = ci.Timestamp
+		if l.step(data, ci.Length, l.link, ci.Timestamp, seg) {
+			return nil
 		}
-		st.Last = ci.Timestamp
-		reason := l.dec.DecodeWire(data, ci.Length, l.link, seg)
-		if reason.Skipped() {
-			if reason.Kind == SkipBadChecksum {
-				st.BadChecksum++
-			}
-			st.Skip(reason)
-			continue
-		}
-		if enc := l.dec.Encaps(); len(enc) > 0 {
-			if st.Encaps == nil {
-				st.Encaps = make(map[string]uint64)
-			}
-			for _, e := range enc {
-				st.Encaps[e]++
-			}
-		}
-		st.Segments++
-		seg.Frame = l.frame
-		seg.Time = ci.Timestamp
-		seg.Input = 0
-		return nil
 	}
 }
 
@@ -199,7 +171,6 @@ func (l *Live) Stats() *Stats {
 			l.stats.Dropped, l.stats.IfDropped = d, ifd
 		}
 	}
-	l.stats.LinkTypes[LinkTypeName(l.link)] = l.stats.Packets
 	return &l.stats
 }
 

@@ -11,8 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"time"
-
-	"github.com/gopacket/gopacket/layers"
 )
 
 // Config tunes decoding. A nil *Config, like the zero Config, applies the
@@ -44,16 +42,8 @@ type Reader struct {
 	src    recordSource
 	ng     bool // pcapng (errors speak of blocks)
 	rec    record
-	dec    *Decoder
-	stats  Stats
-	// the link type of the previous frame and its name, so that counting
-	// frames per link type costs no name lookup
-	lastLink     layers.LinkType
-	lastLinkName string
-	frame        uint64
-	input        int
-	err          error // sticky: io.EOF or a *FileError
-	filter       *LinkFilter
+	err    error // sticky: io.EOF or a *FileError
+	frames       // counts and decodes each record
 }
 
 // Open opens the capture file name; "-" reads standard input. A nil cfg
@@ -94,8 +84,8 @@ func NewReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 
 func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	r := &Reader{
-		name: name,
-		dec:  NewDecoder(cfg),
+		name:   name,
+		frames: frames{dec: NewDecoder(cfg)},
 	}
 	if cfg != nil && cfg.Filter != "" {
 		f, err := NewLinkFilter(cfg.Filter, maxSnapLen)
@@ -259,7 +249,6 @@ func (r *Reader) Next(seg *Segment) error {
 	if r.err != nil {
 		return r.err
 	}
-	st := &r.stats
 	for {
 		if err := r.src.next(&r.rec); err != nil {
 			if err == io.EOF && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
@@ -269,46 +258,9 @@ func (r *Reader) Next(seg *Segment) error {
 			r.err = r.recordErr(err)
 			return r.err
 		}
-		r.frame++
-		data, link := r.rec.data, r.rec.link
-		st.Packets++
-		st.Bytes += uint64(len(data))
-		if st.Packets == 1 {
-			st.First = r.rec.time
+		if r.step(r.rec.data, r.rec.length, r.rec.link, r.rec.time, seg) {
+			return nil
 		}
-		st.Last = r.rec.time
-		if link != r.lastLink || r.lastLinkName == "" {
-			r.lastLink, r.lastLinkName = link, LinkTypeName(link)
-			if st.LinkTypes == nil {
-				st.LinkTypes = make(map[string]uint64)
-			}
-		}
-		st.LinkTypes[r.lastLinkName]++
-		if r.filter != nil && !r.filter.Match(link, data, r.rec.length) {
-			st.Skip(Reason{Kind: SkipFiltered})
-			continue
-		}
-		reason := r.dec.DecodeWire(data, r.rec.length, link, seg)
-		if reason.Skipped() {
-			if reason.Kind == SkipBadChecksum {
-				st.BadChecksum++
-			}
-			st.Skip(reason)
-			continue
-		}
-		if enc := r.dec.Encaps(); len(enc) > 0 {
-			if st.Encaps == nil {
-				st.Encaps = make(map[string]uint64)
-			}
-			for _, e := range enc {
-				st.Encaps[e]++
-			}
-		}
-		st.Segments++
-		seg.Frame = r.frame
-		seg.Time = r.rec.time
-		seg.Input = r.input
-		return nil
 	}
 }
 

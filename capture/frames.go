@@ -1,0 +1,68 @@
+package capture
+
+import (
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// frames is the per-frame step that Reader and Live share: count a frame
+// into Stats, filter it, decode it, and stamp the segment it holds. Both
+// embed it, so that a file and an interface count and decode alike.
+type frames struct {
+	dec    *Decoder
+	filter *LinkFilter // frames it does not match are skipped; nil for none
+	input  int         // stamped on every Segment's Input
+	stats  Stats
+	frame  uint64 // frames read so far; the last one's number
+	// the link type of the previous frame and its name, so that counting
+	// frames per link type costs no name lookup
+	lastLink     layers.LinkType
+	lastLinkName string
+}
+
+// step counts the frame data, of link type link, wireLen bytes long on the
+// wire and captured at t, and decodes it into seg. It reports whether seg
+// now holds a TCP segment; a frame without one is counted in Stats.Skipped.
+func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Time, seg *Segment) bool {
+	st := &f.stats
+	f.frame++
+	st.Packets++
+	st.Bytes += uint64(len(data))
+	if st.Packets == 1 {
+		st.First = t
+	}
+	st.Last = t
+	if link != f.lastLink || f.lastLinkName == "" {
+		f.lastLink, f.lastLinkName = link, LinkTypeName(link)
+		if st.LinkTypes == nil {
+			st.LinkTypes = make(map[string]uint64)
+		}
+	}
+	st.LinkTypes[f.lastLinkName]++
+	if f.filter != nil && !f.filter.Match(link, data, wireLen) {
+		st.Skip(Reason{Kind: SkipFiltered})
+		return false
+	}
+	reason := f.dec.DecodeWire(data, wireLen, link, seg)
+	if reason.Skipped() {
+		if reason.Kind == SkipBadChecksum {
+			st.BadChecksum++
+		}
+		st.Skip(reason)
+		return false
+	}
+	if enc := f.dec.Encaps(); len(enc) > 0 {
+		if st.Encaps == nil {
+			st.Encaps = make(map[string]uint64)
+		}
+		for _, e := range enc {
+			st.Encaps[e]++
+		}
+	}
+	st.Segments++
+	seg.Frame = f.frame
+	seg.Time = t
+	seg.Input = f.input
+	return true
+}
