@@ -2,7 +2,8 @@
 //
 // It opens classic pcap (microsecond and nanosecond, either byte order) and
 // pcapng files (interfaces of different link types mixed), plain or
-// gzip-compressed, from a file or standard input ("-"); the format is told by
+// gzip-compressed, from a file or the caller's standard input ("-", given as
+// Config.Stdin: the library never touches os.Stdin); the format is told by
 // its magic number, never by the file name. Each frame is decoded once, by a
 // hand-written, bounds-checked [Decoder], into a small [Segment] value:
 // addresses and ports as [net/netip] values, flags, sequence and

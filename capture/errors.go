@@ -17,6 +17,8 @@ var (
 	// ErrCorrupt: a header or record is impossible (absurd capture length,
 	// bad block, damaged gzip stream).
 	ErrCorrupt = errors.New("corrupt")
+	// ErrNoStdin: Open was asked for "-" and Config.Stdin is nil.
+	ErrNoStdin = errors.New("no standard input to read (Config.Stdin is nil)")
 )
 
 // FileError says where in which input reading failed. Frame is the 1-based

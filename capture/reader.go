@@ -27,6 +27,11 @@ type Config struct {
 	// skipped and counted in Stats.Skipped as "filtered". Default "": every
 	// frame. Compiling it needs libpcap (a cgo build).
 	Filter string
+	// Stdin is what Open reads for the name "-": the caller's standard
+	// input (a command passes its own, a test a buffer). Open never reads
+	// os.Stdin itself, nor closes Stdin. Default nil: Open("-") fails with
+	// ErrNoStdin.
+	Stdin io.Reader
 }
 
 // Reader reads TCP segments from a pcap or pcapng capture, optionally
@@ -46,12 +51,15 @@ type Reader struct {
 	frames       // counts and decodes each record
 }
 
-// Open opens the capture file name; "-" reads standard input. A nil cfg
+// Open opens the capture file name; "-" reads cfg.Stdin. A nil cfg
 // applies the defaults. A directory, a missing or empty file, or a file in
 // an unknown format is an error that names the file.
 func Open(name string, cfg *Config) (*Reader, error) {
 	if name == "-" {
-		return NewReader(os.Stdin, name, cfg)
+		if cfg == nil || cfg.Stdin == nil {
+			return nil, &FileError{File: name, Err: ErrNoStdin}
+		}
+		return NewReader(cfg.Stdin, name, cfg)
 	}
 	f, err := os.Open(name)
 	if err != nil {

@@ -452,10 +452,7 @@ func TestOpenStdin(t *testing.T) {
 	}
 	f.Write(writePcap(t, layers.LinkTypeEthernet, datas(testFrames(t)), true))
 	f.Seek(0, io.SeekStart)
-	old := os.Stdin
-	os.Stdin = f
-	defer func() { os.Stdin = old }()
-	r, err := Open("-", nil)
+	r, err := Open("-", &Config{Stdin: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,6 +463,21 @@ func TestOpenStdin(t *testing.T) {
 	r.Close()
 	if _, err := f.Stat(); err != nil {
 		t.Errorf("Close closed stdin: %v", err)
+	}
+}
+
+// TestOpenStdinNotGiven checks "-" without Config.Stdin is an error naming
+// it, and that Open did not fall back to the process's standard input.
+func TestOpenStdinNotGiven(t *testing.T) {
+	old := os.Stdin
+	os.Stdin = nil // reading it would panic
+	defer func() { os.Stdin = old }()
+	for _, cfg := range []*Config{nil, {}} {
+		r, err := Open("-", cfg)
+		var fe *FileError
+		if r != nil || !errors.Is(err, ErrNoStdin) || !errors.As(err, &fe) || fe.File != "-" {
+			t.Errorf("Open(\"-\", %+v) = %v, %v; want a *FileError for \"-\" wrapping ErrNoStdin", cfg, r, err)
+		}
 	}
 }
 

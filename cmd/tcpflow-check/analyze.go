@@ -214,11 +214,14 @@ func inTimeOrder(e *env, names []string, cfg *capture.Config) []string {
 	return out
 }
 
+// openInput opens one input; "-" is the command's standard input.
 func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, error) {
-	if name == "-" {
-		return capture.NewReader(e.stdin, "-", cfg)
+	c := capture.Config{}
+	if cfg != nil {
+		c = *cfg
 	}
-	return capture.Open(name, cfg)
+	c.Stdin = e.stdin
+	return capture.Open(name, &c)
 }
 
 func summarize(inputs []report.Input, an *analyze.Analyzer, elapsed time.Duration) *report.Summary {
