@@ -8,41 +8,16 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
-// The observer model (DESIGN §3): a peer's state changes when it sends a
-// segment — seen directly — and when it receives one, which the capture
-// shows only through the receiver's own later segments. Each segment that
-// would move its receiver's state is therefore kept as a pending item on its
-// sender until the receiver's next segment settles it: an acknowledgment
-// covering it (or a reply that presumes it) proves receipt; a retransmission
-// of what it acknowledged, or carrying on as if it never came, proves loss.
-// At the end of the capture what is still pending is assumed delivered,
-// except a SYN (an unanswered SYN leaves the server where it was) and a
-// segment its sender had to retransmit with nothing coming back.
-
-type pendKind uint8
-
-const (
-	pendSYN    pendKind = iota + 1 // a SYN: the receiver goes SYN_RCVD
-	pendSYNACK                     // a SYN-ACK: the receiver goes ESTABLISHED
-	pendAckSYN                     // an ACK of the receiver's SYN-ACK: SYN_RCVD → ESTABLISHED
-	pendAckFIN                     // an ACK of the receiver's FIN
-	pendFIN                        // a FIN
-	pendRST                        // a valid RST
-)
-
-type pending struct {
-	kind  pendKind
-	count uint16    // copies sent
-	step  int32     // timeline index of the latest copy; -1 without timeline
-	seq   uint32    // SYN, SYN-ACK: the ISN; FIN: the FIN's sequence number
-	time  time.Time // when the latest copy was sent
-}
-
-const maxPend = 6
+// A segment's path: Analyzer.Add (analyzer.go) finds its connection and
+// hands it to conn.segment (sent.go), which settles what its sender had
+// received (received.go), applies what sending it did (sent.go), and judges
+// the conditions about waiting (waiting.go). Every change of a peer's state
+// goes through setState (state.go); findings carry their evidence
+// (evidence.go).
 
 // peer is what the analyzer knows of one side of a connection.
 type peer struct {
-	state    State
+	state    State // written only by conn.setState
 	npend    uint8
 	pend     [maxPend]pending
 	lastStep int32 // timeline index of this peer's latest segment, -1 if none
@@ -65,31 +40,41 @@ type peer struct {
 	finAckTime   time.Time
 	passive      bool // the other peer's FIN was acknowledged before this one's FIN
 
-	// CLOSE_WAIT quiet period: after this peer acknowledged the other's FIN,
-	// the time since it last sent new data (or since the ack).
-	quietOn     bool
-	quietSince  time.Time
-	quietFrame  uint64
-	quietLong   time.Duration // longest completed quiet period
-	quietLongAt uint64        // its first frame
-	quietEnd    uint64        // the frame that ended the longest period
+	// quiet is CLOSE_WAIT's quiet period: after this peer acknowledged the
+	// other's FIN, the time since it last sent new data (or since the ack).
+	quiet period
+	// zero is this peer advertising a zero window.
+	zero period
 
 	rstSent  bool
 	rstFrame uint64
 	rstTime  time.Time
 	rstSeq   uint32
 
-	zeroOn        bool
-	zeroSince     time.Time
-	zeroFrame     uint64
-	zeroLong      time.Duration
-	zeroLongFrame uint64
-	zeroEndFrame  uint64
-
 	timeWaitSince time.Time
 	reported      uint32 // bit per once-only finding
 	dataAt        time.Time
 }
+
+// once reports whether the once-only finding bit has not been reported by
+// this peer yet, and marks it reported.
+func (p *peer) once(bit uint32) bool {
+	if p.reported&bit != 0 {
+		return false
+	}
+	p.reported |= bit
+	return true
+}
+
+// once-only finding bits in peer.reported
+const (
+	repDataAfterReset = 1 << iota
+	repDataBeforeHS
+	repDataAfterFin
+	repSynWithData
+	repRstInvalid
+	repRstChallenge
+)
 
 // synLog counts a peer's SYNs or SYN-ACKs and remembers the first few.
 type synLog struct {
@@ -115,29 +100,6 @@ func (l *synLog) kept() int {
 	}
 	return l.count
 }
-
-// once-only finding bits in peer.reported
-const (
-	repDataAfterReset = 1 << iota
-	repDataBeforeHS
-	repDataAfterFin
-	repSynWithData
-	repRstInvalid
-	repRstChallenge
-)
-
-// slots of findings about waiting, updated while the condition lasts
-const (
-	slotSynUnanswered = iota
-	slotMissingAck
-	slotHalfClose   // + peer index
-	slotHalfClose1  //
-	slotZeroWindow  // + peer index
-	slotZeroWindow1 //
-	slotFinUnacked  // + peer index
-	slotFinUnacked1 //
-	nSlots
-)
 
 // conn is the analyzer's state of one connection, stored inline in the
 // connection table.
@@ -211,251 +173,6 @@ func (a *Analyzer) prevOf(rc *reassembly.Conn[conn], seg *capture.Segment) prevC
 	return p
 }
 
-func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
-	c.reuse = &p
-	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection on the tuple of connection #%d (client ISN %d), whose last segment was %s earlier",
-		seg.Frame, seg.Seq, p.id, p.clientISN, dur(seg.Time.Sub(p.end)))
-	if p.premature {
-		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), twoMSL)
-	}
-	c.add(Finding{Kind: PortReused, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time, Evidence: ev})
-}
-
-func roleName(d reassembly.Dir) string {
-	if d == reassembly.ServerToClient {
-		return "server"
-	}
-	return "client"
-}
-
-// segment is the per-segment step of the state machine.
-func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
-	P := &c.p[d]
-	f := seg.Flags
-	c.z.Update(d == ClientToServer, seg)
-
-	if !P.hasBase {
-		P.hasBase = true
-		P.base = seg.Seq
-		if f&capture.SYN == 0 {
-			P.base--
-		}
-	}
-	if !c.started {
-		c.start(rc, seg, d)
-	}
-	if d == ServerToClient && !c.answered {
-		c.answered, c.answerTime, c.answerFrame = true, seg.Time, seg.Frame
-	}
-
-	c.settle(d, seg)
-
-	switch {
-	case f&capture.RST != 0:
-		c.onRST(rc, seg, d, a)
-	case f&(capture.SYN|capture.ACK) == capture.SYN:
-		c.onSYN(rc, seg, d, a)
-	case f&capture.SYN != 0:
-		c.onSYNACK(rc, seg, d, a)
-	default:
-		c.onOther(rc, seg, d, cls, a)
-	}
-
-	if f&(capture.SYN|capture.FIN|capture.RST) == 0 {
-		c.window(P, seg)
-	}
-	if c.cfg.Timeline {
-		c.step(rc, seg, d, cls)
-	}
-	c.judge(rc, seg.Time, false, a)
-}
-
-// start sets the initial states from the connection's first segment.
-func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
-	c.started = true
-	switch seg.Flags & (capture.SYN | capture.ACK) {
-	case capture.SYN:
-		// Both CLOSED until the SYN says otherwise.
-	case capture.SYN | capture.ACK:
-		// The client's SYN was not captured: it must have sent one.
-		c.synNotCaptured = true
-		c.p[d^1].state = SynSent
-		c.p[d].state = Listen
-	default:
-		c.midstream = true
-		c.p[0].state, c.p[1].state = Established, Established
-		c.add(Finding{Kind: Midstream, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time,
-			Evidence: fmtS("first segment (frame %d, flags %s) carries no SYN: the handshake was not captured; both peers assumed ESTABLISHED", seg.Frame, seg.Flags)})
-	}
-}
-
-func (c *conn) addPend(P *peer, kind pendKind, seq uint32, seg *capture.Segment, step int32) {
-	for i := 0; i < int(P.npend); i++ {
-		it := &P.pend[i]
-		if it.kind == kind && it.seq == seq {
-			it.count++
-			if kind != pendAckSYN && kind != pendAckFIN {
-				// A resent SYN, FIN or RST: the latest copy is the one
-				// that may arrive. An ACK is received at its first copy.
-				it.step, it.time = step, seg.Time
-			}
-			return
-		}
-	}
-	if int(P.npend) == maxPend {
-		// Should not happen (one item of each kind at most); keep the newest.
-		copy(P.pend[:], P.pend[1:])
-		P.npend--
-	}
-	P.pend[P.npend] = pending{kind: kind, count: 1, step: step, seq: seq, time: seg.Time}
-	P.npend++
-}
-
-func (P *peer) dropPend(i int) {
-	copy(P.pend[i:], P.pend[i+1:P.npend])
-	P.npend--
-}
-
-// nextStep is the timeline index the current segment will get.
-func (c *conn) nextStep() int32 {
-	if !c.cfg.Timeline || len(c.timeline) >= c.cfg.MaxTimeline {
-		return -1
-	}
-	return int32(len(c.timeline))
-}
-
-// settle decides, from seg (sent by P in direction d), which of the other
-// peer's pending segments P had received.
-func (c *conn) settle(d Dir, seg *capture.Segment) {
-	P, Q := &c.p[d], &c.p[d^1]
-	f := seg.Flags
-	acks := func(x uint32) bool { return f&capture.ACK != 0 && reassembly.SeqGT(seg.Ack, x) }
-	for i := 0; i < int(Q.npend); {
-		it := Q.pend[i]
-		applied, drop := false, false
-		switch it.kind {
-		case pendSYN:
-			if f&capture.ACK != 0 && seg.Ack == it.seq+1 {
-				drop = true
-				// A RST answering the SYN means nobody was listening:
-				// the SYN changed nothing.
-				applied = f&capture.RST == 0
-			} else if f&capture.SYN != 0 && f&capture.ACK != 0 {
-				// A SYN-ACK acking something else: the SYN was received (the
-				// answer is bad, judged elsewhere).
-				drop, applied = true, true
-			}
-		case pendSYNACK:
-			switch {
-			case f&capture.RST != 0:
-				drop = true
-			case acks(it.seq):
-				drop, applied = true, true
-			}
-		case pendFIN:
-			if f&capture.RST == 0 && acks(it.seq) {
-				drop, applied = true, true
-			}
-		case pendAckSYN:
-			drop = true
-			applied = !(f&capture.SYN != 0 && seg.Seq == P.synISN)
-		case pendAckFIN:
-			drop = true
-			applied = !(f&capture.FIN != 0 && f&capture.RST == 0 && P.finSent && seg.Seq+seg.Len == P.finSeq)
-		case pendRST:
-			drop = true
-			applied = f&capture.RST != 0
-		}
-		if applied {
-			c.receive(d, &it)
-		}
-		if drop {
-			Q.dropPend(i)
-			continue
-		}
-		i++
-	}
-}
-
-// receive applies to peer d the receipt of the pending item it.
-func (c *conn) receive(d Dir, it *pending) {
-	P := &c.p[d]
-	old := P.state
-	next := old
-	switch it.kind {
-	case pendSYN:
-		switch old {
-		case Closed, Listen, SynSent:
-			next = SynRcvd
-		}
-	case pendSYNACK:
-		switch old {
-		case SynSent, SynRcvd:
-			next = Established
-		}
-	case pendAckSYN:
-		if old == SynRcvd {
-			next = Established
-		}
-	case pendAckFIN:
-		switch old {
-		case FinWait1:
-			next = FinWait2
-		case Closing:
-			next = TimeWait
-		case LastAck:
-			next = Closed
-		}
-	case pendFIN:
-		switch old {
-		case Established, SynRcvd:
-			next = CloseWait
-		case FinWait1:
-			next = Closing
-		case FinWait2:
-			next = TimeWait
-		}
-	case pendRST:
-		next = Closed
-	}
-	if next == old {
-		return
-	}
-	c.enter(d, next, it.time)
-	if it.step >= 0 {
-		from := it.step
-		if P.lastStep+1 > from {
-			from = P.lastStep + 1
-		}
-		for i := int(from); i < len(c.timeline); i++ {
-			if d == ClientToServer {
-				c.timeline[i].ClientState = next
-			} else {
-				c.timeline[i].ServerState = next
-			}
-		}
-	}
-}
-
-// enter moves peer d to state s at time t.
-func (c *conn) enter(d Dir, s State, t time.Time) {
-	P := &c.p[d]
-	P.state = s
-	switch s {
-	case TimeWait:
-		P.timeWaitSince = t
-	case Closing:
-		if !c.simClose {
-			c.simClose = true
-			O := &c.p[d^1]
-			c.add(Finding{Kind: SimultaneousClose, Severity: Info,
-				Frames: []uint64{min64(P.finFrame, O.finFrame), max64(P.finFrame, O.finFrame)}, Time: t,
-				Evidence: fmtS("FINs crossed: the client's FIN (seq %d, frame %d) and the server's FIN (seq %d, frame %d) were each sent before the other arrived; both peers pass through CLOSING",
-					c.rel(0, c.p[0].finSeq), c.p[0].finFrame, c.rel(1, c.p[1].finSeq), c.p[1].finFrame)})
-		}
-	}
-}
-
 // rel returns seq relative to peer d's base.
 func (c *conn) rel(d Dir, seq uint32) uint32 {
 	if !c.p[d].hasBase {
@@ -464,16 +181,9 @@ func (c *conn) rel(d Dir, seq uint32) uint32 {
 	return seq - c.p[d].base
 }
 
-func min64(a, b uint64) uint64 {
-	if a == 0 || (b != 0 && b < a) {
-		return b
+func roleName(d reassembly.Dir) string {
+	if d == reassembly.ServerToClient {
+		return "server"
 	}
-	return a
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
+	return "client"
 }

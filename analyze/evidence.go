@@ -1,0 +1,231 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
+)
+
+// Evidence: findings are made here or beside the transitions and
+// conditions they are about, each with a sentence quoting the numbers that
+// prove it.
+
+func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// add appends a finding and returns its index.
+func (c *conn) add(f Finding) int {
+	c.findings = append(c.findings, f)
+	return len(c.findings) - 1
+}
+
+// addNow appends a finding and hands it to the sink at once.
+func (c *conn) addNow(rc *reassembly.Conn[conn], a *Analyzer, f Finding) {
+	i := c.add(f)
+	a.emit(rc, &c.findings[i])
+}
+
+func (c *conn) findingsOf(k Kind) []int {
+	var out []int
+	for i := range c.findings {
+		if c.findings[i].Kind == k {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
+	c.reuse = &p
+	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection on the tuple of connection #%d (client ISN %d), whose last segment was %s earlier",
+		seg.Frame, seg.Seq, p.id, p.clientISN, dur(seg.Time.Sub(p.end)))
+	if p.premature {
+		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), twoMSL)
+	}
+	c.add(Finding{Kind: PortReused, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time, Evidence: ev})
+}
+
+// simultaneousClose notes, once, that the FINs crossed: a peer entered
+// CLOSING at time t.
+func (c *conn) simultaneousClose(t time.Time) {
+	if c.simClose {
+		return
+	}
+	c.simClose = true
+	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
+	c.add(Finding{Kind: SimultaneousClose, Severity: Info,
+		Frames: []uint64{min64(client.finFrame, server.finFrame), max64(client.finFrame, server.finFrame)}, Time: t,
+		Evidence: fmtS("FINs crossed: the client's FIN (seq %d, frame %d) and the server's FIN (seq %d, frame %d) were each sent before the other arrived; both peers pass through CLOSING",
+			c.rel(0, client.finSeq), client.finFrame, c.rel(1, server.finSeq), server.finFrame)})
+}
+
+// refresh recomputes the frames and evidence of a waiting finding from the
+// connection's current knowledge.
+func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
+	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
+	slotOf := func(base int) int {
+		for i := 0; i < 2; i++ {
+			if j := c.slot[base+i]; j != 0 && &c.findings[j-1] == f {
+				return i
+			}
+		}
+		return -1
+	}
+	switch f.Kind {
+	case SynUnanswered:
+		n := client.syn.kept()
+		f.Frames = append(f.Frames[:0], client.syn.frames[:n]...)
+		f.Time = client.syn.times[0]
+		var at []string
+		for i := 0; i < n; i++ {
+			at = append(at, "+"+dur(client.syn.times[i].Sub(client.syn.times[0])))
+		}
+		ev := fmtS("%d SYN(s) (ISN_c %d) sent at %s; ", client.syn.count, client.syn.isn, strings.Join(at, ", "))
+		if c.answered {
+			ev += fmtS("the server first answered only after %s (frame %d)", dur(f.Duration), c.answerFrame)
+		} else {
+			ev += fmtS("nothing came back from %s in %s", rc.Server, dur(f.Duration))
+		}
+		f.Evidence = ev + c.pendingNote(!c.answered, f.Duration)
+	case MissingThirdAck:
+		f.Frames = f.Frames[:0]
+		n := server.synack.kept()
+		f.Frames = append(f.Frames, server.synack.frames[:n]...)
+		f.Time = c.synackTime
+		ev := fmtS("SYN-ACK (ISN_s %d, ack %d = ISN_c+1) sent %d time(s) from frame %d; ", server.synack.isn, client.syn.isn+1, server.synack.count, c.synackFrame)
+		if c.hsDone && c.hsEndFrame != 0 {
+			ev += fmtS("the client's ACK came only after %s (frame %d)", dur(f.Duration), c.hsEndFrame)
+			f.Frames = append(f.Frames, c.hsEndFrame)
+		} else {
+			ev += fmtS("no ACK or data from the client in %s", dur(f.Duration))
+		}
+		f.Evidence = ev + c.pendingNote(!c.hsDone, f.Duration)
+	case HalfCloseStuck:
+		i := slotOf(slotHalfClose)
+		if i < 0 {
+			return
+		}
+		x, o := &c.p[i], &c.p[i^1]
+		xw, ow := roleName(reassembly.Dir(i)), roleName(reassembly.Dir(i^1))
+		f.Frames = []uint64{o.finFrame, o.finAckFrame}
+		f.Time = o.finAckTime
+		f.By = xw
+		ev := fmtS("the %s's FIN (seq %d, frame %d) was acknowledged by the %s (ack %d = FIN+1, frame %d); the %s then sat in CLOSE_WAIT for %s without sending",
+			ow, c.rel(reassembly.Dir(i^1), o.finSeq), o.finFrame, xw, c.rel(reassembly.Dir(i^1), o.finSeq+1), o.finAckFrame, xw, dur(f.Duration))
+		switch {
+		case x.finSent:
+			ev += fmtS(" before its FIN at frame %d", x.finFrame)
+			f.Frames = append(f.Frames, x.finFrame)
+		case x.rstSent:
+			ev += fmtS(" before resetting at frame %d", x.rstFrame)
+			f.Frames = append(f.Frames, x.rstFrame)
+		default:
+			ev += " and never closed"
+		}
+		f.Evidence = ev + c.pendingNote(!x.finSent && !x.rstSent, f.Duration)
+	case ZeroWindowStuck:
+		i := slotOf(slotZeroWindow)
+		if i < 0 {
+			return
+		}
+		x := &c.p[i]
+		who := roleName(reassembly.Dir(i))
+		f.By = who
+		if z := &x.zero; z.on && z.long < f.Duration {
+			f.Frames = []uint64{z.frame}
+			f.Time = z.since
+			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s (still 0 at the end)", who, z.frame, dur(f.Duration)) +
+				c.pendingNote(true, f.Duration)
+		} else {
+			f.Frames = []uint64{z.longFrame, z.endFrame}
+			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s, until it reopened the window at frame %d", who, z.longFrame, dur(f.Duration), z.endFrame)
+		}
+	case FinUnacked, LastAckMissing:
+		i := slotOf(slotFinUnacked)
+		if i < 0 {
+			return
+		}
+		x := &c.p[i]
+		who := roleName(reassembly.Dir(i))
+		f.By = who
+		f.Frames = []uint64{x.finFrame}
+		if x.finLastFrame != x.finFrame {
+			f.Frames = append(f.Frames, x.finLastFrame)
+		}
+		f.Time = x.finTime
+		ev := fmtS("the %s's FIN (seq %d, frame %d) was sent %d time(s)", who, c.rel(reassembly.Dir(i), x.finSeq), x.finFrame, x.finCount)
+		if x.finAcked {
+			ev += fmtS(" and acknowledged only after %s (frame %d)", dur(f.Duration), x.finAckFrame)
+			f.Frames = append(f.Frames, x.finAckFrame)
+		} else {
+			ev += fmtS(" and never acknowledged (ack %d = FIN+1 never seen in %s)", c.rel(reassembly.Dir(i), x.finSeq+1), dur(f.Duration))
+		}
+		if f.Kind == LastAckMissing {
+			ev += ": the passive closer sat in LAST_ACK"
+		} else {
+			ev += ": it sat in FIN_WAIT_1"
+		}
+		f.Evidence = ev + c.pendingNote(!x.finAcked, f.Duration)
+	}
+}
+
+// pendingNote is the evidence's last words for a condition still open when
+// the trace of a finished test ended (Config.FinishedTest): it never
+// finished, however short it was.
+func (c *conn) pendingNote(open bool, d time.Duration) string {
+	if !open || !c.atEnd || !c.cfg.FinishedTest {
+		return ""
+	}
+	return fmtS("; still pending when the trace ended, %s after it began", dur(d))
+}
+
+// retransmittedHandshake notes SYNs and SYN-ACKs sent more than once with
+// the same ISN, with the backoff between them.
+func (c *conn) retransmittedHandshake() {
+	for i, k := range [2]Kind{SynRetransmitted, SynAckRetransmitted} {
+		p := &c.p[i]
+		l, what := &p.syn, "SYN"
+		if i == 1 {
+			l, what = &p.synack, "SYN-ACK"
+		}
+		if l.count < 2 {
+			continue
+		}
+		n := l.kept()
+		var gaps []string
+		for j := 1; j < n; j++ {
+			gaps = append(gaps, "+"+dur(l.times[j].Sub(l.times[j-1])))
+		}
+		c.add(Finding{Kind: k, Severity: Info, Frames: append([]uint64(nil), l.frames[:n]...), Time: l.times[0],
+			Duration: l.times[n-1].Sub(l.times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
+			Evidence: fmtS("%s (ISN %d) sent %d times, each after %s", what, l.isn, l.count, strings.Join(gaps, ", "))})
+	}
+}
+
+// dur formats a duration for evidence: "1.5s", "250ms", "12µs".
+func dur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmtS("%.3gs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmtS("%.3gms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmtS("%.3gµs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+func min64(a, b uint64) uint64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}

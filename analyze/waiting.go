@@ -1,0 +1,220 @@
+package analyze
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
+)
+
+// slots of findings about waiting, updated while the condition lasts
+const (
+	slotSynUnanswered = iota
+	slotMissingAck
+	slotHalfClose   // + peer index
+	slotHalfClose1  //
+	slotZeroWindow  // + peer index
+	slotZeroWindow1 //
+	slotFinUnacked  // + peer index
+	slotFinUnacked1 //
+	nSlots
+)
+
+// judge checks the conditions that are about waiting (DESIGN §4) at capture
+// time now. A condition that has lasted its timeout becomes a finding at
+// once (handed to the sink), and its duration keeps growing until the
+// condition ends. With final, the connection is ending: pending receipts
+// are settled by the end-of-capture rules, and a condition still pending
+// under its timeout is noted as capture_incomplete.
+func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *Analyzer) {
+	if c.finalized {
+		return
+	}
+	if final {
+		c.settleEnd()
+	}
+	cfg := c.cfg
+	client := &c.p[ClientToServer]
+	var incomplete []string
+	// pending: at the end of a finished test, a condition still open is a
+	// finding whatever its duration.
+	pending := final && cfg.FinishedTest
+	c.atEnd = final
+
+	// syn_unanswered: SYNs and nothing back from the server.
+	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream {
+		end, open := c.answerTime, !c.answered
+		if open {
+			end = now
+		}
+		if d := end.Sub(client.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
+			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
+		} else if open && final {
+			incomplete = append(incomplete, fmtS("the capture ended %s after the first SYN, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
+		}
+	}
+	// missing_third_ack: a valid SYN-ACK and no ACK from the client.
+	if c.synackValid && !c.midstream && !c.simOpen && !(c.hsDone && c.hsEndFrame == 0) {
+		end, open := c.hsEndTime, !c.hsDone
+		if open {
+			end = now
+		}
+		if d := end.Sub(c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
+			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
+		} else if open && final {
+			incomplete = append(incomplete, fmtS("the capture ended %s after the SYN-ACK, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
+		}
+	}
+	for i := range c.p {
+		x, o := &c.p[i], &c.p[i^1]
+		// half_close_stuck: x acknowledged o's FIN and sits in CLOSE_WAIT.
+		if o.finAcked {
+			closeWait := x.quiet.on && !x.finSent && !x.rstSent
+			if long := x.quiet.longest(now); long >= cfg.HalfCloseTimeout || closeWait && pending {
+				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
+			} else if final && closeWait {
+				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", dur(now.Sub(x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
+			}
+		}
+		// zero_window_stuck
+		if long := x.zero.longest(now); long >= cfg.ZeroWindowTimeout || x.zero.on && pending {
+			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
+		} else if final && x.zero.on {
+			incomplete = append(incomplete, fmtS("the capture ended %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", dur(now.Sub(x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
+		}
+		// fin_unacked / last_ack_missing
+		if x.finSent && !o.rstSent && !x.rstSent {
+			open := !x.finAcked
+			end := x.finAckTime
+			if open {
+				end = now
+			}
+			d := end.Sub(x.finTime)
+			kind := FinUnacked
+			if x.passive {
+				kind = LastAckMissing
+			}
+			switch {
+			case x.finCount > 1 || (open && d >= cfg.HalfCloseTimeout && final) || open && pending:
+				c.slotFinding(rc, a, slotFinUnacked+i, kind, Warning, d, final)
+			case open && final:
+				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN (frame %d), before it was acknowledged", dur(d), roleName(reassembly.Dir(i)), x.finFrame))
+			}
+		}
+	}
+	if !final {
+		return
+	}
+	// TIME_WAIT lasts 2·MSL of capture time.
+	for i := range c.p {
+		if now.Sub(c.p[i].timeWaitSince) >= 2*cfg.MSL {
+			c.setState(Dir(i), afterTimeWait(c.p[i].state), now, -1)
+		}
+	}
+	c.retransmittedHandshake()
+	// capture_incomplete: what the capture lacks, in one finding.
+	if c.synNotCaptured {
+		incomplete = append([]string{"the client's SYN was not captured (the first segment is the SYN-ACK)"}, incomplete...)
+	}
+	for i := range rc.Half {
+		h := &rc.Half[i]
+		who := roleName(reassembly.Dir(i))
+		if h.Gaps > 0 {
+			incomplete = append(incomplete, fmtS("%d gap(s) in the %s's stream, %d bytes never captured", h.Gaps, who, h.Missed))
+		}
+		if h.AckUnseen > 0 {
+			incomplete = append(incomplete, fmtS("the %s acknowledged data never captured %d time(s)", who, h.AckUnseen))
+		}
+	}
+	if len(incomplete) > 0 {
+		c.add(Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: rc.First,
+			Evidence: strings.Join(incomplete, "; ")})
+	}
+	for i := range c.findings {
+		c.refresh(rc, &c.findings[i])
+	}
+	c.finalized = true
+}
+
+// slotFinding creates or updates the finding of a waiting condition.
+func (c *conn) slotFinding(rc *reassembly.Conn[conn], a *Analyzer, slot int, k Kind, sev Severity, d time.Duration, final bool) {
+	if i := c.slot[slot]; i != 0 {
+		f := &c.findings[i-1]
+		f.Duration = d
+		return
+	}
+	i := c.add(Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: rc.First})
+	c.slot[slot] = int16(i + 1)
+	c.refresh(rc, &c.findings[i])
+	if !final {
+		a.emit(rc, &c.findings[i])
+	}
+}
+
+// over reports whether the connection's exchange is over and its record can
+// be made final: CloseLinger after a valid RST, or after both FINs were
+// acknowledged (late retransmissions within the linger still count).
+func (c *conn) over(now time.Time, cfg *Config) bool {
+	if c.rstSeen && now.Sub(c.rstAt) >= cfg.CloseLinger {
+		return true
+	}
+	C, S := &c.p[ClientToServer], &c.p[ServerToClient]
+	if C.finAcked && S.finAcked {
+		t := C.finAckTime
+		if S.finAckTime.After(t) {
+			t = S.finAckTime
+		}
+		return now.Sub(t) >= cfg.CloseLinger
+	}
+	return false
+}
+
+// period is a condition that comes and goes — a CLOSE_WAIT peer keeping
+// quiet, a zero window: the stretch under way, if on, and the longest that
+// ended.
+type period struct {
+	on        bool
+	since     time.Time
+	frame     uint64        // the frame that began the stretch under way
+	long      time.Duration // the longest stretch that ended
+	longFrame uint64        // the frame that began it
+	endFrame  uint64        // the frame that ended it
+}
+
+// start begins a stretch at frame, time t.
+func (p *period) start(t time.Time, frame uint64) { p.on, p.since, p.frame = true, t, frame }
+
+// stop ends the stretch under way, if any, at frame, time t.
+func (p *period) stop(t time.Time, frame uint64) {
+	if !p.on {
+		return
+	}
+	p.on = false
+	if d := t.Sub(p.since); d > p.long {
+		p.long, p.longFrame, p.endFrame = d, p.frame, frame
+	}
+}
+
+// cancel drops the stretch under way without counting it.
+func (p *period) cancel() { p.on = false }
+
+// longest is the longest stretch, the one under way counted up to now.
+func (p *period) longest(now time.Time) time.Duration {
+	l := p.long
+	if p.on {
+		l = max(l, now.Sub(p.since))
+	}
+	return l
+}
+
+// window tracks zero windows advertised by p.
+func (c *conn) window(p *peer, seg *capture.Segment) {
+	if seg.Window == 0 {
+		if !p.zero.on {
+			p.zero.start(seg.Time, seg.Frame)
+		}
+		return
+	}
+	p.zero.stop(seg.Time, seg.Frame)
+}
