@@ -36,6 +36,37 @@
 // nothing in the steady state; the tests prove it with testing.AllocsPerRun.
 // Segments never point into the packet buffer.
 //
+// # Why the decoder is hand-written
+//
+// gopacket's DecodingLayerParser (layers of gopacket v1.7.7, read against
+// its source) is the obvious alternative. It is not used because, for
+// this package's job:
+//
+//   - It has no layer for several encapsulations real captures carry:
+//     ERSPAN type III (GRE protocol 0x22eb; gopacket decodes type II only),
+//     Teredo (UDP port 3544, or recognised by content as Zeek does),
+//     VXLAN-GPE, WCCP, VN-Tag, the pre-802.1ad QinQ ether types 0x9100 and
+//     0x9200, and the NFLOG, Linux ARCnet, IP over InfiniBand, Juniper
+//     Ethernet and Cisco HDLC link layers.
+//   - Nothing in it relates the IP length to the frame's length on the
+//     wire. gopacket cuts an IP payload to the captured bytes and marks the
+//     packet truncated, so TCP's Payload is what the snap length kept, and
+//     IPv4.Length is left as the header claims, however far beyond the
+//     frame. The decoder takes the payload length from the IP header and
+//     believes it only as far as the frame went on the wire (DecodeWire,
+//     given the record's original length), as Wireshark does.
+//   - It verifies no checksum: the caller would call TCP.VerifyChecksum
+//     per segment after SetNetworkLayerForChecksum. (Both use the final
+//     destination of an IPv6 routing header with segments left, SRH
+//     included, in the TCP pseudo-header; that is not a difference.)
+//   - It says why a frame has no TCP only as an error: a formatted one for
+//     each malformed header, which allocates (one or two allocations per
+//     truncated Ethernet, IPv4 or TCP header, measured), UnsupportedLayerType
+//     for a layer it has no decoder for, and nil for an ether type it does
+//     not know, where a frame of ether type 0x9100 simply stops. The
+//     decoder returns a Reason, allocation-free, that Stats counts by kind.
+//     On well-formed frames both allocate nothing.
+//
 // The package is not for: reassembling payload, keeping per-connection state
 // (package reassembly does that), or judging what the traffic did (package
 // analyze). Live capture from an interface lives beside the file readers and
