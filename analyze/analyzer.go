@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
@@ -30,6 +31,9 @@ type Analyzer struct {
 	// (the state becomes CLOSED) or a new SYN reuses the tuple.
 	held    []*heldRec
 	heldKey map[reassembly.Key]*heldRec
+
+	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
+	zeek *zeek.Table
 }
 
 type heldRec struct {
@@ -44,7 +48,7 @@ type heldRec struct {
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
 func New(cfg *Config, sink Sink) *Analyzer {
-	return &Analyzer{
+	a := &Analyzer{
 		cfg:     cfg.withDefaults(),
 		sink:    sink,
 		tab:     reassembly.NewTable[conn](1024),
@@ -54,6 +58,10 @@ func New(cfg *Config, sink Sink) *Analyzer {
 			ByKind:      make(map[Kind]uint64),
 		},
 	}
+	if zs, ok := sink.(ZeekSink); ok {
+		a.zeek = zeek.NewTable(zs.ZeekEnd)
+	}
+	return a
 }
 
 // Config returns the configuration in force, defaults filled in.
@@ -73,12 +81,20 @@ func (a *Analyzer) Open() int { return a.tab.Len() }
 func (a *Analyzer) Now() time.Time { return a.now }
 
 // Add analyzes one segment. It does not allocate for a segment of a known
-// connection (unless the timeline is on or a finding is made).
+// connection (unless the timeline is on or a finding is made). A segment
+// with a bad checksum (seg.BadChecksum) goes only to Zeek's session table,
+// where it adds a 'c' to the history; no peer state sees it.
 func (a *Analyzer) Add(seg *capture.Segment) {
-	a.stats.Segments++
 	if seg.Time.After(a.now) {
 		a.now = seg.Time
 	}
+	if a.zeek != nil {
+		a.zeek.Add(seg, a.now, a.cfg.MaxConns, a.input)
+	}
+	if seg.BadChecksum {
+		return
+	}
+	a.stats.Segments++
 	if !a.nextSweep.IsZero() && !a.now.Before(a.nextSweep) {
 		a.sweep(false)
 	}
@@ -152,6 +168,9 @@ func (a *Analyzer) Advance(now time.Time) {
 		a.now = now
 	}
 	a.sweep(false)
+	if a.zeek != nil {
+		a.zeek.Sweep(a.now, a.input)
+	}
 }
 
 // Finish ends the capture. end is when the capture stopped as its source
@@ -169,6 +188,9 @@ func (a *Analyzer) Finish(end time.Time) {
 	}
 	a.sweep(true)
 	a.releaseHeld(true)
+	if a.zeek != nil {
+		a.zeek.Flush(a.input)
+	}
 	a.now, a.nextSweep = time.Time{}, time.Time{}
 }
 

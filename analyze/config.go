@@ -1,6 +1,10 @@
 package analyze
 
-import "time"
+import (
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
+)
 
 // Config tunes the analysis. The zero value (or a nil *Config) means the
 // defaults, which suit a capture recorded around a test run.
@@ -74,6 +78,17 @@ type Sink interface {
 	Finding(c *Conn, f *Finding)
 	// End is called once per connection when its record is final.
 	End(c *Conn)
+}
+
+// ZeekSink is a Sink that also wants Zeek's conn.log records (zeek.Record),
+// which begin and end where Zeek's timers and reuse test put them. An
+// Analyzer whose sink implements it runs Zeek's session table beside its
+// own; others skip that work.
+type ZeekSink interface {
+	Sink
+	// ZeekEnd is called once per Zeek record, when Zeek would remove the
+	// connection (or the input ends).
+	ZeekEnd(r *zeek.Record)
 }
 
 // Stats are the analyzer's counters for the summary.

@@ -3,7 +3,10 @@
 // keeps a timeline of both peers' states after every segment, detects the
 // anomalies of the finding catalogue (Catalogue), times the handshake, and
 // computes Zeek's conn_state and history (package analyze/zeek) so records
-// line up with conn.log.
+// line up with conn.log. For a sink that wants them (ZeekSink) it also runs
+// Zeek's session table (zeek.Table), whose records begin and end where
+// Zeek's would: its timers and its reuse test delimit them, not the TCP
+// connection.
 //
 // The observer model: the capture shows what each peer sent. A peer's state
 // changes when it sends, and when it receives — which only its own later

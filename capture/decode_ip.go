@@ -83,6 +83,7 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 	if total < ihl {
 		return SkipBadIP
 	}
+	seg.IPLen = uint32(total)
 	d.clamped = false
 	if avail := d.onWire(b); total > avail {
 		total = max(avail, ihl)
@@ -119,6 +120,7 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 		// jumbogram or segmentation offload: trust the capture
 		wire = len(b) - 40
 	}
+	seg.IPLen = uint32(40 + wire)
 	d.clamped = false
 	if avail := d.onWire(b) - 40; wire > avail {
 		wire = max(avail, 0)

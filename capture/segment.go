@@ -74,7 +74,13 @@ type Segment struct {
 	Flags    Flags
 	Window   uint16 // as on the wire, unscaled
 	Len      uint32 // TCP payload length (bytes), from the IP length when the frame was cut short by the snap length
-	Opts     Options
+	// Missing is how many of the payload's Len bytes the frame does not
+	// hold (the snap length cut them off); 0 when the payload was captured.
+	Missing uint32
+	// IPLen is the length of the innermost IP packet carrying the segment
+	// (headers included), as its header gives it.
+	IPLen uint32
+	Opts  Options
 
 	// BadChecksum is set when checksum verification was asked for and the TCP
 	// checksum (or the IPv4 header checksum) is wrong.
@@ -83,6 +89,10 @@ type Segment struct {
 	// order inputs were given.
 	Input int
 }
+
+// PayloadCaptured reports whether the frame holds the whole payload (the
+// snap length did not cut it).
+func (s *Segment) PayloadCaptured() bool { return s.Missing == 0 }
 
 // SeqLen is the amount of sequence space the segment occupies: its payload plus
 // one for SYN and one for FIN.

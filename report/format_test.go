@@ -239,12 +239,12 @@ func TestStreaming(t *testing.T) {
 			if buf.Len() != 0 {
 				t.Errorf("NewWriter wrote %q before any connection", buf.String())
 			}
-			w.End(cleanConn())
+			endConn(w, cleanConn())
 			if !strings.Contains(buf.String(), "10.0.0.1") {
 				t.Fatalf("after End, output lacks the record:\n%s", buf.String())
 			}
 			n := buf.Len()
-			w.End(refusedConn())
+			endConn(w, refusedConn())
 			if buf.Len() == n || !strings.Contains(buf.String()[n:], "10.0.0.2") {
 				t.Errorf("second End wrote %q", buf.String()[n:])
 			}
@@ -400,7 +400,8 @@ func TestZeek(t *testing.T) {
 	want := []map[string]string{
 		{"ts": "1795255200.000123", "uid": "C1", "id.orig_h": "10.0.0.1", "id.orig_p": "41234", "id.resp_h": "10.0.0.2",
 			"id.resp_p": "80", "proto": "tcp", "duration": "0.012500", "orig_bytes": "120", "resp_bytes": "4096",
-			"conn_state": "SF", "history": "ShADadFf", "orig_pkts": "6", "resp_pkts": "4", "orig_ip_bytes": "-"},
+			"conn_state": "SF", "history": "ShADadFf", "orig_pkts": "6", "resp_pkts": "4", "orig_ip_bytes": "240", "resp_ip_bytes": "160",
+			"missed_bytes": "0", "tunnel_parents": "-"},
 		{"uid": "C2", "conn_state": "REJ", "history": "Sr", "duration": "0.000100"},
 		{"id.orig_h": "2001:db8::1", "id.resp_h": "2001:db8::2", "id.resp_p": "443", "conn_state": "RSTR", "history": "^DdR"},
 		// Zero duration: duration and bytes unset, as Zeek does.
@@ -463,7 +464,7 @@ func TestWriteErrorReturnedByClose(t *testing.T) {
 			}
 			w, _ := NewWriter(format, ew, nil)
 			for _, c := range allConns() {
-				w.End(c)
+				endConn(w, c)
 			}
 			if err := w.Close(testSummary()); !errors.Is(err, errDisk) {
 				t.Errorf("Close = %v, want %v", err, errDisk)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -66,7 +67,7 @@ func render(t *testing.T, format string, opts *Options, conns []*analyze.Conn, s
 		for i := range c.Findings {
 			w.Finding(c, &c.Findings[i])
 		}
-		w.End(c)
+		endConn(w, c)
 	}
 	if err := w.Close(s); err != nil {
 		t.Fatal(err)
@@ -130,4 +131,39 @@ func TestGoldenLadder(t *testing.T) {
 			golden(t, tc.name, buf.Bytes())
 		})
 	}
+}
+
+// endConn ends c on w as the analyzer would: End, and for a writer that
+// wants Zeek's records, a ZeekRecord of c (the one Zeek would log for a
+// connection its timers did not split).
+func endConn(w Writer, c *analyze.Conn) {
+	w.End(c)
+	if zs, ok := w.(analyze.ZeekSink); ok {
+		zs.ZeekEnd(zeekRecordOf(c))
+	}
+}
+
+func zeekRecordOf(c *analyze.Conn) *zeek.Record {
+	return &zeek.Record{
+		UID: "C" + string(base62(nil, c.ID)), Input: c.Input, Orig: c.Client, Resp: c.Server,
+		Start: c.Start, End: c.End, OrigBytes: c.ClientBytes, RespBytes: c.ServerBytes,
+		ConnState: zeek.ConnState(c.ConnState), History: c.History, OrigPkts: c.ClientPackets, RespPkts: c.ServerPackets,
+		OrigIPBytes: 40 * c.ClientPackets, RespIPBytes: 40 * c.ServerPackets,
+	}
+}
+
+// base62 appends n in base 62 (0-9, A-Z, a-z), most significant digit first.
+func base62(b []byte, n uint64) []byte {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var tmp [11]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = digits[n%62]
+		n /= 62
+		if n == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
 }

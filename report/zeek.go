@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
 )
 
 // zeekFields and zeekTypes are the columns of Zeek's conn.log, as Zeek's
@@ -20,10 +21,13 @@ const (
 	zeekTimeFormat = "2006-01-02-15-04-05"
 )
 
-// zeekWriter writes a conn.log that zeek-cut reads: one line per connection,
-// as it ends. What tcpflow-check does not know is unset ("-"): service,
-// local_orig, local_resp, missed_bytes, the ip_bytes columns and
-// tunnel_parents. As in Zeek, duration and the byte counts are unset for a
+// zeekWriter writes a conn.log that zeek-cut reads: one line per Zeek
+// record (zeek.Record), as Zeek would remove the connection, so the
+// lines match Zeek's conn.log one to one; the analyzer's own records (End)
+// are only counted, since they follow the TCP connection and Zeek's
+// timers can split one into several lines (docs/zeek.md). What
+// tcpflow-check does not know is unset ("-"): service, local_orig and
+// local_resp. As in Zeek, duration and the byte counts are unset for a
 // connection of zero duration. #open is the start of the first connection
 // logged (the capture start when there is none), #close the end of the
 // capture: capture time, never the wall clock, so the log is deterministic.
@@ -49,45 +53,58 @@ func (z *zeekWriter) writeHeader(open time.Time) {
 	z.buf.WriteString("#types\t" + zeekTypes + "\n")
 }
 
-func (z *zeekWriter) End(c *analyze.Conn) {
-	z.t.add(c)
+func (z *zeekWriter) End(c *analyze.Conn) { z.t.add(c) }
+
+func (z *zeekWriter) ZeekEnd(r *zeek.Record) {
 	if !z.header {
-		z.writeHeader(c.Start)
+		z.writeHeader(r.Start)
 	}
-	if c.End.After(z.last) {
-		z.last = c.End
+	if r.End.After(z.last) {
+		z.last = r.End
 	}
 	b := z.buf.AvailableBuffer()
-	b = zeekTime(b, c.Start)
-	b = append(b, '\t', 'C')
-	b = base62(b, c.ID)
+	b = zeekTime(b, r.Start)
 	b = append(b, '\t')
-	b = zeekAddr(b, c.Client)
+	b = zeekString(b, r.UID)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, uint64(c.Client.Port()), 10)
+	b = zeekAddr(b, r.Orig)
 	b = append(b, '\t')
-	b = zeekAddr(b, c.Server)
+	b = strconv.AppendUint(b, uint64(r.Orig.Port()), 10)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, uint64(c.Server.Port()), 10)
+	b = zeekAddr(b, r.Resp)
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, uint64(r.Resp.Port()), 10)
 	b = append(b, "\ttcp\t-\t"...)
-	if d := c.Duration(); d > 0 {
+	if d := r.Duration(); d > 0 {
 		b = zeekInterval(b, d)
 		b = append(b, '\t')
-		b = strconv.AppendUint(b, c.ClientBytes, 10)
+		b = strconv.AppendUint(b, r.OrigBytes, 10)
 		b = append(b, '\t')
-		b = strconv.AppendUint(b, c.ServerBytes, 10)
+		b = strconv.AppendUint(b, r.RespBytes, 10)
 	} else {
 		b = append(b, "-\t-\t-"...)
 	}
 	b = append(b, '\t')
-	b = zeekString(b, c.ConnState)
-	b = append(b, "\t-\t-\t-\t"...) // local_orig, local_resp, missed_bytes
-	b = zeekString(b, c.History)
+	b = zeekString(b, string(r.ConnState))
+	b = append(b, "\t-\t-\t"...) // local_orig, local_resp
+	b = strconv.AppendUint(b, r.MissedBytes, 10)
 	b = append(b, '\t')
-	b = strconv.AppendUint(b, c.ClientPackets, 10)
-	b = append(b, "\t-\t"...)
-	b = strconv.AppendUint(b, c.ServerPackets, 10)
-	b = append(b, "\t-\t-\n"...) // resp_ip_bytes, tunnel_parents
+	b = zeekString(b, r.History)
+	for _, n := range [...]uint64{r.OrigPkts, r.OrigIPBytes, r.RespPkts, r.RespIPBytes} {
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, n, 10)
+	}
+	b = append(b, '\t')
+	if len(r.TunnelParents) == 0 {
+		b = append(b, zeekUnset...)
+	}
+	for i, p := range r.TunnelParents {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = zeekString(b, p)
+	}
+	b = append(b, '\n')
 	z.buf.Write(b)
 	z.flush()
 }
@@ -152,20 +169,4 @@ func zeekString(b []byte, s string) []byte {
 		b = append(b, ch)
 	}
 	return b
-}
-
-// base62 appends n in base 62 (0-9, A-Z, a-z), most significant digit first.
-func base62(b []byte, n uint64) []byte {
-	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	var tmp [11]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = digits[n%62]
-		n /= 62
-		if n == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
 }

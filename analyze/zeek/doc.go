@@ -28,9 +28,9 @@
 // Record boundaries (boundaries.go): Zeek splits one tuple's packets into
 // several connections where a SYN reuses the tuple (IsReuse) or a timer
 // removed the connection first (Expired, with the default timers of
-// init-bare.zeek). The analyzer does not split its connections there yet;
-// today only the corpus replay test (corpus_test.go) calls IsReuse and
-// Expired, to cut the records the way conn.log does. They and the timers
-// are kept for Zeek's record boundaries in the analyzer (issue 12), which
-// will call them before Update, as that test does.
+// init-bare.zeek). Table (table.go) is Zeek's session table: it asks
+// IsReuse and Expired before each Update and sweeps on the capture clock,
+// so its Records match conn.log one to one; the analyzer runs one for a
+// sink that wants them (analyze.ZeekSink, --format zeek), beside its own
+// records, which follow the TCP connection.
 package zeek

@@ -99,7 +99,7 @@ func (z *Tracker) ackReceived(i int, seq uint64) {
 				}
 				b := e.blocks[k]
 				if b.lo > e.reassemSeq+1 && clean {
-					z.scaled(i, 'G', &e.gapCnt, &e.gapThresh)
+					z.gap(i, b.lo-(e.reassemSeq+1))
 				}
 				if b.hi-1 > e.reassemSeq {
 					e.reassemSeq = b.hi - 1
@@ -107,7 +107,7 @@ func (z *Tracker) ackReceived(i int, seq uint64) {
 				e.removeBlock(k)
 			}
 			if seq > e.reassemSeq+1 && clean {
-				z.scaled(i, 'G', &e.gapCnt, &e.gapThresh)
+				z.gap(i, seq-(e.reassemSeq+1))
 			}
 		}
 		if seq-1 > e.reassemSeq {
@@ -123,6 +123,14 @@ func (z *Tracker) ackReceived(i int, seq uint64) {
 		}
 		k++
 	}
+}
+
+// gap is TCP_Reassembler::Gap once reported: the scaled 'g', and the
+// content_gap whose lengths conn.log's missed_bytes adds up.
+func (z *Tracker) gap(i int, n uint64) {
+	e := &z.ep[i]
+	z.scaled(i, 'G', &e.gapCnt, &e.gapThresh)
+	z.missed += n
 }
 
 func isClean(e *endpoint) bool {

@@ -60,6 +60,8 @@ type Tracker struct {
 	// (PartialCloseTimer).
 	start, last, closeAt, attemptAt, resetAt, partialAt int64
 
+	missed uint64 // payload bytes in the content gaps reported ('g')
+
 	histSeen uint32
 	hist     [maxHistory]byte
 	histLen  uint8
@@ -88,9 +90,10 @@ func (z *Tracker) isOrig(i int) bool { return (i == 0) == z.origClient }
 
 // Update processes one segment as Zeek's TCP analyzer would
 // (TCPAnalyzer::DeliverPacket, TCPSessionAdapter::Process). fromClient says
-// which of the analyzer's sides sent it.
+// which of the analyzer's sides sent it. A payload the frame does not hold
+// in full (seg.PayloadCaptured) is not delivered to Zeek's reassembler.
 func (z *Tracker) Update(fromClient bool, seg *capture.Segment) {
-	z.UpdateCaptured(fromClient, seg, true)
+	z.UpdateCaptured(fromClient, seg, seg.PayloadCaptured())
 }
 
 // UpdateCaptured is Update for a segment whose payload may not have been

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
+)
+
+// Zeek's rules, each shown on a crafted capture read through the CLI as a
+// user would: analyze --format zeek, then the conn.log read by its #fields.
+
+// zeekClient and zeekServer are endpoints whose ports are in no likely
+// server list, so Zeek's first-packet flip stays out of the way.
+var (
+	zeekClient = netip.MustParseAddrPort("192.0.2.1:40000")
+	zeekServer = netip.MustParseAddrPort("192.0.2.2:5555")
+)
+
+// frameEdit changes frame i (0-based) of a capture after it was built.
+type frameEdit func(i int, frame []byte) []byte
+
+// writeFrames writes segs as an Ethernet pcap in dir, each frame passed
+// through edit, and returns its path.
+func writeFrames(t *testing.T, name string, segs []capture.Segment, edit frameEdit) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.Format{}, pcapgen.Ethernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f pcapgen.Framer
+	for i := range segs {
+		b, err := f.Frame(pcapgen.Ethernet, &segs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append([]byte(nil), b...)
+		n := len(b)
+		if edit != nil {
+			b = edit(i, b)
+		}
+		if err := w.WriteFrame(0, segs[i].Time, b, max(n, len(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// zeekRows runs analyze --format zeek (with extra flags) on path and
+// returns its records as column → value maps, in the order written.
+func zeekRows(t *testing.T, path string, flags ...string) []map[string]string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args := append(append([]string{"analyze", "--format", "zeek"}, flags...), path)
+	if code := run(args, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("analyze exited %d: %s", code, errb.String())
+	}
+	var cols []string
+	var rows []map[string]string
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		p := strings.Split(line, "\t")
+		if p[0] == "#fields" {
+			cols = p[1:]
+			continue
+		}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		row := map[string]string{}
+		for i, c := range cols {
+			if i < len(p) {
+				row[c] = p[i]
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// wantRows compares rows with want, field by field where want names one.
+func wantRows(t *testing.T, rows []map[string]string, want []map[string]string) {
+	t.Helper()
+	if len(rows) != len(want) {
+		t.Fatalf("%d conn.log records, want %d: %v", len(rows), len(want), rows)
+	}
+	for i := range want {
+		for k, v := range want[i] {
+			if rows[i][k] != v {
+				t.Errorf("record %d: %s = %q, want %q (record %v)", i+1, k, rows[i][k], v, rows[i])
+			}
+		}
+	}
+}
+
+// A conn.log record ends when Zeek's timers remove the connection, and the
+// next packet on the tuple starts a new one: here the attempt timer (a SYN
+// unanswered for tcp_attempt_delay, 5 s: the SYN is retransmitted 6 s
+// later, same ISN) and the close delay (tcp_close_delay, 5 s after both
+// sides closed: a last ACK retransmitted 7 s after the close). Zeek logs
+// three records; the analyzer's own records follow the TCP connection:
+// one.
+func TestZeekRecordBoundaries(t *testing.T) {
+	c := pcapgen.NewConv(zeekClient, zeekServer, 1000, 5000, pcapgen.CraftedStart)
+	c.C(capture.SYN, 0, 0, 0)
+	c.Wait(6 * time.Second)
+	c.Normal(100, 200)
+	c.Wait(7 * time.Second)
+	c.C(capture.ACK, 102, 202, 0)
+	path := writeFrames(t, "boundaries.pcap", c.Segs, nil)
+	wantRows(t, zeekRows(t, path), []map[string]string{
+		{"id.orig_h": "192.0.2.1", "history": "S", "conn_state": "S0", "orig_pkts": "1", "duration": "-"},
+		{"id.orig_h": "192.0.2.1", "history": "ShADadFf", "conn_state": "SF", "orig_pkts": "6", "resp_pkts": "4",
+			"orig_bytes": "100", "resp_bytes": "200", "duration": "0.008000"},
+		{"id.orig_h": "192.0.2.1", "history": "A", "conn_state": "OTH", "orig_pkts": "1", "resp_pkts": "0"},
+	})
+	var out, errb bytes.Buffer
+	if code := run([]string{"analyze", "--format", "jsonl", path}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), `"type":"connection"`); n != 1 {
+		t.Errorf("%d connection records, want 1 (one TCP connection):\n%s", n, out.String())
+	}
+}
