@@ -403,6 +403,20 @@ func stateNames() []string {
 	return out
 }
 
+// traceEnd reads trace_end: finished (the default) or cut; it reports
+// whether the traces are cut out of longer captures.
+func (d *decoder) traceEnd(n *yaml.Node) bool {
+	n = resolve(n)
+	switch n.Value {
+	case "finished":
+		return false
+	case "cut":
+		return true
+	}
+	d.errorf(n, "trace_end must be finished (the trace is the record of a finished test) or cut (cut out of a longer capture), not %q", n.Value)
+	return false
+}
+
 func (d *decoder) timeouts(n *yaml.Node) Timeouts {
 	var t Timeouts
 	d.mapping(n, timeoutKeys, func(key string, k, v *yaml.Node) {

@@ -143,7 +143,7 @@ func junitCases(rules []RuleResult, classname string, out *string) []junitCase {
 		c := junitCase{Name: r.Rule, Classname: classname, Time: "0"}
 		if r.Failed {
 			var text bytes.Buffer
-			fmt.Fprintf(&text, "%s (policy line %d)\n", r.Message, r.Line)
+			fmt.Fprintf(&text, "%s (%s)\n", r.Message, r.where())
 			for _, f := range r.Found {
 				writeFinding(&text, f, r.Input == "", human.Painter{})
 			}

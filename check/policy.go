@@ -53,6 +53,15 @@ type Policy struct {
 	ExpectPerFile *Expect
 	// Timeouts override the analysis defaults (timeouts).
 	Timeouts Timeouts
+	// CutTrace (trace_end: cut) says the traces were cut out of longer
+	// captures, so a condition pending at a trace's end may have finished
+	// after it: pending conditions follow the timeouts, as in analyze. The
+	// default (trace_end: finished) holds a trace to be the record of a
+	// finished test, where whatever is still pending at its end never
+	// finished and is a finding of its kind, however short.
+	CutTrace bool
+	// TraceEndLine is the line of trace_end; 0 when unset.
+	TraceEndLine int
 }
 
 // KindRule is one kind of a fail_on or warn_on list.
@@ -163,7 +172,7 @@ func LoadPolicy(name string) (*Policy, error) {
 // The keys of each mapping, in the order docs/check.md lists them.
 var (
 	policyKeys = []string{"fail_on", "fail_on_severity", "warn_on", "warn_on_severity", "max", "max_per_file",
-		"ignore", "severity", "expect", "expect_per_file", "timeouts"}
+		"ignore", "severity", "expect", "expect_per_file", "timeouts", "trace_end"}
 	ignoreKeys   = []string{"kind", "server_port", "port", "host", "cidr", "client", "server", "input", "reason"}
 	expectKeys   = []string{"min_connections", "max_connections", "connections_to", "handshake_rtt_p99", "handshake_rtt_max", "max_conn_state", "max_final_state"}
 	connsToKeys  = []string{"port", "host", "min", "max"}
@@ -221,6 +230,8 @@ func ParsePolicy(name string, data []byte) (*Policy, error) {
 			p.ExpectPerFile = d.expect(v)
 		case "timeouts":
 			p.Timeouts = d.timeouts(v)
+		case "trace_end":
+			p.CutTrace, p.TraceEndLine = d.traceEnd(v), k.Line
 		}
 	})
 	if len(d.errs) == 0 && !p.hasRules() {

@@ -124,6 +124,7 @@ func TestPolicyErrors(t *testing.T) {
 		{"bad duration", "fail_on: [reset]\ntimeouts:\n  half_close: soon\n", []string{`p.yaml:3:15: bad duration "soon"`}},
 		{"negative duration", "fail_on: [reset]\ntimeouts:\n  msl: -1s\n", []string{"p.yaml:3:8: duration \"-1s\" must be positive"}},
 		{"unknown timeout", "fail_on: [reset]\ntimeouts:\n  handshak: 3s\n", []string{`p.yaml:3:3: unknown key "handshak"`}},
+		{"bad trace_end", "fail_on: [reset]\ntrace_end: partial\n", []string{`p.yaml:2:12: trace_end must be finished (the trace is the record of a finished test) or cut (cut out of a longer capture), not "partial"`}},
 		{"negative max", "max:\n  reset: -1\n", []string{"p.yaml:2:10: expected a whole number ≥ 0"}},
 		{"max not a number", "max:\n  reset: none\n", []string{"p.yaml:2:10: expected a whole number"}},
 		{"ignore without reason", "fail_on: [reset]\nignore:\n  - port: 80\n", []string{"p.yaml:3:5: ignore rule without a reason"}},
@@ -230,5 +231,23 @@ func TestRTTQuantile(t *testing.T) {
 	}
 	if got := s.rttQuantile(0.5); got != 50*time.Millisecond {
 		t.Errorf("p50 = %v", got)
+	}
+}
+
+// trace_end: finished is the default; cut says the traces were cut out of
+// longer captures.
+func TestPolicyTraceEnd(t *testing.T) {
+	for src, cut := range map[string]bool{
+		"fail_on: [reset]\n":                      false,
+		"fail_on: [reset]\ntrace_end: finished\n": false,
+		"fail_on: [reset]\ntrace_end: cut\n":      true,
+	} {
+		p, err := ParsePolicy("p.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.CutTrace != cut {
+			t.Errorf("%q: CutTrace = %v, want %v", src, p.CutTrace, cut)
+		}
 	}
 }

@@ -56,6 +56,13 @@ expect:
 #   max_conn_state: {S0: 0}         # Zeek conn_state: S0 = SYN, no reply
 #   max_final_state: {CLOSE_WAIT: 0} # no peer left in CLOSE_WAIT at the end of a trace
 
+# A trace is the record of a finished test: a condition still pending at its
+# end (a SYN unanswered, a SYN-ACK without its ACK, a peer in CLOSE_WAIT, a FIN
+# never acknowledged, a window still 0) never finished, and is a finding of its
+# kind however short. For traces cut out of longer captures, where it may have
+# finished after the cut, let the timeouts below decide instead:
+# trace_end: cut
+
 # Analysis timeouts (the command's --*-timeout flags win over these).
 timeouts:
   handshake: 3s     # a SYN or SYN-ACK waiting for its answer

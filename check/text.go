@@ -96,7 +96,7 @@ func writeRuleText(b *bytes.Buffer, r *RuleResult, o Options, p human.Painter) {
 	if r.Input != "" {
 		where = "in " + r.Input
 	}
-	fmt.Fprintf(b, "\n%s %s  (policy line %d)\n      %s: %s\n", tag, p.Bold(r.Rule), r.Line, where, r.Message)
+	fmt.Fprintf(b, "\n%s %s  (%s)\n      %s: %s\n", tag, p.Bold(r.Rule), r.where(), where, r.Message)
 	for i, f := range r.Found {
 		if i == o.MaxFindings {
 			fmt.Fprintf(b, "      … and %d more (all of them are in the --junit and --format json output)\n", len(r.Found)-i)

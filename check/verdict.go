@@ -5,10 +5,12 @@ import (
 	"net/netip"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
@@ -251,7 +253,10 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 		all.merge(ci.traffic)
 		allFindings = append(allFindings, ci.findings...)
 		ir := InputResult{Name: in.Name, Err: in.Err, Stats: in.Stats, Connections: ci.traffic.conns}
-		ir.Rules = findingRules(p, ci.findings, in.Name, false)
+		if in.Err == nil && in.Stats.Segments == 0 && ci.traffic.conns == 0 {
+			ir.Rules = append(ir.Rules, nothingCaptured(in.Name, &in.Stats))
+		}
+		ir.Rules = append(ir.Rules, findingRules(p, ci.findings, in.Name, false)...)
 		if p.ExpectPerFile != nil {
 			ir.Rules = append(ir.Rules, expectRules(p.ExpectPerFile, "expect_per_file", ci.traffic, in.Name)...)
 		}
@@ -262,6 +267,51 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 		v.Global = append(v.Global, expectRules(p.Expect, "expect", all, "")...)
 	}
 	return v
+}
+
+// RuleCaptured is the rule every policy holds without saying so: a trace
+// with no TCP segment to judge recorded nothing of the test, and never
+// passes. Its Line is 0.
+const RuleCaptured = "captured: TCP traffic"
+
+// nothingCaptured is RuleCaptured failed on an input, with the likely causes.
+func nothingCaptured(input string, st *capture.Stats) RuleResult {
+	r := RuleResult{Rule: RuleCaptured, Level: LevelFail, Input: input, Failed: true}
+	if st.Packets == 0 {
+		r.Message = "nothing was captured: the trace holds no packets. Likely causes: tcpdump was stopped before it wrote " +
+			"what it buffered (run it with -U --immediate-mode, and stop it with SIGINT after the test), it listened on the " +
+			"wrong interface (loopback traffic is on -i lo, not -i eth0), or its filter matched nothing"
+		return r
+	}
+	var skipped []string
+	for _, k := range sortedKeys(st.Skipped) {
+		skipped = append(skipped, fmt.Sprintf("%s %d", k, st.Skipped[k]))
+	}
+	what := ""
+	if len(skipped) > 0 {
+		what = " (" + strings.Join(skipped, " · ") + ")"
+	}
+	r.Message = fmt.Sprintf("nothing was captured that could be judged: %s, none of them a TCP segment%s. "+
+		"Likely causes: the filter (tcpdump's or --filter) matched other traffic, or the capture listened on the wrong interface",
+		human.Plural(st.Packets, "packet"), what)
+	return r
+}
+
+// where says where the rule comes from: its policy line, or built in.
+func (r *RuleResult) where() string {
+	if r.Line == 0 {
+		return "built in"
+	}
+	return fmt.Sprintf("policy line %d", r.Line)
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // findingRules evaluates the rules that count findings: per input (fail_on,

@@ -122,9 +122,9 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 // With continuous the inputs are one capture cut in pieces (tcpdump -C/-G):
 // they are read in the time order of their first packets, connections carry
 // across, frame numbers continue from file to file, and the records name the
-// whole set. It reports every input, the damaged ones included (with what
-// could be read of them); the error is the first input error, which makes
-// the exit code 2.
+// whole set, which it reports as one input. It reports every input, the
+// damaged ones included (with what could be read of them); the error is the
+// first input error, which makes the exit code 2.
 func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, continuous bool) ([]report.Input, error) {
 	if continuous {
 		names = inTimeOrder(e, names, cfg)
@@ -185,8 +185,25 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 	}
 	if continuous {
 		an.Finish(end)
+		inputs = []report.Input{joinInputs(inputs)}
 	}
 	return inputs, first
+}
+
+// joinInputs is the one input a continuous set is: the records name it, and
+// check holds it to the per-input rules as one trace.
+func joinInputs(parts []report.Input) report.Input {
+	var in report.Input
+	names := make([]string, len(parts))
+	for i := range parts {
+		names[i] = parts[i].Name
+		in.Stats.Add(&parts[i].Stats)
+		if in.Err == nil {
+			in.Err = parts[i].Err
+		}
+	}
+	in.Name = strings.Join(names, "+")
+	return in
 }
 
 // inTimeOrder sorts the files of a continuous set by the time of their

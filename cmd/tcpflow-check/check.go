@@ -72,6 +72,9 @@ func cmdCheck(e *env, args []string) error {
 		t.MSL = 0
 	}
 	applyTimeouts(&cfg, t)
+	// A trace is the record of a finished test: what it left pending never
+	// finished (unless the policy says the traces are cut from longer ones).
+	cfg.FinishedTest = !pol.CutTrace
 	af.cfg = cfg
 	if err := af.validate(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -209,5 +212,106 @@ func TestAnalyzeVerdictNamesHalfOpen(t *testing.T) {
 	_, out, _ = runCmd(t, nil, "analyze", realPcaps+"normal-close.pcap")
 	if strings.Contains(out, "half-open") {
 		t.Errorf("a clean close is called half-open:\n%s", out)
+	}
+}
+
+// In check, every pending-at-end kind fails the policy listing it, with
+// evidence saying it was pending at the end; trace_end: cut turns that off
+// for traces cut out of longer captures (the timeouts decide, as in analyze).
+func TestCheckPendingAtEnd(t *testing.T) {
+	finished := writePolicy(t, "fail_on: [syn_unanswered, missing_third_ack, half_close_stuck, fin_unacked, last_ack_missing, zero_window_stuck]\n")
+	cut := writePolicy(t, "fail_on: [syn_unanswered, missing_third_ack, half_close_stuck, fin_unacked, last_ack_missing, zero_window_stuck]\ntrace_end: cut\n")
+	for _, tc := range pendingCuts {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			ng := pcapngUntil(t, realPcaps+tc.pcap, tc.frames, tc.after)
+			code, out, errOut := runCmd(t, nil, "check", "--policy", finished, ng)
+			want := "FAIL  fail_on: " + string(tc.kind)
+			if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "still pending when the trace ended") {
+				t.Errorf("finished test: exit %d, want 1 with %q and the pending evidence:\n%s%s", code, want, out, errOut)
+			}
+			if code, out, errOut := runCmd(t, nil, "check", "--policy", cut, ng); code != 0 {
+				t.Errorf("trace_end: cut: exit %d, want 0 (under every timeout):\n%s%s", code, out, errOut)
+			}
+		})
+	}
+	// A clean close leaves nothing pending.
+	if code, out, _ := runCmd(t, nil, "check", "--policy", finished, realPcaps+"normal-close.pcap"); code != 0 {
+		t.Errorf("clean close: exit %d\n%s", code, out)
+	}
+}
+
+// A trace with no packets (tcpdump killed before it wrote its buffer: a
+// 24-byte pcap, the header alone) or none with a TCP segment never passes
+// check, whatever the policy, and the message says what likely went wrong.
+func TestCheckEmptyTrace(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(realPcaps + "normal-close.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.pcap")
+	if err := os.WriteFile(empty, src[:24], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	udp := filepath.Join(dir, "udp.pcap")
+	writeUDPPcap(t, udp)
+	pol := writePolicy(t, "fail_on: [syn_unanswered]\n")
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{empty, []string{"FAIL  captured: TCP traffic  (built in)", "nothing was captured: the trace holds no packets",
+			"-U --immediate-mode", "wrong interface", "filter", "verdict: FAIL"}},
+		{udp, []string{"FAIL  captured: TCP traffic", "nothing was captured that could be judged: 1 packet, none of them a TCP segment (non-tcp 1)",
+			"filter", "verdict: FAIL"}},
+	} {
+		code, out, errOut := runCmd(t, nil, "check", "--policy", pol, tc.file)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1\n%s%s", tc.file, code, out, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.file, w, out)
+			}
+		}
+		chk := runJSON(t, "check", "--policy", pol, "--format", "json", tc.file)
+		if chk["verdict"] != "fail" {
+			t.Errorf("%s: json verdict %v", tc.file, chk["verdict"])
+		}
+		if _, out, _ := runCmd(t, nil, "check", "--policy", pol, "--format", "github", tc.file); !strings.Contains(out, "::error") {
+			t.Errorf("%s: no ::error annotation:\n%s", tc.file, out)
+		}
+	}
+	// A trace with traffic passes the same policy.
+	if code, out, _ := runCmd(t, nil, "check", "--policy", pol, realPcaps+"normal-close.pcap"); code != 0 {
+		t.Errorf("normal-close: exit %d\n%s", code, out)
+	}
+}
+
+// writeUDPPcap writes a pcap holding one UDP datagram.
+func writeUDPPcap(t *testing.T, name string) {
+	t.Helper()
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4(192, 0, 2, 1), DstIP: net.IPv4(192, 0, 2, 2)}
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload("query")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(data)}, data); err != nil {
+		t.Fatal(err)
 	}
 }

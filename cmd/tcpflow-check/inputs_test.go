@@ -146,6 +146,13 @@ func TestContinuousJoinsRotatedFiles(t *testing.T) {
 			}
 		}
 	}
+	// check holds the set to the policy as one trace.
+	pol := writePolicy(t, "fail_on: [half_close_stuck, fin_unacked, last_ack_missing, missing_third_ack]\nexpect_per_file: {min_connections: 1}\n")
+	chk := runJSON(t, append([]string{"check", "--policy", pol, "--format", "json", "--continuous"}, parts...)...)
+	ins := chk["inputs"].([]any)
+	if chk["verdict"] != "pass" || len(ins) != 1 || ins[0].(map[string]any)["name"] != parts[0]+"+"+parts[1] {
+		t.Errorf("check --continuous: verdict %v, inputs %v; want pass on one input naming both files", chk["verdict"], ins)
+	}
 	// Without --continuous each piece is its own capture: the connection
 	// is cut in two.
 	sep := runJSON(t, append([]string{"analyze", "--format", "json", "--deterministic"}, parts...)...)["connections"].([]any)
