@@ -236,3 +236,17 @@ func BenchmarkAnalyzeEstablished(b *testing.B) {
 		a.Add(&ack)
 	}
 }
+
+// TestCatalogueImmutable: the catalogue a caller gets is a copy; changing
+// it changes no severity.
+func TestCatalogueImmutable(t *testing.T) {
+	cat := analyze.Catalogue()
+	sev, _ := analyze.KindSeverity(cat[0].Kind)
+	cat[0].Severity = sev + 1
+	if got, _ := analyze.KindSeverity(cat[0].Kind); got != sev {
+		t.Errorf("KindSeverity(%s) = %v after the caller changed its copy, want %v", cat[0].Kind, got, sev)
+	}
+	if analyze.Catalogue()[0].Severity != sev {
+		t.Error("Catalogue() returned the changed entry")
+	}
+}

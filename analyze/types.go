@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
@@ -122,12 +123,18 @@ const (
 	CaptureIncomplete   Kind = "capture_incomplete"
 )
 
-// Catalogue lists every kind with its default severity, in the order of DESIGN §4.
-var Catalogue = []struct {
+// KindInfo is one entry of the finding catalogue.
+type KindInfo struct {
 	Kind     Kind
-	Severity Severity
-	Doc      string
-}{
+	Severity Severity // the default; a policy may override it
+	Doc      string   // what the finding means, in one line
+}
+
+// Catalogue returns every kind with its default severity, in the order of
+// DESIGN §4. The slice is the caller's: changing it changes no finding.
+func Catalogue() []KindInfo { return slices.Clone(catalogue) }
+
+var catalogue = []KindInfo{
 	{SynUnanswered, Error, "SYNs from the client and nothing back from the server within the handshake timeout"},
 	{ConnectionRefused, Warning, "RST answering a SYN: nobody listening"},
 	{MissingThirdAck, Error, "a valid SYN-ACK, then no ACK or data from the client within the handshake timeout"},
@@ -157,7 +164,7 @@ var Catalogue = []struct {
 
 // KindSeverity returns the default severity of k and whether k is in the catalogue.
 func KindSeverity(k Kind) (Severity, bool) {
-	for _, c := range Catalogue {
+	for _, c := range catalogue {
 		if c.Kind == k {
 			return c.Severity, true
 		}

@@ -159,11 +159,11 @@ func (c *conn) over(now time.Time, cfg *Config) bool {
 	if c.rstSeen && now.Sub(c.rstAt) >= cfg.CloseLinger {
 		return true
 	}
-	C, S := &c.p[ClientToServer], &c.p[ServerToClient]
-	if C.finAcked && S.finAcked {
-		t := C.finAckTime
-		if S.finAckTime.After(t) {
-			t = S.finAckTime
+	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
+	if client.finAcked && server.finAcked {
+		t := client.finAckTime
+		if server.finAckTime.After(t) {
+			t = server.finAckTime
 		}
 		return now.Sub(t) >= cfg.CloseLinger
 	}

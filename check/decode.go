@@ -113,9 +113,9 @@ func (d *decoder) list(n *yaml.Node) []*yaml.Node {
 }
 
 func kindNames() []string {
-	names := make([]string, len(analyze.Catalogue))
-	for i, c := range analyze.Catalogue {
-		names[i] = string(c.Kind)
+	var names []string
+	for _, c := range analyze.Catalogue() {
+		names = append(names, string(c.Kind))
 	}
 	return names
 }

@@ -408,7 +408,7 @@ func (t *textWriter) writeExample(e *example) {
 
 // kindDoc returns the catalogue's one-line meaning of k.
 func kindDoc(k analyze.Kind) string {
-	for _, c := range analyze.Catalogue {
+	for _, c := range analyze.Catalogue() {
 		if c.Kind == k {
 			return c.Doc
 		}
