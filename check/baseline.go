@@ -100,20 +100,23 @@ func LoadBaseline(name string) (*Baseline, error) {
 
 // baselineDoc is the part of the documents a baseline reads: analyze's
 // json document ("connections"), its jsonl lines (each a connection or the
-// summary), and check's json verdict ("findings").
+// summary, whose "connections" is a count), and check's json verdict
+// ("findings"). Connections is decoded once the document's type is known.
 type baselineDoc struct {
-	Schema      string `json:"schema"`
-	Type        string `json:"type"`
-	Input       string `json:"input"`
-	Client      string `json:"client"`
-	Server      string `json:"server"`
-	Findings    []baselineFinding
-	Connections []struct {
-		Input    string            `json:"input"`
-		Client   string            `json:"client"`
-		Server   string            `json:"server"`
-		Findings []baselineFinding `json:"findings"`
-	} `json:"connections"`
+	Schema      string            `json:"schema"`
+	Type        string            `json:"type"`
+	Input       string            `json:"input"`
+	Client      string            `json:"client"`
+	Server      string            `json:"server"`
+	Findings    []baselineFinding `json:"findings"`
+	Connections json.RawMessage   `json:"connections"`
+}
+
+type baselineConn struct {
+	Input    string            `json:"input"`
+	Client   string            `json:"client"`
+	Server   string            `json:"server"`
+	Findings []baselineFinding `json:"findings"`
 }
 
 type baselineFinding struct {
@@ -146,8 +149,13 @@ func ReadBaseline(r io.Reader) (*Baseline, error) {
 					return nil, err
 				}
 			}
-		case d.Connections != nil:
-			for _, c := range d.Connections {
+		case d.Type == "summary":
+		case len(d.Connections) > 0 && d.Connections[0] == '[':
+			var conns []baselineConn
+			if err := json.Unmarshal(d.Connections, &conns); err != nil {
+				return nil, fmt.Errorf("not the JSON output of tcpflow-check analyze or check: connections: %w", err)
+			}
+			for _, c := range conns {
 				for _, f := range c.Findings {
 					if err := b.add(c.Input, c.Client, c.Server, f.Kind); err != nil {
 						return nil, err
@@ -160,7 +168,6 @@ func ReadBaseline(r io.Reader) (*Baseline, error) {
 					return nil, err
 				}
 			}
-		case d.Type == "summary":
 		default:
 			return nil, errors.New("not the JSON output of tcpflow-check analyze or check (no connections or findings)")
 		}

@@ -335,6 +335,17 @@ func TestCheckBaseline(t *testing.T) {
 	if code != 0 {
 		t.Errorf("check json baseline: exit %d\n%s", code, out)
 	}
+	// analyze --format jsonl is a baseline too: a line per connection, then
+	// the summary (whose "connections" is a count).
+	_, jl, _ := runCmd(t, nil, "analyze", "--format", "jsonl", realPcaps+"refused.pcap", realPcaps+"syn-unanswered.pcap")
+	base3 := filepath.Join(dir, "analyze.jsonl")
+	if err := os.WriteFile(base3, []byte(jl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCmd(t, nil, "check", "--policy", pol, "--baseline", base3, realPcaps+"refused.pcap", realPcaps+"syn-unanswered.pcap")
+	if code != 0 || !strings.Contains(out, "known from the baseline") {
+		t.Errorf("analyze jsonl baseline: exit %d\n%s%s", code, out, errOut)
+	}
 	// The same refusal twice is one known and one new: matching counts.
 	code, out, _ = runCmd(t, nil, "check", "--policy", pol, "--baseline", base, realPcaps+"refused.pcap", realPcaps+"refused.pcap")
 	if code != 1 || !strings.Contains(out, "1 known from the baseline") {
