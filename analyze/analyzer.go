@@ -177,7 +177,7 @@ func (a *Analyzer) Advance(now time.Time) {
 // says it — pcapng's isb_endtime, the stop of a live capture or of a
 // capture around a command; zero when the source says nothing. The
 // capture's end is the later of end and the last segment, and every
-// condition still pending is judged against it (DESIGN §4): a CLOSE_WAIT
+// condition still pending is judged against it (docs/design.md §4): a CLOSE_WAIT
 // that began 2 s before end lasted 2 s. Every connection ends and its
 // record goes to the Sink; the analyzer then starts over, clock and
 // connections, so that the next input is a capture of its own (its

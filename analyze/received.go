@@ -7,7 +7,7 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
-// What was received (DESIGN §3): a peer's state changes when it sends a
+// What was received (docs/design.md §3): a peer's state changes when it sends a
 // segment — seen directly — and when it receives one, which the capture
 // shows only through the receiver's own later segments. Each segment that
 // would move its receiver's state is therefore kept as a pending item on its

@@ -91,7 +91,7 @@ func ParseSeverity(name string) (Severity, bool) {
 	return 0, false
 }
 
-// Kind names a finding. The names are a contract (DESIGN §4): add, never rename.
+// Kind names a finding. The names are a contract (docs/design.md §4): add, never rename.
 type Kind string
 
 // The finding catalogue.
@@ -131,7 +131,7 @@ type KindInfo struct {
 }
 
 // Catalogue returns every kind with its default severity, in the order of
-// DESIGN §4. The slice is the caller's: changing it changes no finding.
+// docs/design.md §4. The slice is the caller's: changing it changes no finding.
 func Catalogue() []KindInfo { return slices.Clone(catalogue) }
 
 var catalogue = []KindInfo{
@@ -196,7 +196,7 @@ const (
 )
 
 // Step is one segment of a connection's timeline, with both peers' states
-// after it (as settled by later evidence, see DESIGN §3).
+// after it (as settled by later evidence, see docs/design.md §3).
 type Step struct {
 	Frame       uint64
 	Time        time.Time

@@ -21,7 +21,7 @@ const (
 	nSlots
 )
 
-// judge checks the conditions that are about waiting (DESIGN §4) at capture
+// judge checks the conditions that are about waiting (docs/design.md §4) at capture
 // time now. A condition that has lasted its timeout becomes a finding at
 // once (handed to the sink), and its duration keeps growing until the
 // condition ends. With final, the connection is ending: pending receipts

@@ -24,7 +24,7 @@
 // travel with their connection's record and Finding is ignored.
 //
 // The field names of the records (Record, SummaryRecord) are the contract of
-// DESIGN §5: fields are added, never renamed. Output depends only on the
+// docs/design.md §5: fields are added, never renamed. Output depends only on the
 // capture (capture time, never the wall clock), except the summary's elapsed
 // time, which Options.NoElapsed leaves out.
 //

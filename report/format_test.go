@@ -50,7 +50,7 @@ func keys(m map[string]any) []string {
 
 func sorted(s ...string) []string { sort.Strings(s); return s }
 
-// DESIGN §5 field names, which are a contract.
+// docs/design.md §5 field names, which are a contract.
 var (
 	recordFields = sorted("type", "id", "input", "client", "server", "first_frame", "last_frame", "start",
 		"duration_s", "client_state", "server_state", "conn_state", "history", "handshake", "client_bytes",

@@ -24,7 +24,7 @@ import (
 // evidence.
 //
 // The states on a line are the states after that segment, as settled by
-// later evidence (DESIGN §3). A connection analysed without a timeline gets
+// later evidence (docs/design.md §3). A connection analysed without a timeline gets
 // its header, final states and findings, and a note saying so.
 func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 	o := opts.withDefaults()

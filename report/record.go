@@ -10,7 +10,7 @@ import (
 )
 
 // Record is one connection as the json, jsonl and yaml formats write it. The
-// field names are the contract of DESIGN §5: fields may be added, never
+// field names are the contract of docs/design.md §5: fields may be added, never
 // renamed.
 type Record struct {
 	Type         string          `json:"type" yaml:"type"` // always "connection"

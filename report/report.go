@@ -11,7 +11,7 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/capture"
 )
 
-// Schema names the version of the machine-readable output (DESIGN §5).
+// Schema names the version of the machine-readable output (docs/design.md §5).
 const Schema = "tcpflow-check/v1"
 
 // Input describes one capture that was read.

@@ -8,7 +8,7 @@ import (
 )
 
 // TestScenarioExpectations states, for every bundled capture, what the
-// scenario that produced it means by DESIGN's rules (testdata/pcaps/
+// scenario that produced it means by docs/design.md's rules (testdata/pcaps/
 // MANIFEST.md): both peers' final states, Zeek's conn_state, the findings
 // that must be there, and that a clean connection carries no error or
 // warning. Unlike the golden files, this is written from the scenario, not

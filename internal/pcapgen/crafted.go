@@ -17,7 +17,7 @@ import (
 type Capture struct {
 	Name   string // file name
 	Doc    string // what the capture holds
-	Expect string // the expected analysis, by the rules of DESIGN.md (for MANIFEST.md)
+	Expect string // the expected analysis, by the rules of docs/design.md (for MANIFEST.md)
 	Write  func(w io.Writer) error
 }
 
