@@ -1,5 +1,8 @@
 # tcpflow-check — build, test, demo, bench.
 GO      ?= go
+# No cgo: the binary needs no C toolchain to build, and loads libpcap (for
+# live capture and BPF filters) at run time where it is installed.
+export CGO_ENABLED ?= 0
 BIN     ?= ./tcpflow-check
 DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 

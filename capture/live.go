@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -69,6 +70,51 @@ var (
 	ErrTimeout = errors.New("capture: no frame within the read timeout")
 )
 
+// ErrNoLibpcap: libpcap's shared library, which live capture and BPF
+// filters load at run time, is not installed (or this build does not load
+// it). The error that wraps it says what to install.
+var ErrNoLibpcap = errors.New("libpcap is not installed")
+
+// LibpcapError says why libpcap could not be loaded. It wraps ErrNoLibpcap
+// and errors.ErrUnsupported.
+type LibpcapError struct {
+	Tried    []string // the library names tried
+	Detail   string   // what the loader said
+	NoLoader bool     // this build does not load libpcap at all
+}
+
+// Error says what to install.
+func (e *LibpcapError) Error() string {
+	if e.NoLoader {
+		return "live capture and BPF filters need libpcap: " + e.Detail
+	}
+	tried := ""
+	if len(e.Tried) > 0 {
+		tried = " (tried " + strings.Join(e.Tried, ", ") + ")"
+	}
+	return "live capture and BPF filters need libpcap, which is not installed" + tried + ".\n" +
+		"  Install it: apt-get install libpcap0.8 (Debian, Ubuntu), dnf install libpcap (Fedora),\n" +
+		"  apk add libpcap (Alpine), or set " + LibpcapEnv + " to the library's path.\n" +
+		"  Detail: " + e.Detail
+}
+
+// Unwrap returns ErrNoLibpcap and errors.ErrUnsupported.
+func (e *LibpcapError) Unwrap() []error { return []error{ErrNoLibpcap, errors.ErrUnsupported} }
+
+// LibpcapEnv names the environment variable that, when set, is the path of
+// the libpcap shared library to load instead of the usual names.
+const LibpcapEnv = "TCPFLOW_LIBPCAP"
+
+// Interface is a capture device, as libpcap lists it (tcpdump -D).
+type Interface struct {
+	Name         string
+	Description  string
+	Loopback     bool
+	Up           bool
+	Running      bool
+	Disconnected bool
+}
+
 // LiveError says which interface a live capture failed on.
 type LiveError struct {
 	Interface string
@@ -106,8 +152,9 @@ type Live struct {
 
 // OpenLive starts capturing on the interface named iface ("any" for all of
 // them, as tcpdump -i any). A nil cfg applies the defaults. It fails with a
-// *LiveError wrapping ErrPermission, ErrNoInterface or ErrFilter, or
-// errors.ErrUnsupported when this build cannot capture (no cgo).
+// *LiveError wrapping ErrPermission, ErrNoInterface or ErrFilter, or a
+// *LibpcapError (wrapping ErrNoLibpcap and errors.ErrUnsupported) when
+// libpcap is not installed.
 func OpenLive(iface string, cfg *LiveConfig) (*Live, error) {
 	c := cfg.withDefaults()
 	src, err := openLive(iface, &c)
@@ -134,7 +181,7 @@ func newLive(iface string, src liveSource, c *LiveConfig) *Live {
 // Interface returns the name of the interface being captured.
 func (l *Live) Interface() string { return l.iface }
 
-// LinkType returns the interface's link type (Linux SLL2 for "any").
+// LinkType returns the interface's link type (Linux cooked SLL for "any").
 func (l *Live) LinkType() layers.LinkType { return l.link }
 
 // Next fills seg with the next TCP segment. Frames without one are counted

@@ -25,7 +25,7 @@ type LinkFilter struct {
 
 // NewLinkFilter returns a LinkFilter for expr. It compiles expr for
 // Ethernet at once, so that a syntax error is reported before any file is
-// read (wrapping ErrFilter, or errors.ErrUnsupported without cgo).
+// read (wrapping ErrFilter, or ErrNoLibpcap without libpcap).
 func NewLinkFilter(expr string, snaplen int) (*LinkFilter, error) {
 	if snaplen <= 0 {
 		snaplen = maxSnapLen

@@ -1,19 +1,24 @@
-//go:build cgo
+//go:build (linux || darwin || freebsd) && !nolibpcap
 
 package capture
 
 import (
-	"fmt"
+	"runtime"
+	"unsafe"
 
-	"github.com/gopacket/gopacket"
+	"github.com/ebitengine/purego"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcap"
 )
 
 // CompileFilter compiles a BPF filter in tcpdump syntax for frames of link
 // type link cut at snaplen bytes. A filter that does not compile is an
-// error wrapping ErrFilter.
+// error wrapping ErrFilter; without libpcap installed, one wrapping
+// ErrNoLibpcap.
 func CompileFilter(expr string, link layers.LinkType, snaplen int) (Filter, error) {
+	l, err := loadLibpcap()
+	if err != nil {
+		return nil, err
+	}
 	if snaplen <= 0 {
 		snaplen = maxSnapLen
 	}
@@ -21,22 +26,35 @@ func CompileFilter(expr string, link layers.LinkType, snaplen int) (Filter, erro
 	if link == layers.LinkTypeRaw { // LINKTYPE_RAW in files is DLT_RAW (12) to libpcap
 		dlt = 12
 	}
-	b, err := pcap.NewBPF(dlt, snaplen, expr)
-	if err != nil {
-		return nil, fmt.Errorf("%w %q for %s: %s", ErrFilter, expr, LinkTypeName(link), lowerFirst(err.Error()))
+	p := l.openDead(int32(dlt), int32(snaplen))
+	if p == 0 {
+		return nil, &LibpcapError{Detail: "pcap_open_dead failed"}
 	}
-	return &bpfFilter{b: b}, nil
+	defer l.close(p)
+	f := &bpfFilter{l: l}
+	if l.compile(p, &f.prog, expr, 1, pcapNetmaskUnknown) != 0 {
+		return nil, compileErr(l, p, expr, link)
+	}
+	runtime.SetFinalizer(f, func(f *bpfFilter) { f.l.freecode(&f.prog) })
+	return f, nil
 }
 
+// bpfFilter is a compiled program, run by libpcap's interpreter.
 type bpfFilter struct {
-	b  *pcap.BPF
-	ci gopacket.CaptureInfo
+	l    *libpcap
+	prog bpfProgram
+	hdr  pkthdr
 }
 
 func (f *bpfFilter) Match(data []byte, wireLen int) bool {
+	if len(data) == 0 {
+		return false
+	}
 	if wireLen < len(data) {
 		wireLen = len(data)
 	}
-	f.ci.CaptureLength, f.ci.Length = len(data), wireLen
-	return f.b.Matches(f.ci, data)
+	f.hdr.caplen, f.hdr.len = uint32(len(data)), uint32(wireLen)
+	r, _, _ := purego.SyscallN(f.l.offlineFilter, uintptr(unsafe.Pointer(&f.prog)), uintptr(unsafe.Pointer(&f.hdr)), uintptr(unsafe.Pointer(&data[0])))
+	runtime.KeepAlive(data)
+	return int32(r) != 0
 }

@@ -1,82 +1,150 @@
-//go:build cgo
+//go:build (linux || darwin || freebsd) && !nolibpcap
 
 package capture
 
 import (
-	"errors"
 	"fmt"
-	"strings"
+	"io"
+	"sync"
+	"time"
+	"unsafe"
 
+	"github.com/ebitengine/purego"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcap"
+	"golang.org/x/sys/unix"
 )
 
-// pcapSource is a libpcap handle.
-type pcapSource struct{ h *pcap.Handle }
+// pcapSource is a live libpcap handle.
+type pcapSource struct {
+	l  *libpcap
+	mu sync.Mutex // Close waits for a read in progress
+	p  uintptr    // pcap_t *; 0 once closed
 
-func (p pcapSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
-	data, ci, err := p.h.ZeroCopyReadPacketData()
-	if err == pcap.NextErrorTimeoutExpired {
-		err = ErrTimeout
-	}
-	return data, ci, err
+	// pcap_next_ex's out-parameters, on the heap so that they do not move
+	// while libpcap writes them.
+	hdr  *pkthdr
+	data *byte
+
+	fd        int32 // to poll in non-blocking mode; -1: libpcap blocks
+	timeoutMs int
 }
 
-func (p pcapSource) LinkType() layers.LinkType { return p.h.LinkType() }
-
-func (p pcapSource) KernelStats() (dropped, ifDropped uint64, err error) {
-	s, err := p.h.Stats()
-	if err != nil {
-		return 0, 0, err
-	}
-	return uint64(s.PacketsDropped), uint64(s.PacketsIfDropped), nil
+// next calls pcap_next_ex.
+func (s *pcapSource) next() int32 {
+	r, _, _ := purego.SyscallN(s.l.nextEx, s.p, uintptr(unsafe.Pointer(&s.hdr)), uintptr(unsafe.Pointer(&s.data)))
+	return int32(r)
 }
 
-func (p pcapSource) Close() { p.h.Close() }
+func (s *pcapSource) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p == 0 {
+		return nil, gopacket.CaptureInfo{}, io.EOF
+	}
+	r := s.next()
+	if r == 0 && s.fd >= 0 {
+		// Nothing ready: wait for the descriptor, at most the read timeout.
+		// (libpcap's own timeout never fires on Linux's TPACKET_V3 ring
+		// while no frame at all arrives.)
+		fds := []unix.PollFd{{Fd: s.fd, Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, s.timeoutMs); err != nil && err != unix.EINTR {
+			return nil, gopacket.CaptureInfo{}, fmt.Errorf("poll: %w", err)
+		}
+		r = s.next()
+	}
+	switch r {
+	case 1:
+	case 0:
+		return nil, gopacket.CaptureInfo{}, ErrTimeout
+	case -2: // pcap_breakloop
+		return nil, gopacket.CaptureInfo{}, io.EOF
+	default:
+		return nil, gopacket.CaptureInfo{}, fmt.Errorf("reading: %s", lowerFirst(s.l.geterr(s.p)))
+	}
+	h := s.hdr
+	ci := gopacket.CaptureInfo{
+		Timestamp:     time.Unix(int64(h.sec), h.usec.micros()*1000),
+		CaptureLength: int(h.caplen),
+		Length:        int(h.len),
+	}
+	return unsafe.Slice(s.data, h.caplen), ci, nil
+}
+
+func (s *pcapSource) LinkType() layers.LinkType { return layers.LinkType(s.l.datalink(s.p)) }
+
+func (s *pcapSource) KernelStats() (dropped, ifDropped uint64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p == 0 {
+		return 0, 0, io.EOF
+	}
+	var st pcapStat
+	if s.l.stats(s.p, &st) != 0 {
+		return 0, 0, fmt.Errorf("stats: %s", lowerFirst(s.l.geterr(s.p)))
+	}
+	return uint64(st.drop), uint64(st.ifdrop), nil
+}
+
+func (s *pcapSource) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.p != 0 {
+		s.l.close(s.p)
+		s.p = 0
+	}
+}
 
 // openLive opens iface with libpcap: create, set the options, activate,
 // then install the filter.
 func openLive(iface string, c *LiveConfig) (liveSource, error) {
-	ih, err := pcap.NewInactiveHandle(iface)
+	l, err := loadLibpcap()
 	if err != nil {
-		return nil, classifyPcap(err)
+		return nil, err
 	}
-	defer ih.CleanUp()
-	for _, set := range []func() error{
-		func() error { return ih.SetSnapLen(c.SnapLen) },
-		func() error { return ih.SetPromisc(c.Promisc) },
-		func() error { return ih.SetTimeout(c.ReadTimeout) },
-		func() error { return ih.SetBufferSize(c.BufferSize) },
+	errbuf := make([]byte, pcapErrbufSize)
+	p := l.create(iface, &errbuf[0])
+	if p == 0 {
+		return nil, fmt.Errorf("%s", lowerFirst(errbufString(errbuf)))
+	}
+	fail := func(err error) (liveSource, error) {
+		l.close(p)
+		return nil, err
+	}
+	for _, set := range []func() int32{
+		func() int32 { return l.setSnaplen(p, int32(c.SnapLen)) },
+		func() int32 { return l.setPromisc(p, boolInt(c.Promisc)) },
+		func() int32 { return l.setTimeout(p, int32(c.ReadTimeout/time.Millisecond)) },
+		func() int32 { return l.setBufferSize(p, int32(c.BufferSize)) },
 	} {
-		if err := set(); err != nil {
-			return nil, classifyPcap(err)
+		if rc := set(); rc != 0 {
+			return fail(l.statusError(p, rc))
 		}
 	}
-	h, err := ih.Activate()
-	if err != nil {
-		return nil, classifyPcap(err)
+	if rc := l.activate(p); rc < 0 { // > 0 are warnings
+		return fail(l.statusError(p, rc))
 	}
 	if c.Filter != "" {
-		if err := h.SetBPFFilter(c.Filter); err != nil {
-			h.Close()
-			return nil, fmt.Errorf("%w %q: %s", ErrFilter, c.Filter, lowerFirst(err.Error()))
+		var prog bpfProgram
+		if l.compile(p, &prog, c.Filter, 1, pcapNetmaskUnknown) != 0 {
+			return fail(compileErr(l, p, c.Filter, layers.LinkType(l.datalink(p))))
+		}
+		rc := l.setfilter(p, &prog)
+		l.freecode(&prog)
+		if rc != 0 {
+			return fail(fmt.Errorf("%w %q: %s", ErrFilter, c.Filter, lowerFirst(l.geterr(p))))
 		}
 	}
-	return pcapSource{h}, nil
+	src := &pcapSource{l: l, p: p, fd: -1, timeoutMs: int(c.ReadTimeout / time.Millisecond)}
+	if fd := l.selectableFd(p); fd >= 0 && l.setnonblock(p, 1, &errbuf[0]) == 0 {
+		src.fd = fd
+	}
+	return src, nil
 }
 
-// classifyPcap maps libpcap's activation errors (which gopacket does not
-// export) onto the package's sentinels.
-func classifyPcap(err error) error {
-	msg := err.Error()
-	low := strings.ToLower(msg)
-	switch {
-	case strings.Contains(low, "permission denied"), strings.Contains(low, "operation not permitted"),
-		strings.HasSuffix(msg, ": -11"): // PCAP_ERROR_PROMISC_PERM_DENIED
-		return fmt.Errorf("%w (%s)", ErrPermission, lowerFirst(msg))
-	case strings.Contains(low, "no such device"):
-		return ErrNoInterface
+func boolInt(b bool) int32 {
+	if b {
+		return 1
 	}
-	return errors.New(lowerFirst(msg))
+	return 0
 }

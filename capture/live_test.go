@@ -77,7 +77,7 @@ func TestLiveNext(t *testing.T) {
 func TestCompileFilter(t *testing.T) {
 	f, err := CompileFilter("tcp port 80", layers.LinkTypeEthernet, 256)
 	if errors.Is(err, errors.ErrUnsupported) {
-		t.Skip("BPF filters need libpcap: built without cgo")
+		t.Skipf("BPF filters need libpcap: %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ type Config struct {
 	VerifyChecksums bool
 	// Filter is a BPF filter in tcpdump's syntax; frames that fail it are
 	// skipped and counted in Stats.Skipped as "filtered". Default "": every
-	// frame. Compiling it needs libpcap (a cgo build).
+	// frame. Compiling it needs libpcap's shared library at run time.
 	Filter string
 	// Stdin is what Open reads for the name "-": the caller's standard
 	// input (a command passes its own, a test a buffer). Open never reads

@@ -45,6 +45,9 @@ func (f *analysisFlags) registerFilter(fs *pflag.FlagSet) {
 func (f *analysisFlags) captureConfig() (*capture.Config, error) {
 	if f.filter != "" {
 		if _, err := capture.NewLinkFilter(f.filter, 0); err != nil {
+			if errors.Is(err, capture.ErrNoLibpcap) {
+				return nil, err // what to install, not a usage error
+			}
 			return nil, &usageError{msg: err.Error()}
 		}
 	}

@@ -46,7 +46,7 @@ func needLive(t *testing.T) {
 	lv, err := capture.OpenLive("lo", &capture.LiveConfig{SnapLen: 128})
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
-		t.Skip("live capture test needs libpcap: this test binary was built without cgo (CGO_ENABLED=0)")
+		t.Skipf("live capture test needs libpcap: %v", err)
 	case errors.Is(err, capture.ErrPermission):
 		t.Skipf("live capture test needs root or CAP_NET_RAW+CAP_NET_ADMIN (euid %d): %v", os.Geteuid(), err)
 	case err != nil:
@@ -550,5 +550,31 @@ func TestLivePolicyWithMetrics(t *testing.T) {
 	}
 	if _, stderr := p.output(); !strings.Contains(stderr, "policy violated: fail_on: connection_refused") {
 		t.Errorf("stderr does not name the violated rule:\n%s", stderr)
+	}
+}
+
+// TestNoLibpcap runs live and --filter where libpcap cannot be loaded: each
+// says what to install and exits 2, and files are still read.
+func TestNoLibpcap(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), liveChildEnv+"=main", capture.LibpcapEnv+"=/nonexistent/libpcap.so.0.8")
+		var out, errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		cmd.Run()
+		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	}
+	const file = "../../testdata/pcaps/real/refused.pcap"
+	for _, args := range [][]string{
+		{"live", "-i", "lo", "--duration", "1s"},
+		{"analyze", "--filter", "tcp port 80", file},
+	} {
+		code, out, errOut := run(args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, "apt-get install libpcap0.8") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2, nothing, and what to install", args, code, out, errOut)
+		}
+	}
+	if code, out, errOut := run("analyze", file); code != 0 || !strings.Contains(out, "connection_refused") {
+		t.Errorf("analyze without libpcap: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
