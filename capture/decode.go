@@ -40,6 +40,9 @@ type Decoder struct {
 	frameCap, end int
 	// clamped is set when the innermost IP header claimed more bytes than end allowed.
 	clamped bool
+	// badIPHeader is set when VerifyChecksums is on and an IPv4 header's
+	// checksum is wrong.
+	badIPHeader bool
 
 	// text is the text of the last SkipLinkType or SkipEtherType reason,
 	// made once per type and kept in these maps.
@@ -83,9 +86,11 @@ func (d *Decoder) push(name string) bool {
 
 // Decode decodes one frame of link type link into seg. It returns the zero
 // Reason when seg holds a TCP segment, else why the frame was skipped.
-// With VerifyChecksums, a segment whose checksum is wrong is filled in, has
-// BadChecksum set, and is returned with a SkipBadChecksum reason; after any
-// other reason seg's contents are unspecified. Decode does not touch
+// With VerifyChecksums, a segment whose TCP checksum is wrong is returned
+// with BadChecksum set (and the zero Reason: Zeek finds the connection of
+// such a segment, see Segment.BadChecksum); a frame with a wrong IPv4 header
+// checksum has the SkipBadChecksum reason (seg filled in, BadChecksum set).
+// After any other reason seg's contents are unspecified. Decode does not touch
 // seg.Frame, seg.Time or seg.Input, and never retains data.
 func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) Reason {
 	return d.DecodeWire(data, 0, link, seg)
@@ -107,12 +112,19 @@ func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg
 	seg.Missing, seg.IPLen = 0, 0
 	seg.Opts = Options{}
 	seg.BadChecksum = false
+	d.badIPHeader = false
 	bad := false
 	switch k := d.link(data, link, seg, &bad); k {
 	case NotSkipped:
-		if bad {
+		switch {
+		case d.badIPHeader:
+			// Zeek drops the packet before it looks for a connection.
 			seg.BadChecksum = true
 			return Reason{Kind: SkipBadChecksum}
+		case bad:
+			// Zeek finds the connection first; the segment adds a 'c'
+			// to its history and nothing else.
+			seg.BadChecksum = true
 		}
 		return Reason{}
 	case SkipLinkType, SkipEtherType:

@@ -91,7 +91,7 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 	}
 	d.limit(b, total)
 	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
-		*bad = true
+		d.badIPHeader = true
 	}
 	frag := binary.BigEndian.Uint16(b[6:])
 	if frag&ipv4FragOffset != 0 {

@@ -60,6 +60,9 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 			st.Encaps[e]++
 		}
 	}
+	if seg.BadChecksum {
+		st.BadChecksum++
+	}
 	st.Segments++
 	seg.Frame = f.frame
 	seg.Time = t

@@ -29,7 +29,7 @@ type LiveConfig struct {
 	// BufferSize is the kernel buffer for frames not yet read, in bytes.
 	// Default 32 MiB.
 	BufferSize int
-	// VerifyChecksums drops segments with a wrong checksum (see Config).
+	// VerifyChecksums checks TCP and IPv4 header checksums (see Config).
 	VerifyChecksums bool
 }
 

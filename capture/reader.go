@@ -16,9 +16,11 @@ import (
 // Config tunes decoding. A nil *Config, like the zero Config, applies the
 // defaults.
 type Config struct {
-	// VerifyChecksums drops segments whose TCP checksum, or the checksum of an
-	// IPv4 header on the way to it, is wrong, and counts them in
-	// Stats.BadChecksum (what Zeek does without -C). Frames cut short by the
+	// VerifyChecksums checks the TCP checksum and the checksum of every IPv4
+	// header on the way to it, as Zeek does without -C: a frame with a bad
+	// IPv4 header checksum is dropped; a segment with a bad TCP checksum is
+	// delivered with Segment.BadChecksum set. Both count in
+	// Stats.BadChecksum. Frames cut short by the
 	// snap length, and offloaded frames whose IP length is 0, cannot be
 	// verified and are kept. Default false: captures taken on a sending host
 	// carry checksums the NIC fills in later, so they look wrong.
@@ -293,9 +295,10 @@ func (r *Reader) recordErr(err error) *FileError {
 func (r *Reader) SetInput(i int) { r.input = i }
 
 // Stats returns what was read so far. The Stats belong to the Reader and
-// keep changing while it reads. Segments dropped for a bad checksum are
-// counted in BadChecksum and in Skipped["bad checksum"], so that Packets is
-// always Segments plus the sum of Skipped.
+// keep changing while it reads. Packets is always Segments plus the sum of
+// Skipped. A frame dropped for a bad IPv4 header checksum counts in
+// BadChecksum and Skipped["bad checksum"], a segment delivered with a bad TCP
+// checksum in BadChecksum and Segments.
 func (r *Reader) Stats() *Stats { return &r.stats }
 
 // Name returns the name the Reader was opened with.

@@ -257,28 +257,42 @@ func TestPcapngTrailingStatistics(t *testing.T) {
 }
 
 func TestReaderVerifyChecksums(t *testing.T) {
-	var good, bad []byte
+	var good, bad, badIP []byte
 	for _, c := range decodeCases(t) {
 		switch c.name {
 		case "eth-ipv4-tcp-verify":
 			good = c.frame
 		case "bad-tcp-checksum-verified":
 			bad = c.frame
+		case "bad-ipv4-checksum-verified":
+			badIP = c.frame
 		}
 	}
-	data := writePcap(t, layers.LinkTypeEthernet, [][]byte{good, bad, good}, false)
+	// A bad TCP checksum is delivered flagged (Zeek finds the connection
+	// first); a bad IPv4 header checksum drops the frame.
+	data := writePcap(t, layers.LinkTypeEthernet, [][]byte{good, bad, badIP, good}, false)
 	for _, verify := range []bool{false, true} {
 		r, err := NewReader(bytes.NewReader(data), "x.pcap", &Config{VerifyChecksums: verify})
 		if err != nil {
 			t.Fatal(err)
 		}
 		segs, _ := readAll(t, r)
-		want, wantBad := 3, uint64(0)
+		want, wantBad, wantFlagged := 4, uint64(0), 0
 		if verify {
-			want, wantBad = 2, 1
+			want, wantBad, wantFlagged = 3, 2, 1
 		}
-		if len(segs) != want || r.Stats().BadChecksum != wantBad {
-			t.Errorf("verify=%v: %d segments, BadChecksum %d; want %d, %d", verify, len(segs), r.Stats().BadChecksum, want, wantBad)
+		flagged := 0
+		for _, s := range segs {
+			if s.BadChecksum {
+				flagged++
+			}
+		}
+		st := r.Stats()
+		if len(segs) != want || st.BadChecksum != wantBad || flagged != wantFlagged {
+			t.Errorf("verify=%v: %d segments (%d flagged), BadChecksum %d; want %d (%d), %d", verify, len(segs), flagged, st.BadChecksum, want, wantFlagged, wantBad)
+		}
+		if verify && st.SkippedKind(SkipBadChecksum) != 1 {
+			t.Errorf("Skipped[bad checksum] = %d, want 1 (the bad IPv4 header)", st.SkippedKind(SkipBadChecksum))
 		}
 	}
 }

@@ -14,7 +14,7 @@ const (
 	SkipNonIP                // a link layer or tunnel payload that is not IP (LLC, PPP control, ...)
 	SkipTruncated            // the frame ends before the fixed 20 bytes of the TCP header do
 	SkipFragment             // a non-first IP fragment: no TCP header in it
-	SkipBadChecksum          // VerifyChecksums is on and the TCP or IPv4 header checksum is wrong
+	SkipBadChecksum          // VerifyChecksums is on and an IPv4 header checksum is wrong (a bad TCP checksum is delivered, flagged)
 	SkipBadIP                // an IP header that cannot be right (version, header or total length)
 	SkipBadTCP               // data offset below 5 words or beyond the IP payload
 	SkipTooDeep              // more nested encapsulations than the decoder follows

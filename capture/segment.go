@@ -82,8 +82,12 @@ type Segment struct {
 	IPLen uint32
 	Opts  Options
 
-	// BadChecksum is set when checksum verification was asked for and the TCP
-	// checksum (or the IPv4 header checksum) is wrong.
+	// BadChecksum is set when checksum verification was asked for and the
+	// TCP checksum is wrong. Such a segment is still delivered, since Zeek
+	// finds its connection (and runs its reuse test) before it checks the
+	// checksum, and the history gets a 'c'; nothing else may take it as
+	// sent (the analyzer's peers never see it). A wrong IPv4 header
+	// checksum drops the frame instead (SkipBadChecksum).
 	BadChecksum bool
 	// Input is the index of the input (file) the segment came from, in the
 	// order inputs were given.

@@ -10,7 +10,9 @@ type Stats struct {
 	Packets  uint64 // frames read
 	Bytes    uint64 // captured bytes of those frames
 	Segments uint64 // TCP segments handed to the caller
-	// BadChecksum counts segments dropped because checksum verification was on and failed.
+	// BadChecksum counts, with checksum verification on, frames dropped
+	// for a bad IPv4 header checksum and segments delivered flagged
+	// (Segment.BadChecksum) for a bad TCP checksum.
 	BadChecksum uint64
 	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason's text
 	Reasons     map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind

@@ -32,7 +32,7 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
 	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
 	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
-	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "drop segments with a bad TCP or IPv4 checksum (as Zeek does without -C)")
+	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "check checksums as Zeek does without -C: ignore segments with a bad TCP checksum (--format zeek notes them as c) and drop frames with a bad IPv4 header checksum")
 }
 
 // registerFilter adds --filter, for commands that read files.

@@ -106,6 +106,61 @@ func wantRows(t *testing.T, rows []map[string]string, want []map[string]string) 
 	}
 }
 
+// badTCPChecksum flips a payload-free bit of the TCP checksum field.
+func badTCPChecksum(frame []byte) []byte {
+	frame[14+20+16] ^= 0x5a
+	return frame
+}
+
+// badIPv4Checksum breaks the IPv4 header checksum.
+func badIPv4Checksum(frame []byte) []byte {
+	frame[14+10] ^= 0x5a
+	return frame
+}
+
+// Zeek finds (or makes) the connection and runs its reuse test before it
+// checks the TCP checksum: a bad-checksum segment adds only its 'c'. The
+// capture is a host's own traffic with TCP checksum offload: every segment
+// the client sends has a bad checksum. The SYN makes Zeek's first
+// connection, alone ("C", OTH, no packets counted); the SYN-ACK, whose
+// sequence number that connection never saw, starts a second one with the
+// server as originator, and since a 'c' follows it, no flip. A bad IPv4
+// header checksum (the last ACK) drops the frame before any of that.
+func TestZeekBadChecksums(t *testing.T) {
+	c := pcapgen.NewConv(zeekClient, zeekServer, 1000, 5000, pcapgen.CraftedStart)
+	c.Handshake()
+	c.Exchange(1, 1, 100, 200)
+	c.CloseClientFirst(101, 201)
+	last := len(c.Segs) - 1
+	path := writeFrames(t, "bad-checksums.pcap", c.Segs, func(i int, f []byte) []byte {
+		switch {
+		case i == last:
+			return badIPv4Checksum(f)
+		case c.Segs[i].Src == zeekClient:
+			return badTCPChecksum(f)
+		}
+		return f
+	})
+	wantRows(t, zeekRows(t, path, "--verify-checksums"), []map[string]string{
+		{"id.orig_h": "192.0.2.1", "id.orig_p": "40000", "history": "C", "conn_state": "OTH", "orig_pkts": "0", "resp_pkts": "0", "orig_ip_bytes": "0"},
+		{"id.orig_h": "192.0.2.2", "id.orig_p": "5555", "history": "HcADF", "conn_state": "SH",
+			"orig_pkts": "4", "resp_pkts": "0", "resp_ip_bytes": "0", "missed_bytes": "0"},
+	})
+	// Without verification every segment counts: one ordinary connection.
+	wantRows(t, zeekRows(t, path), []map[string]string{
+		{"id.orig_h": "192.0.2.1", "history": "ShADadFf", "conn_state": "SF", "orig_pkts": "6", "resp_pkts": "4"},
+	})
+	// The analyzer's own records ignore bad-checksum segments: the
+	// client was never seen, so there is one connection, from the SYN-ACK.
+	var out, errb bytes.Buffer
+	if code := run([]string{"analyze", "--format", "jsonl", "--verify-checksums", path}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if n := strings.Count(out.String(), `"type":"connection"`); n != 1 {
+		t.Errorf("%d connection records, want 1:\n%s", n, out.String())
+	}
+}
+
 // A conn.log record ends when Zeek's timers remove the connection, and the
 // next packet on the tuple starts a new one: here the attempt timer (a SYN
 // unanswered for tcp_attempt_delay, 5 s: the SYN is retransmitted 6 s
