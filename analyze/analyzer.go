@@ -136,8 +136,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 			prev = *heldPrev
 		}
 		if a.tab.Len() >= a.cfg.MaxConns {
-			a.stats.CapHit++
-			a.end(a.tab.Oldest())
+			a.evict(a.tab.Oldest(), EndedMaxConns)
 		}
 		rc = a.tab.Insert(key, seg)
 		a.nextID++
@@ -211,9 +210,7 @@ func (a *Analyzer) sweep(final bool) {
 			c.judge(rc, a.now, true, a)
 			a.end(rc)
 		case a.now.Sub(rc.Last) >= a.cfg.IdleTimeout:
-			a.stats.Evicted++
-			c.judge(rc, a.now, true, a)
-			a.end(rc)
+			a.evict(rc, EndedIdle)
 		default:
 			c.judge(rc, a.now, false, a)
 			if c.over(a.now, &a.cfg) {
@@ -288,6 +285,22 @@ func (a *Analyzer) release(h *heldRec, closed bool) {
 		}
 	}
 	a.emitRecord(h.rec)
+}
+
+// evict ends rc before its time, for why (EndedMaxConns, ...): its
+// record says so, and so do the counters.
+func (a *Analyzer) evict(rc *reassembly.Conn[conn], why string) {
+	a.stats.Evicted++
+	switch why {
+	case EndedMaxConns:
+		a.stats.CapHit++
+	case EndedMaxMemory:
+		a.stats.MemoryHit++
+	case EndedIdle:
+		a.stats.IdleEvicted++
+	}
+	rc.Data.endedEarly = why
+	a.end(rc)
 }
 
 // end emits rc's record and removes it from the table.

@@ -39,10 +39,27 @@ type Config struct {
 	// Default false: a capture may be a window of longer traffic, and a
 	// condition under its timeout at the end is capture_incomplete.
 	FinishedTest bool
+	// MaxMemory caps the bytes the tracked connections may use, as
+	// accounted by the analyzer (ConnCost each, plus their findings and
+	// timelines); when it is reached the idlest connection is ended early
+	// (and counted), as with MaxConns. Default 0: no budget but MaxConns.
+	MaxMemory int64
 	// Timeline records every segment of every connection in Conn.Timeline.
 	Timeline bool
 	// MaxTimeline caps the steps kept per connection. Default 100,000.
 	MaxTimeline int
+}
+
+// maxMemoryText writes MaxMemory for people: "512 MiB".
+func (c *Config) maxMemoryText() string {
+	n := c.MaxMemory
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmtS("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmtS("%d MiB", n>>20)
+	}
+	return fmtS("%d bytes", n)
 }
 
 func (c *Config) withDefaults() Config {
@@ -95,8 +112,10 @@ type ZeekSink interface {
 type Stats struct {
 	Segments     uint64 // TCP segments analyzed
 	Connections  uint64 // connections ended (records emitted)
-	Evicted      uint64 // connections ended early by the idle timeout
-	CapHit       uint64 // connections ended early because MaxConns was reached
+	Evicted      uint64 // connections ended early, for any of the reasons below
+	IdleEvicted  uint64 // … by the idle timeout
+	CapHit       uint64 // … because MaxConns was reached
+	MemoryHit    uint64 // … because MaxMemory was reached
 	MaxOpen      int    // the most connections tracked at once
 	ByConnState  map[string]uint64
 	ByKind       map[Kind]uint64

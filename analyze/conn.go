@@ -116,6 +116,7 @@ type conn struct {
 	started, midstream, finalized bool
 	atEnd                         bool // judged at the end of the capture
 	synNotCaptured                bool
+	endedEarly                    string // why tracking stops early, set before the last judge
 	simOpen, simClose             bool
 
 	clientISNs [4]uint32

@@ -26,6 +26,7 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 		ClientPackets: cs.Packets,
 		ServerPackets: sc.Packets,
 		Midstream:     c.midstream,
+		EndedEarly:    c.endedEarly,
 		Handshake: Handshake{
 			Complete:    c.hsComplete,
 			RTT:         c.rtt,

@@ -121,6 +121,7 @@ const (
 	ZeroWindowStuck     Kind = "zero_window_stuck"
 	Midstream           Kind = "midstream"
 	CaptureIncomplete   Kind = "capture_incomplete"
+	TrackingLimit       Kind = "tracking_limit"
 )
 
 // KindInfo is one entry of the finding catalogue.
@@ -160,7 +161,16 @@ var catalogue = []KindInfo{
 	{ZeroWindowStuck, Warning, "a receiver advertised window 0 for at least the zero-window timeout"},
 	{Midstream, Info, "no handshake seen; states are assumed"},
 	{CaptureIncomplete, Info, "acks of data never captured, gaps, or the capture ending mid-teardown"},
+	{TrackingLimit, Warning, "the analysis stopped following the connection before it ended: the connection table was full (--max-conns), the memory budget was spent (--max-memory), or it sat idle past the idle timeout with a condition still pending"},
 }
+
+// Why the analysis stopped following a connection before it ended
+// (Conn.EndedEarly).
+const (
+	EndedMaxConns  = "max_conns"    // the table held Config.MaxConns connections; this was the idlest
+	EndedMaxMemory = "max_memory"   // the connections held used up Config.MaxMemory; this was the idlest
+	EndedIdle      = "idle_timeout" // no segment for Config.IdleTimeout
+)
 
 // KindSeverity returns the default severity of k and whether k is in the catalogue.
 func KindSeverity(k Kind) (Severity, bool) {
@@ -243,6 +253,11 @@ type Conn struct {
 	ClientPackets uint64
 	ServerPackets uint64
 	Midstream     bool
+	// EndedEarly says why the analysis stopped following the connection
+	// before it ended (EndedMaxConns, EndedMaxMemory, EndedIdle); "" when
+	// it ran its course or the capture ended. Segments of it that come
+	// later make a new, midstream connection.
+	EndedEarly string
 	// Control segments each peer sent, every copy counted (as tshark counts
 	// frames): [ClientToServer] for the client, [ServerToClient] for the server.
 	Control  [2]ControlCounts

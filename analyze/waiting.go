@@ -36,11 +36,20 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 	}
 	cfg := c.cfg
 	client := &c.p[ClientToServer]
+	// incomplete lists, first, the conditions still waiting under their
+	// timeout when the connection ends: at the end of the capture they are
+	// what the capture lacks; when the analysis stops early they are what
+	// it could not judge.
 	var incomplete []string
 	// pending: at the end of a finished test, a condition still open is a
-	// finding whatever its duration.
-	pending := final && cfg.FinishedTest
-	c.atEnd = final
+	// finding whatever its duration. A connection the analysis stopped
+	// following early is not at the end of anything.
+	c.atEnd = final && c.endedEarly == ""
+	pending := c.atEnd && cfg.FinishedTest
+	ended := "the capture ended"
+	if c.endedEarly != "" {
+		ended = "tracking stopped"
+	}
 
 	// syn_unanswered: SYNs and nothing back from the server.
 	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream {
@@ -51,7 +60,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if d := end.Sub(client.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("the capture ended %s after the first SYN, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
 		}
 	}
 	// missing_third_ack: a valid SYN-ACK and no ACK from the client.
@@ -63,7 +72,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if d := end.Sub(c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("the capture ended %s after the SYN-ACK, before the handshake timeout (%s)", dur(d), cfg.HandshakeTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
 		}
 	}
 	for i := range c.p {
@@ -74,14 +83,14 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 			if long := x.quiet.longest(now); long >= cfg.HalfCloseTimeout || closeWait && pending {
 				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
 			} else if final && closeWait {
-				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", dur(now.Sub(x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
+				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(now.Sub(x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
 			}
 		}
 		// zero_window_stuck
 		if long := x.zero.longest(now); long >= cfg.ZeroWindowTimeout || x.zero.on && pending {
 			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
 		} else if final && x.zero.on {
-			incomplete = append(incomplete, fmtS("the capture ended %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", dur(now.Sub(x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(now.Sub(x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
 		}
 		// fin_unacked / last_ack_missing
 		if x.finSent && !o.rstSent && !x.rstSent {
@@ -99,7 +108,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 			case x.finCount > 1 || (open && d >= cfg.HalfCloseTimeout && final) || open && pending:
 				c.slotFinding(rc, a, slotFinUnacked+i, kind, Warning, d, final)
 			case open && final:
-				incomplete = append(incomplete, fmtS("the capture ended %s after the %s's FIN (frame %d), before it was acknowledged", dur(d), roleName(reassembly.Dir(i)), x.finFrame))
+				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN (frame %d), before it was acknowledged", ended, dur(d), roleName(reassembly.Dir(i)), x.finFrame))
 			}
 		}
 	}
@@ -113,6 +122,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		}
 	}
 	c.retransmittedHandshake()
+	if c.endedEarly != "" {
+		c.trackingLimit(rc, now, incomplete)
+		incomplete = nil
+	}
 	// capture_incomplete: what the capture lacks, in one finding.
 	if c.synNotCaptured {
 		incomplete = append([]string{"the client's SYN was not captured (the first segment is the SYN-ACK)"}, incomplete...)
@@ -135,6 +148,33 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		c.refresh(rc, &c.findings[i])
 	}
 	c.finalized = true
+}
+
+// trackingLimit notes that the analysis stopped following the connection
+// early, and what it was still waiting for then. An idle connection with
+// nothing pending lost nothing: it gets no finding.
+func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now time.Time, pending []string) {
+	var why string
+	switch c.endedEarly {
+	case EndedMaxConns:
+		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", c.cfg.MaxConns)
+	case EndedMaxMemory:
+		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", c.cfg.maxMemoryText())
+	default:
+		if len(pending) == 0 {
+			return
+		}
+		why = fmtS("no segment for %s (--idle-timeout)", c.cfg.IdleTimeout)
+	}
+	ev := why + "; tracking stopped " + dur(now.Sub(rc.Last)) + " after its last segment"
+	if len(pending) > 0 {
+		ev = why + "; " + strings.Join(pending, "; ")
+	}
+	frames := []uint64{rc.FirstFrame, rc.LastFrame}
+	if rc.FirstFrame == rc.LastFrame {
+		frames = frames[:1]
+	}
+	c.add(Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: rc.First, Evidence: ev})
 }
 
 // slotFinding creates or updates the finding of a waiting condition.

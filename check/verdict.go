@@ -55,8 +55,9 @@ func (f *Finding) Active() bool { return f.Ignored == "" && !f.Baseline }
 
 // RuleResult is one rule evaluated on one input, or over all inputs.
 type RuleResult struct {
-	Rule    string // e.g. "fail_on: syn_unanswered", "max: connection_refused ≤ 0"
-	Line    int    // the rule's line in the policy
+	Rule string // e.g. "fail_on: syn_unanswered", "max: connection_refused ≤ 0"
+	Line int    // the rule's line in the policy; 0 for a rule no policy can turn off
+
 	Level   Level
 	Input   string // "" for rules over all inputs
 	Failed  bool
@@ -137,15 +138,29 @@ func (v *Verdict) each(fn func(r *RuleResult)) {
 // then call Verdict. It keeps the findings and a few counters per input,
 // not the connections.
 type Checker struct {
+	// Limits are the analysis limits in force, quoted by the rule that
+	// fails a trace whose analysis hit one.
+	Limits   Limits
 	policy   *Policy
 	baseline *Baseline
 	inputs   map[string]*inputState
 	findings []*Finding
 }
 
+// Limits are the analyzer's limits, as the command line sets them.
+type Limits struct {
+	MaxConns  int    // --max-conns
+	MaxMemory string // --max-memory, for people ("2 GiB"); "" when none
+}
+
 type inputState struct {
 	traffic  *trafficStats
 	findings []*Finding
+	// ended counts the connections the analysis stopped following early
+	// because a limit was reached, by analyze.Ended*; limited are their
+	// tracking_limit findings.
+	ended   map[string]int
+	limited map[string][]*Finding
 }
 
 // New returns a Check of p; b, when not nil, takes the findings it
@@ -180,13 +195,19 @@ func (c *Checker) End(conn *analyze.Conn) {
 		}
 		in.findings = append(in.findings, f)
 		c.findings = append(c.findings, f)
+		if f.Kind == analyze.TrackingLimit && conn.EndedEarly != "" {
+			in.limited[conn.EndedEarly] = append(in.limited[conn.EndedEarly], f)
+		}
+	}
+	if conn.EndedEarly != "" {
+		in.ended[conn.EndedEarly]++
 	}
 }
 
 func (c *Checker) input(name string) *inputState {
 	in := c.inputs[name]
 	if in == nil {
-		in = &inputState{traffic: newTrafficStats()}
+		in = &inputState{traffic: newTrafficStats(), ended: map[string]int{}, limited: map[string][]*Finding{}}
 		c.inputs[name] = in
 	}
 	return in
@@ -257,6 +278,7 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 			ir.Rules = append(ir.Rules, nothingCaptured(in.Name, &in.Stats))
 		}
 		ir.Rules = append(ir.Rules, findingRules(p, ci.findings, in.Name, false)...)
+		ir.Rules = append(ir.Rules, c.limitRules(ci, in.Name)...)
 		if p.ExpectPerFile != nil {
 			ir.Rules = append(ir.Rules, expectRules(p.ExpectPerFile, "expect_per_file", ci.traffic, in.Name)...)
 		}
@@ -267,6 +289,35 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 		v.Global = append(v.Global, expectRules(p.Expect, "expect", all, "")...)
 	}
 	return v
+}
+
+// limitRules fail an input whose analysis hit a limit: connections it
+// stopped following early may hide any finding, so the trace cannot pass,
+// whatever the policy says (an ignore rule or a severity override does not
+// reach these rules). The idle timeout is not a limit of this kind: an idle
+// connection ended with nothing pending lost nothing, and one with
+// something pending has a tracking_limit finding the policy sees.
+func (c *Checker) limitRules(in *inputState, input string) []RuleResult {
+	var out []RuleResult
+	for _, l := range []struct {
+		why, flag, what, value string
+	}{
+		{analyze.EndedMaxConns, "--max-conns", "the connection table was full", fmt.Sprint(c.Limits.MaxConns)},
+		{analyze.EndedMaxMemory, "--max-memory", "the memory budget was spent", c.Limits.MaxMemory},
+	} {
+		n := in.ended[l.why]
+		if n == 0 {
+			continue
+		}
+		limit := l.flag
+		if l.value != "" && l.value != "0" {
+			limit += " " + l.value
+		}
+		out = append(out, RuleResult{Rule: "analysis limit: " + l.flag, Level: LevelFail, Input: input,
+			Kind: string(analyze.TrackingLimit), Failed: true, Found: in.limited[l.why],
+			Message: fmt.Sprintf("%d connection(s) ended early because %s (%s): their analysis is incomplete, so the trace cannot pass; raise %s", n, l.what, limit, l.flag)})
+	}
+	return out
 }
 
 // RuleCaptured is the rule every policy holds without saying so: a trace

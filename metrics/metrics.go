@@ -27,7 +27,7 @@ type Exporter struct {
 	open     *prometheus.GaugeVec
 	tracked  prometheus.Gauge
 
-	last struct{ packets, segments, drops, ifDrops, evicted, capHit uint64 }
+	last struct{ packets, segments, drops, ifDrops, idle, capHit, memoryHit uint64 }
 }
 
 // OpenStater is what an analyzer offers to count its open connections per
@@ -49,7 +49,7 @@ func New() *Exporter {
 			Name: "tcpflow_connections_total", Help: "Connections ended (records emitted), by Zeek conn_state.",
 		}, []string{"conn_state"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tcpflow_connections_ended_early_total", Help: "Connections ended before they closed, to bound memory: idle past --idle-timeout, or the idlest one when --max-conns was reached.",
+			Name: "tcpflow_connections_ended_early_total", Help: "Connections ended before they closed, to bound memory: idle past --idle-timeout, or the idlest one when --max-conns or --max-memory was reached.",
 		}, []string{"reason"}),
 		packets: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tcpflow_packets_total", Help: "Frames captured (after the BPF filter).",
@@ -77,7 +77,7 @@ func New() *Exporter {
 	}
 	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.rtt, x.open, x.tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, r := range []string{"idle", "cap"} {
+	for _, r := range []string{"idle", "cap", "memory"} {
 		x.ended.WithLabelValues(r)
 	}
 	return x
@@ -139,8 +139,9 @@ func (x *Exporter) Update(cs *capture.Stats, an *analyze.Analyzer) {
 	}
 	st := an.Stats()
 	add(x.segments, &x.last.segments, st.Segments)
-	add(x.ended.WithLabelValues("idle"), &x.last.evicted, st.Evicted)
+	add(x.ended.WithLabelValues("idle"), &x.last.idle, st.IdleEvicted)
 	add(x.ended.WithLabelValues("cap"), &x.last.capHit, st.CapHit)
+	add(x.ended.WithLabelValues("memory"), &x.last.memoryHit, st.MemoryHit)
 	x.tracked.Set(float64(an.Open()))
 	if os, ok := any(an).(OpenStater); ok {
 		var n [analyze.TimeWait + 1]int

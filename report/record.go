@@ -27,6 +27,7 @@ type Record struct {
 	ConnState    string          `json:"conn_state" yaml:"conn_state"` // Zeek vocabulary
 	History      string          `json:"history" yaml:"history"`       // Zeek vocabulary
 	Midstream    bool            `json:"midstream" yaml:"midstream"`
+	EndedEarly   string          `json:"ended_early,omitempty" yaml:"ended_early,omitempty"` // max_conns, max_memory, idle_timeout: the analysis stopped following it
 	RolesGuessed bool            `json:"roles_guessed" yaml:"roles_guessed"`
 	Handshake    HandshakeRecord `json:"handshake" yaml:"handshake"`
 	ClientBytes  uint64          `json:"client_bytes" yaml:"client_bytes"`
@@ -93,6 +94,7 @@ func NewRecord(c *analyze.Conn, timeline bool) *Record {
 		ConnState:    c.ConnState,
 		History:      c.History,
 		Midstream:    c.Midstream,
+		EndedEarly:   c.EndedEarly,
 		RolesGuessed: c.RolesGuessed,
 		ClientBytes:  c.ClientBytes,
 		ServerBytes:  c.ServerBytes,
@@ -190,8 +192,10 @@ type SummaryRecord struct {
 	LinkTypes      map[string]uint64 `json:"link_types" yaml:"link_types"`
 	Encapsulations map[string]uint64 `json:"encapsulations" yaml:"encapsulations"`
 	BadChecksum    uint64            `json:"bad_checksum" yaml:"bad_checksum"`
-	Evicted        uint64            `json:"evicted" yaml:"evicted"`
+	Evicted        uint64            `json:"evicted" yaml:"evicted"`                               // connections ended early: idle_evicted + cap_hit + memory_hit
+	IdleEvicted    uint64            `json:"idle_evicted,omitempty" yaml:"idle_evicted,omitempty"` // when nonzero
 	CapHit         uint64            `json:"cap_hit" yaml:"cap_hit"`
+	MemoryHit      uint64            `json:"memory_hit,omitempty" yaml:"memory_hit,omitempty"` // when nonzero
 	MaxOpen        int               `json:"max_open" yaml:"max_open"`
 	CaptureStart   string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"` // absent when no packet was read
 	CaptureEnd     string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
@@ -258,7 +262,9 @@ func newSummaryRecord(s *Summary, t *tally, noElapsed bool) *SummaryRecord {
 		Encapsulations: nonNil(cs.Encaps),
 		BadChecksum:    cs.BadChecksum,
 		Evicted:        a.Evicted,
+		IdleEvicted:    a.IdleEvicted,
 		CapHit:         a.CapHit,
+		MemoryHit:      a.MemoryHit,
 		MaxOpen:        a.MaxOpen,
 		CaptureStart:   formatTimeOpt(cs.First),
 		CaptureEnd:     formatTimeOpt(cs.Last),

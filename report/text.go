@@ -238,9 +238,13 @@ func (t *textWriter) Close(s *Summary) error {
 		b.WriteString(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
 	}
-	if a.Evicted+a.CapHit > 0 {
-		fmt.Fprintf(b, "ended early: %d idle, %d at the connection cap (at most %d open at once)\n",
-			a.Evicted, a.CapHit, a.MaxOpen)
+	if a.Evicted > 0 {
+		line := fmt.Sprintf("ended early: %d idle, %d at the connection cap (--max-conns), %d at the memory budget (--max-memory); at most %d open at once",
+			a.IdleEvicted, a.CapHit, a.MemoryHit, a.MaxOpen)
+		if a.CapHit+a.MemoryHit > 0 {
+			line = p.Yellow(line + ": the analysis of those connections is incomplete")
+		}
+		b.WriteString(line + "\n")
 	}
 	damaged := 0
 	for i := range s.Inputs {

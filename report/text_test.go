@@ -40,7 +40,7 @@ func textOf(t *testing.T, opts *Options, conns []*analyze.Conn, s *Summary) stri
 func TestTextIncident(t *testing.T) {
 	s := testSummary()
 	s.Capture.Dropped = 2
-	s.Analysis.Evicted = 1
+	s.Analysis.Evicted, s.Analysis.IdleEvicted = 1, 1
 	out := textOf(t, &Options{NoElapsed: true}, incident(), s)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	if len(lines) > 40 {

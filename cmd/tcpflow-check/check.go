@@ -90,6 +90,7 @@ func cmdCheck(e *env, args []string) error {
 		return err
 	}
 	chk := check.New(pol, base)
+	chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
 	an := analyze.New(&cfg, chk)
 	inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
 	v := chk.Verdict(inputs)

@@ -158,6 +158,7 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 	var gate *check.Checker
 	if o.policy != nil {
 		gate = check.New(o.policy, nil)
+		gate.Limits = check.Limits{MaxConns: o.analysis.MaxConns}
 		sink = teeSink{w, gate}
 	}
 	if exp != nil {
