@@ -28,7 +28,7 @@ ALL=(normal-close server-closes-first refused syn-unanswered missing-third-ack
 	half-close-stuck half-close-with-data rst-by-client rst-by-server
 	simultaneous-close simultaneous-open simultaneous-open-crossed syn-retransmitted port-reuse zero-window
 	keep-alive loss-retransmission normal-close-ipv6 refused-ipv6
-	half-close-stuck-ipv6 normal-close-any)
+	half-close-stuck-ipv6 normal-close-any close-wait-leak syn-timeout)
 
 if [[ ${1:-} == --list ]]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
 if [[ $(id -u) != 0 ]]; then echo "record-pcaps: needs root (network namespaces)" >&2; exit 2; fi
@@ -206,6 +206,20 @@ record() {
 		;;
 	normal-close-any)
 		CAPIF=any DUMPARGS=(-y LINUX_SLL2)
+		;;
+	close-wait-leak)
+		# A CI job that stops tcpdump right after its test: the capture ends
+		# ~50 ms after the client left, the server still in CLOSE_WAIT and no
+		# timeout passed. check must fail it (pending at the trace's end).
+		SETTLE=0.05
+		;;
+	syn-timeout)
+		# A SYN into an nft DROP whose client gives up after 1 s; tcpdump
+		# stopped right after. S0 well under the 3 s handshake timeout.
+		ins nft add table inet tfc
+		ins nft add chain inet tfc in '{ type filter hook input priority 0; }'
+		ins nft add rule inet tfc in tcp dport $PORT 'tcp flags & (syn|ack) == syn' drop
+		SETTLE=0.05
 		;;
 	esac
 	local saddr

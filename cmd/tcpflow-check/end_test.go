@@ -315,3 +315,26 @@ func writeUDPPcap(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Real kernel captures of tests whose tcpdump was stopped right after them
+// (scripts/record-pcaps.sh close-wait-leak syn-timeout): a server left in
+// CLOSE_WAIT and a SYN into an nft DROP whose client gave up after 1 s fail
+// the fail_on lists that name them, though no timeout passed; cut out of a
+// longer capture (trace_end: cut) they would not.
+func TestCheckRealTraceEnds(t *testing.T) {
+	for _, tc := range []struct{ pcap, kind, state string }{
+		{"close-wait-leak.pcap", "half_close_stuck", "final client FIN_WAIT_2 / server CLOSE_WAIT"},
+		{"syn-timeout.pcap", "syn_unanswered", "final client SYN_SENT / server CLOSED"},
+	} {
+		pol := writePolicy(t, "fail_on: ["+tc.kind+"]\n")
+		code, out, errOut := runCmd(t, nil, "check", "--policy", pol, realPcaps+tc.pcap)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1\n%s%s", tc.pcap, code, out, errOut)
+		}
+		assertInOrder(t, out, "FAIL  fail_on: "+tc.kind, tc.state, "still pending when the trace ended", "verdict: FAIL")
+		cut := writePolicy(t, "fail_on: ["+tc.kind+"]\ntrace_end: cut\n")
+		if code, out, _ := runCmd(t, nil, "check", "--policy", cut, realPcaps+tc.pcap); code != 0 {
+			t.Errorf("%s with trace_end: cut: exit %d\n%s", tc.pcap, code, out)
+		}
+	}
+}

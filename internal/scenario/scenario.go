@@ -60,6 +60,8 @@ var scenarios = []Scenario{
 	{"syn-unanswered", "the client connects and gives up after 7.5 s; the caller drops SYNs at the server (nft).", unansweredClient, idleServer},
 	{"missing-third-ack", "the client connects and writes; the caller drops the client's non-SYN segments on the way out so the server retransmits its SYN-ACK (small tcp_synack_retries).", missingAckClient, idleServer},
 	{"half-close-stuck", "the client writes a request and shuts down its write side; the server reads to EOF and then keeps the socket open for 5 s without closing, sending keep-alive probes every second.", halfCloseClient, stuckServer},
+	{"close-wait-leak", "the client writes a request, shuts down its write side, waits 200 ms for an answer and exits; the server reads to EOF and never closes (killed after the capture). Recorded with tcpdump stopped right after the client: the trace ends in CLOSE_WAIT.", leakClient, leakServer},
+	{"syn-timeout", "the client connects with a 1 s timeout and gives up; the caller drops SYNs at the server (nft). Recorded with tcpdump stopped right after the client.", synTimeoutClient, idleServer},
 	{"half-close-with-data", "the client writes a request and shuts down its write side; the server reads to EOF, sends a 4 KB response and closes.", halfCloseClient, halfCloseDataServer},
 	{"rst-by-client", "request/response, then the client closes with SO_LINGER{1,0}: a RST mid-connection.", rstClient, echoServer},
 	{"rst-by-server", "the server sends part of a response and closes with SO_LINGER{1,0}.", readToEOFClient, rstServer},
