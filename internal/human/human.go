@@ -1,8 +1,3 @@
-// Package human writes values for the text outputs of report and check:
-// counts with their noun, durations rounded for people, addresses without
-// the capturing host's zone, frame lists, and ANSI colours that can be
-// switched off. Both packages print findings the same way because they use
-// these.
 package human
 
 import (
