@@ -1,6 +1,7 @@
 // Package report writes what tcpflow-check found, for people and for
 // programs: the text summary (the default), JSON, JSON Lines, YAML, a Zeek
-// conn.log, and the ladder diagram of one connection.
+// conn.log, a self-contained HTML report, and the ladder diagram of one
+// connection.
 //
 // A Writer is the analyzer's analyze.Sink. Connection records are written as
 // connections end (End), so memory stays O(concurrent connections) however
@@ -18,6 +19,15 @@
 //   - zeek: a conn.log (TSV with Zeek's # header) that zeek-cut reads.
 //   - text: a one-screen summary and the findings grouped by kind, worst
 //     first, with a few examples each; written at Close.
+//   - html: one file with inline CSS, script and SVG that fetches nothing:
+//     the summary, SVG charts of conn_state counts and handshake RTTs, the
+//     findings by kind, the connections with findings, a sortable and
+//     filterable table of every connection, and SVG ladder diagrams drawn
+//     on demand from data embedded once (html_data.go). The summary and the
+//     findings are HTML and read without the script. Written at Close; it
+//     needs the analyzer's timelines (analyze.Config.Timeline). The page is
+//     bounded (rows, segments a ladder, bytes of timelines) and says which
+//     bound it hit.
 //
 // With Options.Live, text and jsonl also write each finding the moment the
 // analyzer reports it (Sink's Finding), for live capture; otherwise findings

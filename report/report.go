@@ -89,7 +89,7 @@ type Writer interface {
 	Close(s *Summary) error
 }
 
-var formats = []string{"text", "json", "jsonl", "yaml", "zeek"}
+var formats = []string{"text", "json", "jsonl", "yaml", "zeek", "html"}
 
 // Formats returns the names NewWriter accepts, the default ("text") first.
 func Formats() []string { return append([]string(nil), formats...) }
@@ -110,6 +110,8 @@ func NewWriter(format string, w io.Writer, opts *Options) (Writer, error) {
 		return &yamlWriter{base: b}, nil
 	case "zeek":
 		return &zeekWriter{base: b}, nil
+	case "html":
+		return newHTMLWriter(b), nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q (valid: %s)", format, strings.Join(formats, ", "))
 }
