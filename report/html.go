@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // The HTML report: one self-contained file (inline CSS, script and SVG; no
@@ -128,8 +129,8 @@ func (h *htmlWriter) End(c *analyze.Conn) {
 			continue
 		}
 		g.Examples = append(g.Examples, htmlExample{
-			ConnID: c.ID, Input: c.Input, Client: addrPort(c.Client), Server: addrPort(c.Server),
-			Frames:   frameList(f.Frames, len(f.Frames)),
+			ConnID: c.ID, Input: c.Input, Client: human.AddrPort(c.Client), Server: human.AddrPort(c.Server),
+			Frames:   human.Frames(f.Frames, len(f.Frames)),
 			Detail:   findingDetail(f, " · final client "+c.ClientState.String()+" / server "+c.ServerState.String()),
 			Evidence: f.Evidence,
 		})
@@ -141,12 +142,12 @@ func (h *htmlWriter) End(c *analyze.Conn) {
 
 func newHTMLConn(c *analyze.Conn, row int, open bool) htmlConn {
 	facts := []string{fmt.Sprintf("frames %d–%d", c.FirstFrame, c.LastFrame), "start " + formatTime(c.Start),
-		"duration " + humanDuration(c.Duration()), "history " + orDash(c.History)}
+		"duration " + human.Duration(c.Duration()), "history " + orDash(c.History)}
 	if c.Handshake.HasRTT {
-		facts = append(facts, "handshake RTT "+humanDuration(c.Handshake.RTT))
+		facts = append(facts, "handshake RTT "+human.Duration(c.Handshake.RTT))
 	}
 	hc := htmlConn{
-		ID: c.ID, Row: row, Input: c.Input, Client: addrPort(c.Client), Server: addrPort(c.Server),
+		ID: c.ID, Row: row, Input: c.Input, Client: human.AddrPort(c.Client), Server: human.AddrPort(c.Server),
 		Facts: strings.Join(facts, " · "), ConnState: orDash(c.ConnState), StateDoc: connStateDoc[c.ConnState],
 		Final: "client " + c.ClientState.String() + " / server " + c.ServerState.String(), Open: open,
 	}
@@ -165,7 +166,7 @@ func newHTMLConn(c *analyze.Conn, row int, open bool) htmlConn {
 			at = fmt.Sprintf(" · at +%.6fs", f.Time.Sub(c.Start).Seconds())
 		}
 		hc.Findings = append(hc.Findings, htmlFinding{
-			Kind: string(f.Kind), Severity: f.Severity.String(), Frames: frameList(f.Frames, len(f.Frames)),
+			Kind: string(f.Kind), Severity: f.Severity.String(), Frames: human.Frames(f.Frames, len(f.Frames)),
 			Detail: findingDetail(f, at), Evidence: f.Evidence, FrameIDs: joinFrames(f.Frames),
 		})
 	}
@@ -190,7 +191,7 @@ func findingDetail(f *analyze.Finding, extra string) string {
 		b.WriteString(" · by " + f.By)
 	}
 	if f.HasDuration {
-		b.WriteString(" · lasted " + humanDuration(f.Duration))
+		b.WriteString(" · lasted " + human.Duration(f.Duration))
 	}
 	b.WriteString(extra)
 	return b.String()
@@ -232,8 +233,8 @@ func (h *htmlWriter) Close(s *Summary) error {
 	}
 	for i := range s.Inputs {
 		in := &s.Inputs[i]
-		hi := htmlInput{Name: in.Name, Detail: fmt.Sprintf("%s, %s", plural(in.Stats.Packets, "packet"),
-			plural(in.Stats.Segments, "TCP segment"))}
+		hi := htmlInput{Name: in.Name, Detail: fmt.Sprintf("%s, %s", human.Plural(in.Stats.Packets, "packet"),
+			human.Plural(in.Stats.Segments, "TCP segment"))}
 		if in.Err != nil {
 			hi.Error = in.Err.Error()
 			v.Notices = append(v.Notices, htmlNotice{"error", "input error: " + in.Err.Error() + " (reading of " + in.Name + " stopped there)"})
@@ -291,19 +292,19 @@ func (h *htmlWriter) facts(s *Summary, a *analyze.Stats) []htmlFact {
 	cs := &s.Capture
 	f := []htmlFact{
 		{"inputs", strconv.Itoa(len(s.Inputs)), inputNames(s)},
-		{"packets", strconv.FormatUint(cs.Packets, 10), fmt.Sprintf("%s of TCP, %s", plural(cs.Segments, "segment"), byteSize(cs.Bytes))},
+		{"packets", strconv.FormatUint(cs.Packets, 10), fmt.Sprintf("%s of TCP, %s", human.Plural(cs.Segments, "segment"), byteSize(cs.Bytes))},
 		{"connections", strconv.FormatUint(a.Connections, 10), fmt.Sprintf("%d with findings · at most %d open at once", h.connsBad, a.MaxOpen)},
 	}
 	if !cs.First.IsZero() {
-		f = append(f, htmlFact{"capture span", humanDuration(cs.Last.Sub(cs.First)), captureSpan(cs.First, cs.Last)})
+		f = append(f, htmlFact{"capture span", human.Duration(cs.Last.Sub(cs.First)), captureSpan(cs.First, cs.Last)})
 	}
 	if hist := &a.HandshakeRTT; hist.Count > 0 {
-		f = append(f, htmlFact{"handshake RTT p50", humanDuration(hist.Quantile(0.5)),
-			fmt.Sprintf("p99 %s · max %s · %s", humanDuration(hist.Quantile(0.99)), humanDuration(hist.Max),
-				plural(hist.Count, "complete handshake"))})
+		f = append(f, htmlFact{"handshake RTT p50", human.Duration(hist.Quantile(0.5)),
+			fmt.Sprintf("p99 %s · max %s · %s", human.Duration(hist.Quantile(0.99)), human.Duration(hist.Max),
+				human.Plural(hist.Count, "complete handshake"))})
 	}
 	if !h.opts.NoElapsed && s.Elapsed > 0 {
-		f = append(f, htmlFact{"analyzed in", humanDuration(s.Elapsed), "wall clock"})
+		f = append(f, htmlFact{"analyzed in", human.Duration(s.Elapsed), "wall clock"})
 	}
 	return f
 }
@@ -315,10 +316,10 @@ func (h *htmlWriter) verdict(conns uint64) (string, string) {
 	case conns == 0:
 		return "no TCP connections in the capture", "none"
 	case errs+warns+infos == 0:
-		return "no findings: nothing wrong in " + plural(conns, "connection"), "ok"
+		return "no findings: nothing wrong in " + human.Plural(conns, "connection"), "ok"
 	}
-	v := fmt.Sprintf("%s, %s, %d info in %d of %s", plural(errs, "error"), plural(warns, "warning"), infos,
-		h.connsBad, plural(conns, "connection"))
+	v := fmt.Sprintf("%s, %s, %d info in %d of %s", human.Plural(errs, "error"), human.Plural(warns, "warning"), infos,
+		h.connsBad, human.Plural(conns, "connection"))
 	switch {
 	case errs > 0:
 		return v, "error"
@@ -332,14 +333,7 @@ func (h *htmlWriter) verdict(conns uint64) (string, string) {
 // packets, connections ended early, and the page's own limits.
 func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 	var n []htmlNotice
-	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
-	for k, v := range s.Capture.Skipped {
-		skipped[k] = v
-	}
-	if s.Capture.BadChecksum > 0 {
-		skipped["bad checksum"] += s.Capture.BadChecksum
-	}
-	if len(skipped) > 0 {
+	if skipped := skippedCounts(s); len(skipped) > 0 {
 		n = append(n, htmlNotice{"info", "skipped packets: " + joinCounts(skipped)})
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
@@ -357,11 +351,11 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 	}
 	if d.noSteps > 0 {
 		n = append(n, htmlNotice{"warning", fmt.Sprintf("page limit: the segments of %s were left out to bound the page's size (%s of timelines); `tcpflow-check ladder FILE --conn ID` draws any of them",
-			plural(d.noSteps, "connection"), byteSize(uint64(d.stepBytes)))})
+			human.Plural(d.noSteps, "connection"), byteSize(uint64(d.stepBytes)))})
 	}
 	if d.cutSteps > 0 {
 		n = append(n, htmlNotice{"info", fmt.Sprintf("page limit: the ladders of %s show their first %d segments",
-			plural(d.cutSteps, "connection"), d.lim.steps)})
+			human.Plural(d.cutSteps, "connection"), d.lim.steps)})
 	}
 	return n
 }
@@ -477,7 +471,7 @@ const (
 )
 
 func rttChart(h *analyze.Histogram) htmlHistogram {
-	out := htmlHistogram{Count: h.Count, Caption: plural(h.Count, "complete handshake")}
+	out := htmlHistogram{Count: h.Count, Caption: human.Plural(h.Count, "complete handshake")}
 	if h.Count == 0 {
 		return out
 	}
@@ -506,7 +500,7 @@ func rttChart(h *analyze.Histogram) htmlHistogram {
 		hgt := max(int(float64(histHeight-10)*float64(b.n)/float64(top)), 1)
 		right := x(b.upper)
 		out.Columns = append(out.Columns, htmlColumn{X: right - colW + 1, Y: histBase - hgt, Width: colW - 2, Height: hgt,
-			Title: fmt.Sprintf("%s ≤ %s", plural(b.n, "handshake"), humanDuration(b.upper))})
+			Title: fmt.Sprintf("%s ≤ %s", human.Plural(b.n, "handshake"), human.Duration(b.upper))})
 	}
 	for d := lo; d <= hi; d *= 10 {
 		out.Ticks = append(out.Ticks, htmlTick{X: x(d), Label: tickLabel(d)})
@@ -516,7 +510,7 @@ func rttChart(h *analyze.Histogram) htmlHistogram {
 		q    float64
 	}{{"p50", 0.5}, {"p99", 0.99}} {
 		d := h.Quantile(q.q)
-		out.Marks = append(out.Marks, htmlTick{X: x(max(d, lo)), Label: q.name + " " + humanDuration(d)})
+		out.Marks = append(out.Marks, htmlTick{X: x(max(d, lo)), Label: q.name + " " + human.Duration(d)})
 	}
 	return out
 }

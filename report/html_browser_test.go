@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // pageStep is a segment as the page's script decodes it.
@@ -390,7 +391,7 @@ func TestHTMLBrowserTable(t *testing.T) {
 	// By address and by port, typing.
 	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), "2001:db8"))
 	check("address 2001:db8", func(c *analyze.Conn) bool {
-		return strings.Contains(addrPort(c.Client), "2001:db8") || strings.Contains(addrPort(c.Server), "2001:db8")
+		return strings.Contains(human.AddrPort(c.Client), "2001:db8") || strings.Contains(human.AddrPort(c.Server), "2001:db8")
 	})
 	clear()
 	port := byID[ids[0]].Client.Port()
@@ -405,7 +406,7 @@ func TestHTMLBrowserTable(t *testing.T) {
 		t.Fatal("no connection without findings")
 	}
 	c := conns[quiet]
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), addrPort(c.Client)))
+	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), human.AddrPort(c.Client)))
 	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#table-app tbody tr[data-i="%d"] td`, quiet))))
 	got := eval[[]int](tb, `[document.querySelectorAll('#detail svg.ladder g.seg').length, +document.querySelector('#detail article').dataset.row]`)
 	if got[0] != len(c.Timeline) || got[1] != quiet {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // The HTML report embeds every connection once, as compact JSON that its
@@ -103,8 +104,8 @@ func (d *htmlData) add(c *analyze.Conn) int {
 	b = append(b, '[')
 	b = strconv.AppendUint(b, c.ID, 10)
 	b = appendInt(b, d.inputs.id(c.Input))
-	b = appendJSONString(append(b, ','), addrPort(c.Client))
-	b = appendJSONString(append(b, ','), addrPort(c.Server))
+	b = appendJSONString(append(b, ','), human.AddrPort(c.Client))
+	b = appendJSONString(append(b, ','), human.AddrPort(c.Server))
 	b = appendUint(b, c.FirstFrame)
 	b = appendUint(b, c.LastFrame)
 	b = appendInt64(b, micros(c.Start, d.t0))

@@ -224,14 +224,7 @@ func (t *textWriter) Close(s *Summary) error {
 			human.Duration(h.Quantile(0.5)), human.Duration(h.Quantile(0.99)), human.Duration(h.Max),
 			human.Plural(h.Count, "complete handshake"))
 	}
-	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
-	for k, v := range s.Capture.Skipped {
-		skipped[k] = v
-	}
-	if s.Capture.BadChecksum > 0 {
-		skipped["bad checksum"] += s.Capture.BadChecksum
-	}
-	if len(skipped) > 0 {
+	if skipped := skippedCounts(s); len(skipped) > 0 {
 		b.WriteString("skipped:    " + joinCounts(skipped) + "\n")
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
@@ -408,6 +401,19 @@ func (t *textWriter) writeExample(e *example) {
 			b.WriteString("      " + line + "\n")
 		}
 	}
+}
+
+// skippedCounts are the packets not analyzed, by reason, bad checksums
+// among them.
+func skippedCounts(s *Summary) map[string]uint64 {
+	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
+	for k, v := range s.Capture.Skipped {
+		skipped[k] = v
+	}
+	if s.Capture.BadChecksum > 0 {
+		skipped["bad checksum"] += s.Capture.BadChecksum
+	}
+	return skipped
 }
 
 // kindDoc returns the catalogue's one-line meaning of k.
