@@ -39,6 +39,11 @@ type peer struct {
 	finAckFrame  uint64
 	finAckTime   time.Time
 	passive      bool // the other peer's FIN was acknowledged before this one's FIN
+	// finInferred: the capture missed this FIN; the other peer's ACK
+	// finProofAck at frame finProof covered it (finFrame is that frame).
+	finInferred bool
+	finProof    uint64
+	finProofAck uint32
 
 	// quiet is CLOSE_WAIT's quiet period: after this peer acknowledged the
 	// other's FIN, the time since it last sent new data (or since the ack).

@@ -330,7 +330,8 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 		c.addNow(rc, a, Finding{Kind: DataBeforeHandshake, Severity: Warning, Frames: []uint64{seg.Frame}, Time: seg.Time, By: who,
 			Evidence: fmtS("the %s sent %d bytes (frame %d, seq %d) while in %s, before the handshake completed", who, seg.Len, seg.Frame, c.rel(d, seg.Seq), p.state)})
 	}
-	if seg.Len > 0 && p.finSent && reassembly.SeqGT(seg.Seq+seg.Len, p.finSeq) && p.once(repDataAfterFin) {
+	// (After an inferred FIN, data beyond it says the lost byte was data.)
+	if seg.Len > 0 && p.finSent && !p.finInferred && reassembly.SeqGT(seg.Seq+seg.Len, p.finSeq) && p.once(repDataAfterFin) {
 		c.addNow(rc, a, Finding{Kind: DataAfterFin, Severity: Error, Frames: []uint64{p.finFrame, seg.Frame}, Time: seg.Time, By: who,
 			Evidence: fmtS("the %s's FIN took seq %d (frame %d), then it sent data seq %d..%d (frame %d) beyond it", who, c.rel(d, p.finSeq), p.finFrame, c.rel(d, seg.Seq), c.rel(d, seg.Seq+seg.Len), seg.Frame)})
 	}
@@ -344,6 +345,9 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 
 	// The ACK part: acknowledgments of the other peer's SYN and FIN.
 	if f&capture.ACK != 0 {
+		if c.finProven(rc, seg, d) {
+			c.inferFIN(rc, seg, d)
+		}
 		if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
 			c.addPend(p, pendAckSYN, q.synISN, seg, c.nextStep())
 		}
@@ -376,6 +380,42 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 		}
 		c.addPend(p, pendFIN, p.finSeq, seg, c.nextStep())
 	}
+}
+
+// finProven reports whether seg, from peer d, acknowledges one more than
+// the other peer's last byte: only a FIN takes that sequence number, so the
+// other peer sent one the capture missed (tcpdump -i any on loopback loses
+// packets so).
+func (c *conn) finProven(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) bool {
+	q, hq := &c.p[d^1], &rc.Half[d^1]
+	if seg.Flags&capture.RST != 0 || !hq.Seen || hq.FinSeen || q.finSent || q.rstSent {
+		return false
+	}
+	if q.state != Established && q.state != CloseWait {
+		return false
+	}
+	return seg.Ack == hq.Nxt+1
+}
+
+// inferFIN makes the FIN seg proves of the other peer as if it had been
+// captured just before seg: the other peer's state follows it (FIN_WAIT_1,
+// or LAST_ACK from CLOSE_WAIT), seg's sender received it, and the rest of
+// seg acknowledges it. The record notes it in capture_incomplete.
+func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+	p, q, hq := &c.p[d], &c.p[d^1], &rc.Half[d^1]
+	fin := hq.Nxt
+	hq.Nxt++ // the FIN's sequence number
+	hq.FinSeen, hq.FinSeq = true, fin
+	if h := &rc.Half[d]; h.AckUnseen > 0 {
+		h.AckUnseen-- // the ack is explained: it acknowledges the FIN
+	}
+	q.finSent, q.finSeq, q.finCount = true, fin, 1
+	q.finFrame, q.finLastFrame, q.finTime = seg.Frame, seg.Frame, seg.Time
+	q.finInferred, q.finProof, q.finProofAck = true, seg.Frame, seg.Ack
+	q.passive = p.finAcked || q.state == CloseWait
+	q.quiet.stop(seg.Time, seg.Frame)
+	c.setState(d^1, afterSend(q.state, sendFIN), seg.Time, -1)
+	c.receive(d, &pending{kind: pendFIN, count: 1, step: -1, seq: fin, time: seg.Time})
 }
 
 // beforeHandshake reports whether a peer in s has not yet completed its

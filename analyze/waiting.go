@@ -133,6 +133,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 	for i := range rc.Half {
 		h := &rc.Half[i]
 		who := roleName(reassembly.Dir(i))
+		if x := &c.p[i]; x.finInferred {
+			incomplete = append(incomplete, fmtS("the %s's FIN (seq %d) was not captured: the %s's ACK %d at frame %d covers one more than the %s's last byte, which only a FIN takes; the states follow it",
+				who, c.rel(reassembly.Dir(i), x.finSeq), roleName(reassembly.Dir(i^1)), c.rel(reassembly.Dir(i), x.finProofAck), x.finProof, who))
+		}
 		if h.Gaps > 0 {
 			incomplete = append(incomplete, fmtS("%d gap(s) in the %s's stream, %d bytes never captured", h.Gaps, who, h.Missed))
 		}

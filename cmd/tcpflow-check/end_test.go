@@ -338,3 +338,65 @@ func TestCheckRealTraceEnds(t *testing.T) {
 		}
 	}
 }
+
+// pcapWithout writes the pcap src without the frames in drop (1-based), as
+// a capture that lost them (tcpdump -i any on loopback does), and returns it.
+func pcapWithout(t *testing.T, src string, drop ...int) string {
+	t.Helper()
+	r := openPcap(t, src)
+	name := filepath.Join(t.TempDir(), "lost-"+filepath.Base(src))
+	o, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	w := pcapgo.NewWriterNanos(o)
+	if err := w.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; ; i++ {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return name
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(drop, i) {
+			continue
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A FIN the capture lost is proven by the peer's ACK of one more than the
+// sender's last byte: the states follow it (the client ends in TIME_WAIT,
+// not CLOSE_WAIT), the record notes it, and the clean close fails no gate.
+func TestLostFINInferred(t *testing.T) {
+	// normal-close.pcap without frame 8, the client's FIN (seq 19): the
+	// server's FIN+ACK (ack 20) and the client's last ACK remain.
+	lost := pcapWithout(t, realPcaps+"normal-close.pcap", 8)
+	c := runJSON(t, "analyze", "--format", "json", lost)["connections"].([]any)[0].(map[string]any)
+	if c["client_state"] != "TIME_WAIT" || c["server_state"] != "CLOSED" {
+		t.Errorf("states %v / %v, want TIME_WAIT / CLOSED as with the FIN captured", c["client_state"], c["server_state"])
+	}
+	f := findingOf(c, "capture_incomplete")
+	if f == nil || !strings.Contains(f["evidence"].(string), "the client's FIN (seq 19) was not captured: the server's ACK 20 at frame 8 covers one more than the client's last byte") {
+		t.Errorf("the record does not note the inferred FIN: %v", c["findings"])
+	}
+	for _, k := range []string{"half_close_stuck", "fin_unacked", "last_ack_missing", "data_after_fin"} {
+		if findingOf(c, k) != nil {
+			t.Errorf("%s on a clean close with a lost FIN: %v", k, c["findings"])
+		}
+	}
+	pol := writePolicy(t, "fail_on: [syn_unanswered, missing_third_ack, half_close_stuck, fin_unacked, last_ack_missing, data_after_fin]\n"+
+		"fail_on_severity: warning\nexpect_per_file: {max_final_state: {CLOSE_WAIT: 0, FIN_WAIT_1: 0, LAST_ACK: 0}}\n")
+	if code, out, _ := runCmd(t, nil, "check", "--policy", pol, lost); code != 0 {
+		t.Errorf("check fails a clean close whose FIN the capture lost: exit %d\n%s", code, out)
+	}
+	if _, out, _ := runCmd(t, nil, "analyze", lost); strings.Contains(out, "half-open") {
+		t.Errorf("analyze calls the clean close half-open:\n%s", out)
+	}
+}
