@@ -6,10 +6,33 @@ export CGO_ENABLED ?= 0
 BIN     ?= ./tcpflow-check
 DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 
-.PHONY: build test demo bench conformance fuzz vet
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
+.PHONY: build install man completions test demo bench conformance fuzz vet
+
+# -buildvcs=auto: the binary's --version names the revision it was built from.
 build:
-	$(GO) build -o $(BIN) ./cmd/tcpflow-check
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/tcpflow-check
+
+# One man page per command (tcpflow-check(1), tcpflow-check-analyze(1), ...).
+man: build
+	rm -rf man && $(BIN) gen-man man
+
+completions: build
+	mkdir -p completions
+	$(BIN) completion bash > completions/tcpflow-check.bash
+	$(BIN) completion zsh > completions/_tcpflow-check
+	$(BIN) completion fish > completions/tcpflow-check.fish
+
+# The binary, its man pages and the bash, zsh and fish completions.
+install: build man completions
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tcpflow-check
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 644 completions/tcpflow-check.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/tcpflow-check
+	install -D -m 644 completions/_tcpflow-check $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_tcpflow-check
+	install -D -m 644 completions/tcpflow-check.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/tcpflow-check.fish
 
 vet:
 	$(GO) vet ./...

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
@@ -70,8 +71,9 @@ func (f *analysisFlags) validate() error {
 	return nil
 }
 
-func cmdAnalyze(e *env, args []string) error {
-	fs := newFlags(e, "analyze", "tcpflow-check [analyze] [flags] FILE...")
+func newAnalyzeCmd(e *env) *cobra.Command {
+	cmd := newCommand("analyze [flags] FILE...", "analyze captures (pcap, pcapng, gzip; \"-\" = stdin)")
+	fs := cmd.Flags()
 	var af analysisFlags
 	af.register(fs)
 	af.registerFilter(fs)
@@ -80,38 +82,38 @@ func cmdAnalyze(e *env, args []string) error {
 	color := addColorFlag(fs)
 	deterministic := fs.Bool("deterministic", false, "leave wall-clock times out of the output (for golden files)")
 	_ = fs.MarkHidden("deterministic")
-	if err := parse(fs, args); err != nil {
-		return err
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := af.validate(); err != nil {
+			return err
+		}
+		if len(args) == 0 {
+			return usagef("analyze: no capture file given (use - for standard input)")
+		}
+		var err error
+		opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
+		if opts.Color, err = color.enabled(e.stdout); err != nil {
+			return err
+		}
+		w, err := report.NewWriter(*format, e.stdout, opts)
+		if err != nil {
+			return &usageError{msg: err.Error()}
+		}
+		cfg := af.cfg
+		cfg.Timeline = *timeline
+		start := time.Now()
+		an := analyze.New(&cfg, w)
+		capCfg, err := af.captureConfig()
+		if err != nil {
+			return err
+		}
+		inputs, readErr := readSet(e, args, capCfg, an, af.continuous)
+		sum := summarize(inputs, an, time.Since(start))
+		if err := w.Close(sum); err != nil {
+			return fmt.Errorf("writing output: %w", err)
+		}
+		return readErr
 	}
-	if err := af.validate(); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usagef("analyze: no capture file given (use - for standard input)")
-	}
-	var err error
-	opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
-	if opts.Color, err = color.enabled(e.stdout); err != nil {
-		return err
-	}
-	w, err := report.NewWriter(*format, e.stdout, opts)
-	if err != nil {
-		return &usageError{msg: err.Error()}
-	}
-	cfg := af.cfg
-	cfg.Timeline = *timeline
-	start := time.Now()
-	an := analyze.New(&cfg, w)
-	capCfg, err := af.captureConfig()
-	if err != nil {
-		return err
-	}
-	inputs, readErr := readSet(e, fs.Args(), capCfg, an, af.continuous)
-	sum := summarize(inputs, an, time.Since(start))
-	if err := w.Close(sum); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return readErr
+	return cmd
 }
 
 // readInputs reads the inputs each as a capture of its own (see readSet).

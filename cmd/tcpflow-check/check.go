@@ -9,21 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/check"
 )
 
-func init() {
-	commands["check"] = cmdCheck
-	commands["policy"] = cmdPolicy
-}
-
 // captureExts are the file names a directory input is searched for.
 var captureExts = []string{".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz", ".cap"}
 
-func cmdCheck(e *env, args []string) error {
-	fs := newFlags(e, "check", "tcpflow-check check --policy P.yaml [flags] FILE|DIR...")
+func newCheckCmd(e *env) *cobra.Command {
+	cmd := newCommand("check --policy P.yaml [flags] FILE|DIR...", "pass/fail verdict for CI")
+	fs := cmd.Flags()
 	policyFile := fs.String("policy", "", "the policy the traces are held to (YAML; see tcpflow-check policy init)")
 	junit := fs.String("junit", "", "also write a JUnit XML report to this file (one testsuite per input, one testcase per rule)")
 	format := fs.StringP("format", "f", "text", "output format: text, github (GitHub Actions annotations), json")
@@ -32,91 +30,91 @@ func cmdCheck(e *env, args []string) error {
 	color := addColorFlag(fs)
 	var af analysisFlags
 	af.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *policyFile == "" {
-		return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
-	}
-	if fs.NArg() == 0 {
-		return usagef("check: no capture file or directory given")
-	}
-	switch *format {
-	case "text", "github", "json":
-	default:
-		return usagef("check: --format must be text, github or json, not %q", *format)
-	}
-	opts := &check.Options{MaxFindings: *maxFindings}
-	colored, err := color.enabled(e.stdout)
-	if err != nil {
-		return err
-	}
-	opts.Color = colored && (*format == "text" || *color.v == "always")
-	pol, err := check.LoadPolicy(*policyFile)
-	if err != nil {
-		return err
-	}
-	// The policy's timeouts replace the defaults; a flag given on the command line wins.
-	cfg := af.cfg
-	t := pol.Timeouts
-	if fs.Changed("handshake-timeout") {
-		t.Handshake = 0
-	}
-	if fs.Changed("half-close-timeout") {
-		t.HalfClose = 0
-	}
-	if fs.Changed("zero-window-timeout") {
-		t.ZeroWindow = 0
-	}
-	if fs.Changed("msl") {
-		t.MSL = 0
-	}
-	applyTimeouts(&cfg, t)
-	// A trace is the record of a finished test: what it left pending never
-	// finished (unless the policy says the traces are cut from longer ones).
-	cfg.FinishedTest = !pol.CutTrace
-	af.cfg = cfg
-	if err := af.validate(); err != nil {
-		return err
-	}
-	var base *check.Baseline
-	if *baseline != "" {
-		if base, err = check.LoadBaseline(*baseline); err != nil {
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if *policyFile == "" {
+			return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
+		}
+		if len(args) == 0 {
+			return usagef("check: no capture file or directory given")
+		}
+		switch *format {
+		case "text", "github", "json":
+		default:
+			return usagef("check: --format must be text, github or json, not %q", *format)
+		}
+		opts := &check.Options{MaxFindings: *maxFindings}
+		colored, err := color.enabled(e.stdout)
+		if err != nil {
 			return err
 		}
-	}
-	names, err := expandInputs(fs.Args())
-	if err != nil {
-		return err
-	}
-	chk := check.New(pol, base)
-	chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
-	an := analyze.New(&cfg, chk)
-	inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
-	v := chk.Verdict(inputs)
-	if *junit != "" {
-		if err := writeJUnitFile(*junit, v); err != nil {
+		opts.Color = colored && (*format == "text" || *color.v == "always")
+		pol, err := check.LoadPolicy(*policyFile)
+		if err != nil {
 			return err
 		}
+		// The policy's timeouts replace the defaults; a flag given on the command line wins.
+		cfg := af.cfg
+		t := pol.Timeouts
+		if fs.Changed("handshake-timeout") {
+			t.Handshake = 0
+		}
+		if fs.Changed("half-close-timeout") {
+			t.HalfClose = 0
+		}
+		if fs.Changed("zero-window-timeout") {
+			t.ZeroWindow = 0
+		}
+		if fs.Changed("msl") {
+			t.MSL = 0
+		}
+		applyTimeouts(&cfg, t)
+		// A trace is the record of a finished test: what it left pending never
+		// finished (unless the policy says the traces are cut from longer ones).
+		cfg.FinishedTest = !pol.CutTrace
+		af.cfg = cfg
+		if err := af.validate(); err != nil {
+			return err
+		}
+		var base *check.Baseline
+		if *baseline != "" {
+			if base, err = check.LoadBaseline(*baseline); err != nil {
+				return err
+			}
+		}
+		names, err := expandInputs(args)
+		if err != nil {
+			return err
+		}
+		chk := check.New(pol, base)
+		chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
+		an := analyze.New(&cfg, chk)
+		inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
+		v := chk.Verdict(inputs)
+		if *junit != "" {
+			if err := writeJUnitFile(*junit, v); err != nil {
+				return err
+			}
+		}
+		switch *format {
+		case "json":
+			err = check.WriteJSON(e.stdout, v)
+		case "github":
+			err = check.WriteGitHub(e.stdout, v, opts)
+		default:
+			err = check.WriteText(e.stdout, v, opts)
+		}
+		if err != nil {
+			return fmt.Errorf("writing output: %w", err)
+		}
+		if readErr != nil {
+			return readErr
+		}
+		if v.Failed() {
+			return errViolations
+		}
+		return nil
 	}
-	switch *format {
-	case "json":
-		err = check.WriteJSON(e.stdout, v)
-	case "github":
-		err = check.WriteGitHub(e.stdout, v, opts)
-	default:
-		err = check.WriteText(e.stdout, v, opts)
-	}
-	if err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	if readErr != nil {
-		return readErr
-	}
-	if v.Failed() {
-		return errViolations
-	}
-	return nil
+	return cmd
 }
 
 func writeJUnitFile(name string, v *check.Verdict) error {

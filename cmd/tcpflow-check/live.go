@@ -13,14 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/check"
 	"github.com/tcpflow-check/tcpflow-check/metrics"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
-
-func init() { commands["live"] = cmdLive }
 
 // liveTick is how often the capture clock is advanced while the wire is
 // quiet, so that timeouts are judged without waiting for a packet.
@@ -40,8 +40,9 @@ type liveOptions struct {
 	policy      *check.Policy
 }
 
-func cmdLive(e *env, args []string) error {
-	fs := newFlags(e, "live", "tcpflow-check live -i IFACE [flags] [BPF filter words...]")
+func newLiveCmd(e *env) *cobra.Command {
+	cmd := newCommand("live -i IFACE [flags] [BPF filter words...]", "watch an interface")
+	fs := cmd.Flags()
 	var o liveOptions
 	var af analysisFlags
 	fs.StringVarP(&o.iface, "interface", "i", "", "interface to capture on (any interface libpcap opens; \"any\" for all)")
@@ -57,64 +58,64 @@ func cmdLive(e *env, args []string) error {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. :9109) at /metrics")
 	fs.StringVarP(&o.user, "user", "Z", "", "drop privileges to this user once the capture is open (as tcpdump -Z)")
 	policy := fs.String("policy", "", "judge the capture by this policy (YAML, as check): exit 1 when it is violated")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := af.validate(); err != nil {
-		return err
-	}
-	if o.iface == "" {
-		return usagef("live: no interface given (-i IFACE; \"any\" for all)")
-	}
-	if o.capture.SnapLen <= 0 {
-		return usagef("--snaplen must be positive, not %d", o.capture.SnapLen)
-	}
-	if *bufMiB <= 0 {
-		return usagef("--buffer-size must be positive, not %d", *bufMiB)
-	}
-	if o.duration < 0 {
-		return usagef("--duration must not be negative, not %s", o.duration)
-	}
-	switch o.format {
-	case "text", "jsonl", "json":
-	default:
-		return usagef("live: --format must be text, jsonl or json, not %q", o.format)
-	}
-	colored, err := color.enabled(e.stdout)
-	if err != nil {
-		return err
-	}
-	o.report.Color = colored
-	o.capture.BufferSize = *bufMiB << 20
-	o.capture.VerifyChecksums = af.verifyChecksums
-	o.capture.Filter = strings.Join(fs.Args(), " ")
-	o.report.Live = true
-	o.report.Timeline = *timeline
-	o.analysis = af.cfg
-	o.analysis.Timeline = *timeline
-	if *policy != "" {
-		p, err := check.LoadPolicy(*policy)
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := af.validate(); err != nil {
+			return err
+		}
+		if o.iface == "" {
+			return usagef("live: no interface given (-i IFACE; \"any\" for all)")
+		}
+		if o.capture.SnapLen <= 0 {
+			return usagef("--snaplen must be positive, not %d", o.capture.SnapLen)
+		}
+		if *bufMiB <= 0 {
+			return usagef("--buffer-size must be positive, not %d", *bufMiB)
+		}
+		if o.duration < 0 {
+			return usagef("--duration must not be negative, not %s", o.duration)
+		}
+		switch o.format {
+		case "text", "jsonl", "json":
+		default:
+			return usagef("live: --format must be text, jsonl or json, not %q", o.format)
+		}
+		colored, err := color.enabled(e.stdout)
 		if err != nil {
 			return err
 		}
-		o.policy = p
-		// The policy's timeouts replace the defaults; flags given on the
-		// command line still win.
-		applyTimeouts(&o.analysis, p.Timeouts)
-		for name, v := range map[string]*time.Duration{
-			"handshake-timeout": &o.analysis.HandshakeTimeout, "half-close-timeout": &o.analysis.HalfCloseTimeout,
-			"zero-window-timeout": &o.analysis.ZeroWindowTimeout, "msl": &o.analysis.MSL, "idle-timeout": &o.analysis.IdleTimeout,
-		} {
-			if fs.Changed(name) {
-				d, _ := fs.GetDuration(name)
-				*v = d
+		o.report.Color = colored
+		o.capture.BufferSize = *bufMiB << 20
+		o.capture.VerifyChecksums = af.verifyChecksums
+		o.capture.Filter = strings.Join(args, " ")
+		o.report.Live = true
+		o.report.Timeline = *timeline
+		o.analysis = af.cfg
+		o.analysis.Timeline = *timeline
+		if *policy != "" {
+			p, err := check.LoadPolicy(*policy)
+			if err != nil {
+				return err
+			}
+			o.policy = p
+			// The policy's timeouts replace the defaults; flags given on the
+			// command line still win.
+			applyTimeouts(&o.analysis, p.Timeouts)
+			for name, v := range map[string]*time.Duration{
+				"handshake-timeout": &o.analysis.HandshakeTimeout, "half-close-timeout": &o.analysis.HalfCloseTimeout,
+				"zero-window-timeout": &o.analysis.ZeroWindowTimeout, "msl": &o.analysis.MSL, "idle-timeout": &o.analysis.IdleTimeout,
+			} {
+				if fs.Changed(name) {
+					d, _ := fs.GetDuration(name)
+					*v = d
+				}
 			}
 		}
-	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runLive(ctx, e, &o)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runLive(ctx, e, &o)
+	}
+	return cmd
 }
 
 // runLive captures until ctx is done, the duration has passed or count
