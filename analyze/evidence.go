@@ -65,14 +65,6 @@ func (c *conn) simultaneousClose(t time.Time) {
 // connection's current knowledge.
 func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
-	slotOf := func(base int) int {
-		for i := 0; i < 2; i++ {
-			if j := c.slot[base+i]; j != 0 && &c.findings[j-1] == f {
-				return i
-			}
-		}
-		return -1
-	}
 	switch f.Kind {
 	case SynUnanswered:
 		n := client.syn.kept()
@@ -102,18 +94,33 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 			ev += fmtS("no ACK or data from the client in %s", dur(f.Duration))
 		}
 		f.Evidence = ev + c.pendingNote(!c.hsDone, f.Duration)
-	case HalfCloseStuck:
-		i := slotOf(slotHalfClose)
-		if i < 0 {
-			return
+	}
+
+	// The conditions of one peer: which one, from the finding's slot.
+	base, ok := peerSlot(f.Kind)
+	if !ok {
+		return
+	}
+	i := -1
+	for k := 0; k < 2 && i < 0; k++ {
+		if j := c.slot[base+k]; j != 0 && &c.findings[j-1] == f {
+			i = k
 		}
-		x, o := &c.p[i], &c.p[i^1]
-		xw, ow := roleName(reassembly.Dir(i)), roleName(reassembly.Dir(i^1))
+	}
+	if i < 0 {
+		return
+	}
+	d := Dir(i)
+	x, o := &c.p[d], &c.p[d^1]
+	who := roleName(d)
+	f.By = who
+	switch f.Kind {
+	case HalfCloseStuck:
+		xw, ow := who, roleName(d^1)
 		f.Frames = []uint64{o.finFrame, o.finAckFrame}
 		f.Time = o.finAckTime
-		f.By = xw
 		ev := fmtS("the %s's FIN (seq %d, frame %d) was acknowledged by the %s (ack %d = FIN+1, frame %d); the %s then sat in CLOSE_WAIT for %s without sending",
-			ow, c.rel(reassembly.Dir(i^1), o.finSeq), o.finFrame, xw, c.rel(reassembly.Dir(i^1), o.finSeq+1), o.finAckFrame, xw, dur(f.Duration))
+			ow, c.rel(d^1, o.finSeq), o.finFrame, xw, c.rel(d^1, o.finSeq+1), o.finAckFrame, xw, dur(f.Duration))
 		switch {
 		case x.finSent:
 			ev += fmtS(" before its FIN at frame %d", x.finFrame)
@@ -126,13 +133,6 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		}
 		f.Evidence = ev + c.pendingNote(!x.finSent && !x.rstSent, f.Duration)
 	case ZeroWindowStuck:
-		i := slotOf(slotZeroWindow)
-		if i < 0 {
-			return
-		}
-		x := &c.p[i]
-		who := roleName(reassembly.Dir(i))
-		f.By = who
 		if z := &x.zero; z.on && z.long < f.Duration {
 			f.Frames = []uint64{z.frame}
 			f.Time = z.since
@@ -143,24 +143,17 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s, until it reopened the window at frame %d", who, z.longFrame, dur(f.Duration), z.endFrame)
 		}
 	case FinUnacked, LastAckMissing:
-		i := slotOf(slotFinUnacked)
-		if i < 0 {
-			return
-		}
-		x := &c.p[i]
-		who := roleName(reassembly.Dir(i))
-		f.By = who
 		f.Frames = []uint64{x.finFrame}
 		if x.finLastFrame != x.finFrame {
 			f.Frames = append(f.Frames, x.finLastFrame)
 		}
 		f.Time = x.finTime
-		ev := fmtS("the %s's FIN (seq %d, frame %d) was sent %d time(s)", who, c.rel(reassembly.Dir(i), x.finSeq), x.finFrame, x.finCount)
+		ev := fmtS("the %s's FIN (seq %d, frame %d) was sent %d time(s)", who, c.rel(d, x.finSeq), x.finFrame, x.finCount)
 		if x.finAcked {
 			ev += fmtS(" and acknowledged only after %s (frame %d)", dur(f.Duration), x.finAckFrame)
 			f.Frames = append(f.Frames, x.finAckFrame)
 		} else {
-			ev += fmtS(" and never acknowledged (ack %d = FIN+1 never seen in %s)", c.rel(reassembly.Dir(i), x.finSeq+1), dur(f.Duration))
+			ev += fmtS(" and never acknowledged (ack %d = FIN+1 never seen in %s)", c.rel(d, x.finSeq+1), dur(f.Duration))
 		}
 		if f.Kind == LastAckMissing {
 			ev += ": the passive closer sat in LAST_ACK"
@@ -169,6 +162,20 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		}
 		f.Evidence = ev + c.pendingNote(!x.finAcked, f.Duration)
 	}
+}
+
+// peerSlot is the first slot of a finding about one peer's waiting (the
+// client's; the server's is next to it), and whether k is such a finding.
+func peerSlot(k Kind) (int, bool) {
+	switch k {
+	case HalfCloseStuck:
+		return slotHalfClose, true
+	case ZeroWindowStuck:
+		return slotZeroWindow, true
+	case FinUnacked, LastAckMissing:
+		return slotFinUnacked, true
+	}
+	return 0, false
 }
 
 // pendingNote is the evidence's last words for a condition still open when
