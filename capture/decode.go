@@ -109,7 +109,7 @@ func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg
 	d.nEncaps, d.depth = 0, 0
 	seg.Src, seg.Dst = netip.AddrPort{}, netip.AddrPort{}
 	seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Len = 0, 0, 0, 0, 0
-	seg.Missing, seg.IPLen = 0, 0
+	seg.Missing, seg.IPLen, seg.HeaderCut = 0, 0, false
 	seg.Opts = Options{}
 	seg.BadChecksum = false
 	d.badIPHeader = false

@@ -35,6 +35,8 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	seg.Flags = Flags(b[13])
 	seg.Window = binary.BigEndian.Uint16(b[14:])
 	seg.Len = uint32(max(wire-off, 0))
+	seg.Missing = seg.Len - uint32(max(min(len(b), wire)-off, 0))
+	seg.HeaderCut = off > len(b)
 	// Options cut off by the snap length are lost; the segment is not.
 	parseOptions(b[20:min(off, len(b))], seg.Flags&SYN != 0, &seg.Opts)
 	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {

@@ -491,8 +491,12 @@ func decodeCases(t testing.TB) []decodeCase {
 		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 100)))
 		binary.BigEndian.PutUint16(f[14+2:], 20+32+108) // IP claims 8 bytes more than the frame had
 		add(decodeCase{name: "ip-length-beyond-wire", link: layers.LinkTypeEthernet, frame: f, wire: len(f), want: wantData("10.0.0.1", "10.0.0.2", 100)})
-		add(decodeCase{name: "ip-length-beyond-capture-wire-unknown", link: layers.LinkTypeEthernet, frame: f, want: wantData("10.0.0.1", "10.0.0.2", 108)})
-		add(decodeCase{name: "snaplen-cut-wire-known", link: layers.LinkTypeEthernet, frame: f[:80], wire: len(f) + 8, want: wantData("10.0.0.1", "10.0.0.2", 108)})
+		beyond := wantData("10.0.0.1", "10.0.0.2", 108)
+		beyond.Missing = 8 // the IP header is believed; 8 bytes are not in the frame
+		add(decodeCase{name: "ip-length-beyond-capture-wire-unknown", link: layers.LinkTypeEthernet, frame: f, want: beyond})
+		snapped := wantData("10.0.0.1", "10.0.0.2", 108)
+		snapped.Missing = 108 - (80 - 14 - 20 - 32)
+		add(decodeCase{name: "snaplen-cut-wire-known", link: layers.LinkTypeEthernet, frame: f[:80], wire: len(f) + 8, want: snapped})
 		i = ip4(v4a, v4b, layers.IPProtocolTCP)
 		p := serialize(t, eth(layers.EthernetTypePPPoESession), &layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 3}, &layers.PPP{PPPType: layers.PPPTypeIPv4}, i, tcpData(i), hello)
 		binary.BigEndian.PutUint16(p[14+4:], uint16(2+20+32)) // PPPoE holds no payload bytes
@@ -502,10 +506,14 @@ func decodeCases(t testing.TB) []decodeCase {
 	{
 		i := ip4(v4a, v4b, layers.IPProtocolTCP)
 		f := serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 1000)))
-		add(decodeCase{name: "snaplen-cut-keeps-len", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 32 + 10, want: wantData("10.0.0.1", "10.0.0.2", 1000)})
+		// Len keeps the IP header's count; Missing says what was not captured.
+		cut := wantData("10.0.0.1", "10.0.0.2", 1000)
+		cut.Missing, cut.IPLen = 990, 20+32+1000
+		add(decodeCase{name: "snaplen-cut-keeps-len", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 32 + 10, want: cut})
 		add(decodeCase{name: "cut-in-tcp-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 20 + 19, reason: SkipTruncated})
 		cutTS := wantData("10.0.0.1", "10.0.0.2", 1000)
 		cutTS.Opts = Options{}
+		cutTS.Missing, cutTS.HeaderCut = 1000, true
 		add(decodeCase{name: "cut-in-tcp-options", link: layers.LinkTypeEthernet, verify: true, frame: f, cut: 14 + 20 + 25, want: cutTS})
 		add(decodeCase{name: "cut-in-ip-header", link: layers.LinkTypeEthernet, frame: f, cut: 14 + 10, reason: SkipTruncated})
 		add(decodeCase{name: "cut-in-ethernet", link: layers.LinkTypeEthernet, frame: f, cut: 10, reason: SkipTruncated})

@@ -82,6 +82,12 @@ type Segment struct {
 	IPLen uint32
 	Opts  Options
 
+	// HeaderCut is set when the TCP header's options run past the bytes
+	// the frame holds (the data offset points beyond them): flags and
+	// numbers are known, the options in part. Zeek makes the connection
+	// of such a segment but processes nothing of it ("truncated_header").
+	HeaderCut bool
+
 	// BadChecksum is set when checksum verification was asked for and the
 	// TCP checksum is wrong. Such a segment is still delivered, since Zeek
 	// finds its connection (and runs its reuse test) before it checks the

@@ -108,7 +108,7 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 		i = 0
 	}
 	s.z.Update(fromClient, seg)
-	if !seg.BadChecksum {
+	if !seg.BadChecksum && !seg.HeaderCut {
 		// Zeek's conn size analyzer sees only what the TCP analyzer
 		// processed.
 		s.pkts[i]++

@@ -108,7 +108,11 @@ func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadC
 	if !z.started {
 		z.begin(fromClient, seg)
 	}
-
+	if seg.HeaderCut {
+		// TCPAnalyzer::ExtractTCP_Header: the connection exists, the
+		// segment goes no further ("truncated_header").
+		return
+	}
 	if seg.BadChecksum {
 		// TCPAnalyzer::ValidateChecksum: the connection exists, the
 		// segment goes no further than a logarithmic 'c'.

@@ -190,3 +190,50 @@ func TestZeekRecordBoundaries(t *testing.T) {
 		t.Errorf("%d connection records, want 1 (one TCP connection):\n%s", n, out.String())
 	}
 }
+
+// Payload the snap length cut off is not delivered to Zeek's reassembler
+// (TCP_Endpoint::DataSent is given only what was captured), so the acks
+// that cover it reveal content gaps: 'g' for each side, and missed_bytes
+// counts them. In the capture every frame with payload keeps its Ethernet,
+// IPv4 and TCP headers and no payload byte (the SYNs, whose options a snap
+// length of 54 would also cut, are kept whole: TestZeekTruncatedTCPHeader).
+func TestZeekSnapLength(t *testing.T) {
+	c := pcapgen.NewConv(zeekClient, zeekServer, 1000, 5000, pcapgen.CraftedStart)
+	c.Normal(100, 1000)
+	path := writeFrames(t, "snap54.pcap", c.Segs, func(i int, f []byte) []byte {
+		if c.Segs[i].Len == 0 {
+			return f
+		}
+		return f[:14+20+20]
+	})
+	wantRows(t, zeekRows(t, path), []map[string]string{
+		{"history": "ShADaGdgFf", "conn_state": "SF", "missed_bytes": "1100", "orig_bytes": "100", "resp_bytes": "1000",
+			// IP lengths as the headers give them: SYN 52, ACKs and FIN 40, data 40+payload.
+			"orig_ip_bytes": "352", "resp_ip_bytes": "1172"},
+	})
+	// Captured whole, the same connection has no gap.
+	full := writeFrames(t, "full.pcap", c.Segs, nil)
+	wantRows(t, zeekRows(t, full), []map[string]string{{"history": "ShADadFf", "missed_bytes": "0"}})
+}
+
+// A TCP header whose data offset points past the captured bytes (options
+// cut off): Zeek makes the connection (its first-packet rules apply) but
+// processes nothing of the segment — no history letter, no packet counted,
+// OTH. The analyzer still reads flags and numbers from the fixed header.
+func TestZeekTruncatedTCPHeader(t *testing.T) {
+	c := pcapgen.NewConv(zeekClient, zeekServer, 1000, 5000, pcapgen.CraftedStart)
+	c.S(capture.SYN|capture.ACK, 0, 1, 0) // carries MSS, window scale and SACK-permitted options
+	path := writeFrames(t, "cut-options.pcap", c.Segs, func(i int, f []byte) []byte {
+		return f[:14+20+20+4] // the fixed header and the MSS option
+	})
+	wantRows(t, zeekRows(t, path), []map[string]string{
+		{"id.orig_h": "192.0.2.2", "id.orig_p": "5555", "history": "-", "conn_state": "OTH", "orig_pkts": "0", "resp_pkts": "0"},
+	})
+	var out, errb bytes.Buffer
+	if code := run([]string{"analyze", "--format", "jsonl", path}, strings.NewReader(""), &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"synack_count":1`) {
+		t.Errorf("the analyzer lost the SYN-ACK:\n%s", out.String())
+	}
+}

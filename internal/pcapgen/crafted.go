@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -225,7 +226,7 @@ func Crafted() []Capture {
 			normalExpect,
 			func(w io.Writer) error { return Write(w, Format{Gzip: true}, Ethernet, norm.Segs) }},
 		Capture{"normal-snaplen-96.pcap", "the reference connection captured with a 96-byte snap length (tcpdump -s 96): the request and response frames are cut (caplen 96, original length 154 and 1054), headers complete.",
-			normalExpect + "; payload lengths come from the IP total length, not the captured bytes; no frame skipped as truncated",
+			strings.Replace(normalExpect, "history ShADadFf", "history ShADaGdgFf (Zeek delivers no payload it did not capture to its reassembler, so the acks of the cut request and response are content gaps)", 1) + "; payload lengths come from the IP total length, not the captured bytes; no frame skipped as truncated",
 			func(w io.Writer) error { return Write(w, Format{Snaplen: 96}, Ethernet, norm.Segs) }},
 		Capture{"normal-pcapng-bigendian.pcapng", "the reference connection in a big-endian pcapng section (byte-order magic 1a2b3c4d written big-endian), µs resolution.",
 			normalExpect,
