@@ -173,9 +173,10 @@ type InputRecord struct {
 	Skipped      map[string]uint64 `json:"skipped,omitempty" yaml:"skipped,omitempty"`
 	CaptureStart string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"`
 	CaptureEnd   string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
-	Dropped      uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"`       // kernel drops (live)
-	IfDropped    uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"` // interface drops (live)
-	Error        string            `json:"error,omitempty" yaml:"error,omitempty"`           // damage that ended reading early
+	Dropped      uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"`         // kernel drops (live)
+	IfDropped    uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
+	Error        string            `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
+	Interrupted  string            `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
 }
 
 // SummaryRecord is the document's "summary" (and, with "type":"summary", the
@@ -231,6 +232,7 @@ func NewInputRecords(s *Summary) []InputRecord {
 			CaptureEnd:   formatTimeOpt(in.Stats.Last),
 			Dropped:      in.Stats.Dropped,
 			IfDropped:    in.Stats.IfDropped,
+			Interrupted:  in.Interrupted,
 		}
 		if in.Err != nil {
 			r.Error = in.Err.Error()

@@ -21,6 +21,9 @@ type Input struct {
 	// Err is the damage that ended reading early, if any (a truncated or
 	// corrupt file). What was read before it is still analyzed and reported.
 	Err error
+	// Interrupted names the signal (SIGINT, SIGTERM) that stopped reading
+	// this input early; what was read before it is analyzed and reported.
+	Interrupted string
 }
 
 // Summary is what is known once every input has been read.

@@ -252,6 +252,12 @@ func (t *textWriter) Close(s *Summary) error {
 	if damaged > maxInputErrors {
 		fmt.Fprintf(b, "  … and %d more damaged inputs\n", damaged-maxInputErrors)
 	}
+	for i := range s.Inputs {
+		if in := &s.Inputs[i]; in.Interrupted != "" {
+			b.WriteString(p.Yellow("interrupted") + fmt.Sprintf(": %s while reading %s, after %s: the report covers what was read\n",
+				in.Interrupted, in.Name, human.Plural(in.Stats.Packets, "packet")))
+		}
+	}
 
 	// Findings, worst kind first.
 	groups := make([]*group, 0, len(t.groups))

@@ -106,10 +106,17 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		e.interrupt = notifyInterrupt()
+		defer e.interrupt.release()
 		inputs, readErr := readSet(e, args, capCfg, an, af.continuous)
 		sum := summarize(inputs, an, time.Since(start))
 		if err := w.Close(sum); err != nil {
 			return fmt.Errorf("writing output: %w", err)
+		}
+		if in := &inputs[len(inputs)-1]; in.Interrupted != "" { // readSet reports one input at least
+			fmt.Fprintf(e.stderr, "tcpflow-check: %s while reading %s, after %d packets: the report covers what was read\n",
+				in.Interrupted, in.Name, in.Stats.Packets)
+			return e.interrupt.err()
 		}
 		return readErr
 	}
@@ -129,7 +136,9 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 // across, frame numbers continue from file to file, and the records name the
 // whole set, which it reports as one input. It reports every input, the
 // damaged ones included (with what could be read of them); the error is the
-// first input error, which makes the exit code 2.
+// first input error, which makes the exit code 2. When e.interrupt fires,
+// reading stops there: the input being read is marked Interrupted, its
+// connections are ended as at its end, and the inputs after it are not read.
 func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, continuous bool) ([]report.Input, error) {
 	if continuous {
 		names = inTimeOrder(e, names, cfg)
@@ -142,8 +151,18 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 	var end time.Time
 	for i, name := range names {
 		in := report.Input{Name: name}
-		r, err := openInput(e, name, cfg)
+		if e.interrupt.fired() {
+			in.Interrupted = e.interrupt.name()
+			inputs = append(inputs, in)
+			break
+		}
+		r, sr, err := openInput(e, name, cfg)
 		if err != nil {
+			if errors.Is(err, errReadInterrupted) {
+				in.Interrupted = e.interrupt.name()
+				inputs = append(inputs, in)
+				break
+			}
 			in.Err = err
 			inputs = append(inputs, in)
 			if first == nil {
@@ -155,20 +174,31 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 		if !continuous {
 			an.SetInput(name)
 		}
-		for {
+		for n := 0; ; n++ {
+			// A stopReader ends a pipe's reading itself; a regular file
+			// never blocks: checking the interrupt every 64 segments keeps
+			// it off the per-segment path.
+			if sr == nil && n&63 == 63 && e.interrupt.fired() {
+				break
+			}
 			err := r.Next(&seg)
 			if err == nil {
 				seg.Frame += frameBase
 				an.Add(&seg)
 				continue
 			}
-			if !errors.Is(err, io.EOF) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, errReadInterrupted) {
 				in.Err = err
 				if first == nil {
 					first = err
 				}
 			}
 			break
+		}
+		if in.Err == nil && e.interrupt.fired() {
+			// Also when the end came while draining a pipe: the user
+			// stopped the run, and the exit code says so.
+			in.Interrupted = e.interrupt.name()
 		}
 		in.Stats = *r.Stats()
 		if continuous {
@@ -179,14 +209,18 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 		} else {
 			an.Finish(in.Stats.End)
 		}
-		if in.Err == nil {
+		if in.Err == nil && in.Interrupted == "" {
 			in.Err = undecodable(name, &in.Stats)
 		}
 		if in.Err != nil && first == nil {
 			first = in.Err
 		}
 		r.Close()
+		sr.Close()
 		inputs = append(inputs, in)
+		if in.Interrupted != "" {
+			break
+		}
 	}
 	if continuous {
 		an.Finish(end)
@@ -206,6 +240,9 @@ func joinInputs(parts []report.Input) report.Input {
 		if in.Err == nil {
 			in.Err = parts[i].Err
 		}
+		if parts[i].Interrupted != "" {
+			in.Interrupted = parts[i].Interrupted
+		}
 	}
 	in.Name = strings.Join(names, "+")
 	return in
@@ -222,7 +259,7 @@ func inTimeOrder(e *env, names []string, cfg *capture.Config) []string {
 		if name == "-" {
 			continue
 		}
-		r, err := openInput(e, name, cfg)
+		r, sr, err := openInput(e, name, cfg)
 		if err != nil {
 			continue
 		}
@@ -230,20 +267,29 @@ func inTimeOrder(e *env, names []string, cfg *capture.Config) []string {
 			firsts[name] = seg.Time
 		}
 		r.Close()
+		sr.Close()
 	}
 	out := append([]string(nil), names...)
 	sort.SliceStable(out, func(i, j int) bool { return firsts[out[i]].Before(firsts[out[j]]) })
 	return out
 }
 
-// openInput opens one input; "-" is the command's standard input.
-func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, error) {
+// openInput opens one input; "-" is the command's standard input. Under
+// an interrupt, an input that may block (a pipe, FIFO, terminal) is read
+// through the stopReader returned, to be closed after the reader (Close of
+// a nil *stopReader does nothing).
+func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, *stopReader, error) {
 	c := capture.Config{}
 	if cfg != nil {
 		c = *cfg
 	}
-	c.Stdin = e.stdin
-	return capture.Open(name, &c)
+	if name == "-" {
+		rd, sr := e.interrupt.interruptible(e.stdin)
+		c.Stdin = rd
+		r, err := capture.Open(name, &c)
+		return r, sr, err
+	}
+	return e.interrupt.openFile(name, &c)
 }
 
 func summarize(inputs []report.Input, an *analyze.Analyzer, elapsed time.Duration) *report.Summary {

@@ -78,24 +78,38 @@ func startLive(t *testing.T, args ...string) *liveProc {
 func startLiveIn(t *testing.T, wrap []string, args ...string) *liveProc {
 	t.Helper()
 	argv := append(append(append([]string(nil), wrap...), os.Args[0], "live"), args...)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	p := startProc(t, exec.Command(argv[0], argv[1:]...), nil)
+	p.waitFor(&p.stderr, "capturing on", 10*time.Second)
+	return p
+}
+
+// startProc starts cmd (as tcpflow-check: the test binary with
+// liveChildEnv set) and collects its output lines. With stdout not nil,
+// the child's standard output goes there instead of being collected.
+func startProc(t *testing.T, cmd *exec.Cmd, stdout *os.File) *liveProc {
+	t.Helper()
 	cmd.Env = append(os.Environ(), liveChildEnv+"=main")
-	outR, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := &liveProc{t: t, cmd: cmd, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	var wg sync.WaitGroup
+	if stdout != nil {
+		cmd.Stdout = stdout
+	} else {
+		outR, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go p.collect(outR, &p.stdout, &wg)
 	}
 	errR, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &liveProc{t: t, cmd: cmd, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	wg.Add(1)
+	go p.collect(errR, &p.stderr, &wg)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go p.collect(outR, &p.stdout, &wg)
-	go p.collect(errR, &p.stderr, &wg)
 	go func() {
 		wg.Wait()
 		err := cmd.Wait()
@@ -111,7 +125,6 @@ func startLiveIn(t *testing.T, wrap []string, args ...string) *liveProc {
 			<-p.done
 		}
 	})
-	p.waitFor(&p.stderr, "capturing on", 10*time.Second)
 	return p
 }
 

@@ -27,4 +27,5 @@ func main() {
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	interrupt      *interrupt // nil: signals have their default effect
 }
