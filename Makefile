@@ -9,7 +9,7 @@ DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build install man completions test demo bench conformance fuzz vet
+.PHONY: build install man completions test demo bench conformance fuzz fuzz-differential vet
 
 # -buildvcs=auto: the binary's --version names the revision it was built from.
 build:
@@ -54,3 +54,8 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./capture/
+
+# The decoder against gopacket's DecodingLayerParser on mutated frames
+# (make test runs only its seeds: the crafted and bundled frames).
+fuzz-differential:
+	$(GO) test -run '^$$' -fuzz FuzzDifferential -fuzztime 300s -parallel 1 ./capture/

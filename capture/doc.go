@@ -39,8 +39,11 @@
 // # Why the decoder is hand-written
 //
 // gopacket's DecodingLayerParser (layers of gopacket v1.7.7, read against
-// its source) is the obvious alternative. It is not used because, for
-// this package's job:
+// its source) is the obvious alternative, and the tests hold the two
+// together where both decode: TestDifferentialCorpus over every frame of
+// the shared corpus, FuzzDifferential (make fuzz-differential) over
+// mutated frames, each documented difference named in differential_test.go.
+// It is not used because, for this package's job:
 //
 //   - It has no layer for several encapsulations real captures carry:
 //     ERSPAN type III (GRE protocol 0x22eb; gopacket decodes type II only),
