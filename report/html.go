@@ -405,8 +405,8 @@ type htmlBar struct {
 
 // The bar chart's geometry (viewBox units; the SVG scales to its box).
 const (
-	barChartWidth = 640
-	barMaxWidth   = 220
+	barChartWidth = 480 // the template's viewBox
+	barMaxWidth   = barChartWidth - barLabelWidth - 70
 	barLabelWidth = 72
 	barHeight     = 22
 	barGap        = 6

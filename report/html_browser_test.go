@@ -415,6 +415,14 @@ func TestHTMLBrowserTable(t *testing.T) {
 	if hash := eval[string](tb, `location.hash`); hash != fmt.Sprintf("#conn-%d", c.ID) {
 		t.Errorf("location.hash %q after the click", hash)
 	}
+
+	// The durations the ladders and the table print.
+	for us, want := range map[int64]string{0: "0µs", 39: "39µs", 1240: "1.24ms", 41000: "41ms", 100200: "100ms",
+		999700: "1s", 1000118: "1s", 3036000: "3.04s", 10500000: "10.5s", 125000000: "125s"} {
+		if got := eval[string](tb, fmt.Sprintf("window.tcpflowCheck.human(%d)", us)); got != want {
+			t.Errorf("human(%dµs) = %q, want %q", us, got, want)
+		}
+	}
 }
 
 // TestHTMLBrowserScreenshot compares the half-close-stuck connection as

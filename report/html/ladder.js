@@ -72,12 +72,14 @@ function esc(s) {
 // secs writes µs as seconds with 6 decimals.
 function secs(us) { return (us / 1e6).toFixed(6); }
 
-// human writes µs for people: "39µs", "1.24ms", "3.04s".
+// human writes µs for people: "39µs", "1.24ms", "3.04s", with three
+// significant digits.
 function human(us) {
   if (us < 0) return '-';
-  if (us < 1000) return us + 'µs';
-  if (us < 1e6) return (us / 1000).toPrecision(3).replace(/\.?0+$/, '') + 'ms';
-  if (us < 6e7) return (us / 1e6).toPrecision(3).replace(/\.?0+$/, '') + 's';
+  if (us < 1000) return Math.round(us) + 'µs';
+  const sig3 = v => v >= 100 ? v.toFixed(0) : (v >= 10 ? v.toFixed(1) : v.toFixed(2)).replace(/\.?0+$/, '');
+  if (us < 999500) return sig3(us / 1000) + 'ms';
+  if (us < 6e7) return sig3(us / 1e6) + 's';
   return Math.round(us / 1e6) + 's';
 }
 

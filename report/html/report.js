@@ -77,7 +77,7 @@ function boot() {
     draw(d);
   }));
   // For the browser tests and for anyone poking at the page from DevTools.
-  window.tcpflowCheck = {data: D, steps: i => decodeSteps(D, D.rows[i]), table};
+  window.tcpflowCheck = {data: D, steps: i => decodeSteps(D, D.rows[i]), table, human};
   root.dataset.bootMs = (performance.now() - started).toFixed(1);
   root.dataset.ready = '1';
 }
