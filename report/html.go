@@ -204,6 +204,8 @@ type htmlView struct {
 	Facts    []htmlFact
 	Verdict  string
 	Severity string // the verdict's class: error, warning, ok, none
+	Gate     *Gate
+	GateSev  string // the gate's class
 	Notices  []htmlNotice
 	States   htmlBarChart
 	RTT      htmlHistogram
@@ -243,6 +245,12 @@ func (h *htmlWriter) Close(s *Summary) error {
 	}
 	v.Facts = h.facts(s, &a)
 	v.Verdict, v.Severity = h.verdict(a.Connections)
+	if v.Gate = s.Gate; v.Gate != nil {
+		v.GateSev = map[string]string{"pass": "ok", "fail": "error"}[v.Gate.Status]
+		if v.GateSev == "" {
+			v.GateSev = "warning"
+		}
+	}
 	v.Notices = append(v.Notices, h.notices(s, &a)...)
 
 	for _, g := range h.groups {
@@ -505,12 +513,12 @@ func rttChart(h *analyze.Histogram) htmlHistogram {
 	for d := lo; d <= hi; d *= 10 {
 		out.Ticks = append(out.Ticks, htmlTick{X: x(d), Label: tickLabel(d)})
 	}
-	for _, q := range []struct {
-		name string
-		q    float64
-	}{{"p50", 0.5}, {"p99", 0.99}} {
-		d := h.Quantile(q.q)
-		out.Marks = append(out.Marks, htmlTick{X: x(max(d, lo)), Label: q.name + " " + human.Duration(d)})
+	p50, p99 := h.Quantile(0.5), h.Quantile(0.99)
+	if p50 == p99 {
+		out.Marks = []htmlTick{{X: x(max(p50, lo)), Label: "p50 = p99 " + human.Duration(p50)}}
+	} else {
+		out.Marks = []htmlTick{{X: x(max(p50, lo)), Label: "p50 " + human.Duration(p50)},
+			{X: x(max(p99, lo)), Label: "p99 " + human.Duration(p99)}}
 	}
 	return out
 }

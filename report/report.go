@@ -35,7 +35,34 @@ type Summary struct {
 	Capture  capture.Stats // totals over Inputs
 	Analysis analyze.Stats // the analyzer's counters
 	Elapsed  time.Duration // wall clock; omitted with Options.NoElapsed
+	// Gate is the verdict of `check` on these inputs, for the formats that
+	// show it (html); nil outside check.
+	Gate *Gate
 }
+
+// Gate is a check run's verdict as the report shows it: the policy, the
+// status, and the rules that did not hold. Package check fills it in; this
+// package only writes it.
+type Gate struct {
+	Policy string
+	Status string // "pass", "fail" or "error" (an input could not be read)
+	Held   int    // rules that held
+	Rules  []GateRule
+}
+
+// GateRule is one rule that failed or warned.
+type GateRule struct {
+	Rule    string // e.g. "fail_on: syn_unanswered"
+	Line    int    // its line in the policy; 0 for built-in rules
+	Level   string // "fail" or "warn"
+	Input   string // "" for rules over all inputs
+	Message string
+}
+
+// NeedsTimeline reports whether format draws each connection's segments,
+// so that the analysis must record them (analyze.Config.Timeline): html's
+// ladders do.
+func NeedsTimeline(format string) bool { return format == "html" }
 
 // Options tunes the writers. The zero value (or a nil *Options) means the
 // defaults.

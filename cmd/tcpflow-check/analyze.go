@@ -77,7 +77,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 	var af analysisFlags
 	af.register(fs)
 	af.registerFilter(fs)
-	format := fs.StringP("format", "f", "text", "output format: text, json, jsonl, yaml, zeek")
+	format := fs.StringP("format", "f", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (html: one self-contained page with ladder diagrams)")
 	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states")
 	color := addColorFlag(fs)
 	deterministic := fs.Bool("deterministic", false, "leave wall-clock times out of the output (for golden files)")
@@ -99,7 +99,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 			return &usageError{msg: err.Error()}
 		}
 		cfg := af.cfg
-		cfg.Timeline = *timeline
+		cfg.Timeline = *timeline || report.NeedsTimeline(*format)
 		start := time.Now()
 		an := analyze.New(&cfg, w)
 		capCfg, err := af.captureConfig()

@@ -14,6 +14,7 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/check"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 // captureExts are the file names a directory input is searched for.
@@ -24,6 +25,7 @@ func newCheckCmd(e *env) *cobra.Command {
 	fs := cmd.Flags()
 	policyFile := fs.String("policy", "", "the policy the traces are held to (YAML; see tcpflow-check policy init)")
 	junit := fs.String("junit", "", "also write a JUnit XML report to this file (one testsuite per input, one testcase per rule)")
+	htmlFile := fs.String("html", "", "also write the HTML report (verdict, findings, ladder diagrams) to this file")
 	format := fs.StringP("format", "f", "text", "output format: text, github (GitHub Actions annotations), json")
 	baseline := fs.String("baseline", "", "a previous run's analyze or check --format json output: fail only on findings that are new")
 	maxFindings := fs.Int("max-findings", 5, "findings shown per failed rule in the text and github output")
@@ -87,11 +89,28 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		chk := check.New(pol, base)
 		chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
-		an := analyze.New(&cfg, chk)
+		var sink analyze.Sink = chk
+		var page *htmlReport
+		if *htmlFile != "" {
+			if page, err = newHTMLReport(*htmlFile); err != nil {
+				return err
+			}
+			cfg.Timeline = true
+			sink = teeSink{chk, page.w}
+		}
+		start := time.Now()
+		an := analyze.New(&cfg, sink)
 		inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
 		v := chk.Verdict(inputs)
 		if *junit != "" {
 			if err := writeJUnitFile(*junit, v); err != nil {
+				return err
+			}
+		}
+		if page != nil {
+			sum := summarize(inputs, an, time.Since(start))
+			sum.Gate = gateOf(v, *policyFile)
+			if err := page.close(sum); err != nil {
 				return err
 			}
 		}
@@ -130,6 +149,59 @@ func writeJUnitFile(name string, v *check.Verdict) error {
 		return fmt.Errorf("junit: %w", err)
 	}
 	return nil
+}
+
+// htmlReport is check's --html file: the report's html writer over it.
+type htmlReport struct {
+	f *os.File
+	w report.Writer
+}
+
+func newHTMLReport(name string) (*htmlReport, error) {
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("html: %w", err)
+	}
+	w, err := report.NewWriter("html", f, nil)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("html: %w", err)
+	}
+	return &htmlReport{f: f, w: w}, nil
+}
+
+func (h *htmlReport) close(s *report.Summary) error {
+	err := h.w.Close(s)
+	if cerr := h.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	return nil
+}
+
+// gateOf is v as the HTML report shows it: the rules that did not hold,
+// each input's then the global ones.
+func gateOf(v *check.Verdict, policy string) *report.Gate {
+	g := &report.Gate{Policy: policy, Status: v.Status()}
+	add := func(r *check.RuleResult) {
+		if !r.Failed {
+			g.Held++
+			return
+		}
+		g.Rules = append(g.Rules, report.GateRule{Rule: r.Rule, Line: r.Line, Level: r.Level.String(),
+			Input: r.Input, Message: r.Message})
+	}
+	for i := range v.Inputs {
+		for j := range v.Inputs[i].Rules {
+			add(&v.Inputs[i].Rules[j])
+		}
+	}
+	for j := range v.Global {
+		add(&v.Global[j])
+	}
+	return g
 }
 
 // expandInputs replaces each directory in names by the captures under it
