@@ -23,6 +23,7 @@ type Analyzer struct {
 	input     string
 	nextID    uint64
 	now       time.Time // the capture clock: the latest segment time seen
+	finishing bool      // Finish is ending the connections at the capture's end
 	nextSweep time.Time
 	stats     Stats
 
@@ -185,7 +186,9 @@ func (a *Analyzer) Finish(end time.Time) {
 	if end.After(a.now) {
 		a.now = end
 	}
+	a.finishing = true
 	a.sweep(true)
+	a.finishing = false
 	a.releaseHeld(true)
 	if a.zeek != nil {
 		a.zeek.Flush(a.input)

@@ -128,6 +128,9 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		case x.rstSent:
 			ev += fmtS(" before resetting at frame %d", x.rstFrame)
 			f.Frames = append(f.Frames, x.rstFrame)
+		case o.rstSent:
+			ev += fmtS(" until the %s reset the connection at frame %d", ow, o.rstFrame)
+			f.Frames = append(f.Frames, o.rstFrame)
 		default:
 			ev += " and never closed"
 		}

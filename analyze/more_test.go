@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"math/rand"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,5 +249,48 @@ func TestCatalogueImmutable(t *testing.T) {
 	}
 	if analyze.Catalogue()[0].Severity != sev {
 		t.Error("Catalogue() returned the changed entry")
+	}
+}
+
+// Only the capture's end makes a condition "pending at the end": a server
+// whose client half-closed and then reset mid-capture is not
+// half_close_stuck in a finished test's trace (the RST ended it), while a
+// server the trace ends on in CLOSE_WAIT is.
+func TestPendingOnlyAtTheCapturesEnd(t *testing.T) {
+	s := segtest.New()
+	s.Handshake().C("FA", 1, 1, 0).S("A", 1, 2, 0).C("R", 2, 0, 0)
+	s.Wait(6 * time.Second) // past CloseLinger: the first connection is retired mid-capture
+	s.Client = netip.MustParseAddrPort("192.0.2.1:40001")
+	s.Handshake().C("FA", 1, 1, 0).S("A", 1, 2, 0)
+	got := analyzeScript(t, &analyze.Config{FinishedTest: true}, s.Segments())
+	if len(got.conns) != 2 {
+		t.Fatalf("%d connections, want 2", len(got.conns))
+	}
+	for _, c := range got.conns {
+		stuck := slices.Contains(kinds(c), "half_close_stuck")
+		if last := c.Client.Port() == 40001; stuck != last {
+			t.Errorf("connection from port %d: half_close_stuck %v, want %v (%v)", c.Client.Port(), stuck, last, kinds(c))
+		}
+	}
+}
+
+// The same for a window still 0 when a connection closed mid-capture: its
+// record was final long before the trace ended.
+func TestPendingZeroWindowOnlyAtTheEnd(t *testing.T) {
+	s := segtest.New()
+	s.Handshake().S("PA", 1, 1, 100).C("A", 1, 101, 0).Win(0).
+		C("FA", 1, 101, 0).S("FA", 101, 2, 0).C("A", 2, 102, 0).Win(0)
+	s.Wait(6 * time.Second) // past CloseLinger: retired mid-capture
+	s.Client = netip.MustParseAddrPort("192.0.2.1:40001")
+	s.Handshake().S("PA", 1, 1, 100).C("A", 1, 101, 0).Win(0)
+	got := analyzeScript(t, &analyze.Config{FinishedTest: true}, s.Segments())
+	if len(got.conns) != 2 {
+		t.Fatalf("%d connections, want 2", len(got.conns))
+	}
+	for _, c := range got.conns {
+		stuck := slices.Contains(kinds(c), "zero_window_stuck")
+		if last := c.Client.Port() == 40001; stuck != last {
+			t.Errorf("connection from port %d: zero_window_stuck %v, want %v (%v)", c.Client.Port(), stuck, last, kinds(c))
+		}
 	}
 }

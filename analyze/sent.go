@@ -41,7 +41,12 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 		c.sentOther(rc, seg, d, cls, a)
 	}
 
-	if f&(capture.SYN|capture.FIN|capture.RST) == 0 {
+	switch {
+	case c.p[d^1].finAcked:
+		// The other peer's FIN is acknowledged: no data will come that
+		// p's window could hold back.
+		p.zero.stop(seg.Time, seg.Frame)
+	case f&(capture.SYN|capture.FIN|capture.RST) == 0:
 		c.window(p, seg)
 	}
 	if c.cfg.Timeline {
@@ -239,6 +244,8 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		c.rstSeen, c.rstAt = true, seg.Time
 	}
 	p.quiet.cancel()
+	// The receiver of a valid RST is CLOSED: its CLOSE_WAIT ends here.
+	q.quiet.stop(seg.Time, seg.Frame)
 	c.setState(d, afterSend(p.state, sendRST), seg.Time, -1)
 	c.addPend(p, pendRST, seg.Seq, seg, c.nextStep())
 }

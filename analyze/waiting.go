@@ -44,7 +44,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 	// pending: at the end of a finished test, a condition still open is a
 	// finding whatever its duration. A connection the analysis stopped
 	// following early is not at the end of anything.
-	c.atEnd = final && c.endedEarly == ""
+	c.atEnd = final && a != nil && a.finishing && c.endedEarly == ""
 	pending := c.atEnd && cfg.FinishedTest
 	ended := "the capture ended"
 	if c.endedEarly != "" {
