@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/browsertest"
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
@@ -97,16 +98,16 @@ const probePage = `(() => {
 // each, the finding's frames highlighted and marked, RSTs and
 // retransmissions drawn as such.
 func TestHTMLBrowserCaptures(t *testing.T) {
-	tb := newTab(t, tabOptions{})
+	tb := browsertest.NewTab(t, browsertest.Options{})
 	for _, path := range realCaptures(t) {
 		name := strings.TrimSuffix(filepath.Base(path), ".pcap")
 		t.Run(name, func(t *testing.T) {
-			tb.use(t)
+			tb.Use(t)
 			page, conns := analyzeHTML(t, path)
-			tb.openFile(page)
-			eval[bool](tb, openAllLadders)
-			tb.do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(20*time.Second)))
-			p := eval[pageProbe](tb, probePage)
+			tb.OpenFile(page)
+			browsertest.Eval[bool](tb, openAllLadders)
+			tb.Do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(20*time.Second)))
+			p := browsertest.Eval[pageProbe](tb, probePage)
 			checkPage(t, &p, conns)
 		})
 	}
@@ -263,7 +264,7 @@ func sortedSet(m map[string]bool) []string {
 // put them there, both highlighted and the first marked half_close_stuck.
 func TestHTMLBrowserHalfCloseStuck(t *testing.T) {
 	page, _ := analyzeHTML(t, "../testdata/pcaps/real/half-close-stuck.pcap")
-	tb := openHTML(t, page, tabOptions{})
+	tb := browsertest.Open(t, page, browsertest.Options{})
 	type arrow struct {
 		Frame   string   `json:"frame"`
 		Label   string   `json:"label"`
@@ -271,7 +272,7 @@ func TestHTMLBrowserHalfCloseStuck(t *testing.T) {
 		Mark    string   `json:"mark"`
 		Lit     bool     `json:"lit"`
 	}
-	arrows := eval[[]arrow](tb, `[...document.querySelectorAll('#conn-1 svg.ladder g.seg')].map(g => ({
+	arrows := browsertest.Eval[[]arrow](tb, `[...document.querySelectorAll('#conn-1 svg.ladder g.seg')].map(g => ({
 	  frame: g.dataset.frame,
 	  label: g.querySelector('text:not(.state):not(.margin):not(.mark)').textContent,
 	  changed: [...g.querySelectorAll('text.state:not(.same)')].map(e => e.textContent),
@@ -295,7 +296,7 @@ func TestHTMLBrowserHalfCloseStuck(t *testing.T) {
 			t.Errorf("frame %s after the half-close: %+v", a.Frame, a)
 		}
 	}
-	if got := eval[string](tb, `document.querySelector('#conn-1 .ladder-legend').textContent`); !strings.Contains(got, "final: client FIN_WAIT_2 / server CLOSE_WAIT") {
+	if got := browsertest.Eval[string](tb, `document.querySelector('#conn-1 .ladder-legend').textContent`); !strings.Contains(got, "final: client FIN_WAIT_2 / server CLOSE_WAIT") {
 		t.Errorf("legend %q", got)
 	}
 }
@@ -305,9 +306,9 @@ func TestHTMLBrowserHalfCloseStuck(t *testing.T) {
 // opens a connection's ladder by clicking its row.
 func TestHTMLBrowserTable(t *testing.T) {
 	page, conns := analyzeHTML(t, realCaptures(t)...)
-	tb := openHTML(t, page, tabOptions{height: 1400})
+	tb := browsertest.Open(t, page, browsertest.Options{Height: 1400})
 	shownIDs := func() []uint64 {
-		return eval[[]uint64](tb, `[...document.querySelectorAll('#table-app tbody tr[data-i]')].map(tr => +tr.cells[0].textContent)`)
+		return browsertest.Eval[[]uint64](tb, `[...document.querySelectorAll('#table-app tbody tr[data-i]')].map(tr => +tr.cells[0].textContent)`)
 	}
 	byID := map[uint64]*analyze.Conn{}
 	for _, c := range conns {
@@ -315,7 +316,7 @@ func TestHTMLBrowserTable(t *testing.T) {
 	}
 
 	// Sort by duration: ascending, then descending on the second click.
-	tb.do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="8"]`)))
+	tb.Do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="8"]`)))
 	ids := shownIDs()
 	if len(ids) != len(conns) {
 		t.Fatalf("%d rows shown, want %d", len(ids), len(conns))
@@ -325,19 +326,19 @@ func TestHTMLBrowserTable(t *testing.T) {
 			t.Fatalf("after one click on duration, #%d comes before #%d", ids[i-1], ids[i])
 		}
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="8"]`)))
+	tb.Do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="8"]`)))
 	ids = shownIDs()
 	for i := 1; i < len(ids); i++ {
 		if byID[ids[i-1]].Duration().Microseconds() < byID[ids[i]].Duration().Microseconds() {
 			t.Fatalf("after two clicks on duration, #%d comes before #%d", ids[i-1], ids[i])
 		}
 	}
-	if got := eval[string](tb, `document.querySelector('#table-app th[data-col="8"]').getAttribute('aria-sort')`); got != "descending" {
+	if got := browsertest.Eval[string](tb, `document.querySelector('#table-app th[data-col="8"]').getAttribute('aria-sort')`); got != "descending" {
 		t.Errorf("aria-sort %q", got)
 	}
 	// Sort by client address: IPv4 before IPv6, numerically, then port
 	// (netip's order).
-	tb.do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="1"]`)))
+	tb.Do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="1"]`)))
 	ids = shownIDs()
 	for i := 1; i < len(ids); i++ {
 		if a, b := byID[ids[i-1]].Client, byID[ids[i]].Client; a.Compare(b) > 0 {
@@ -345,7 +346,7 @@ func TestHTMLBrowserTable(t *testing.T) {
 		}
 	}
 	// Sort by id.
-	tb.do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="0"]`)))
+	tb.Do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="0"]`)))
 	if ids = shownIDs(); !slices.IsSorted(ids) {
 		t.Errorf("sorted by id: %v", ids)
 	}
@@ -370,32 +371,32 @@ func TestHTMLBrowserTable(t *testing.T) {
 			t.Errorf("%s: a filter that keeps %d of %d proves nothing", what, len(w), len(conns))
 		}
 	}
-	clear := func() { tb.do(chromedp.Click(chromedp.CSS(`#table-app button[name=clear]`))) }
+	clear := func() { tb.Do(chromedp.Click(chromedp.CSS(`#table-app button[name=clear]`))) }
 
 	// By finding kind, choosing it in the select with the keyboard.
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=kind]`), "connection_refused"))
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=kind]`), "connection_refused"))
 	check("kind connection_refused", func(c *analyze.Conn) bool {
 		return slices.ContainsFunc(c.Findings, func(f analyze.Finding) bool { return f.Kind == analyze.ConnectionRefused })
 	})
 	clear()
 	// By a peer's final state.
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=state]`), "CLOSE_WAIT"))
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=state]`), "CLOSE_WAIT"))
 	check("state CLOSE_WAIT", func(c *analyze.Conn) bool {
 		return c.ClientState == analyze.CloseWait || c.ServerState == analyze.CloseWait
 	})
 	clear()
 	// By conn_state, clicking its bar in the chart.
-	tb.do(chromedp.Click(chromedp.CSS(`#chart-states .bar[data-state="REJ"] rect`)))
+	tb.Do(chromedp.Click(chromedp.CSS(`#chart-states .bar[data-state="REJ"] rect`)))
 	check("conn_state REJ (chart)", func(c *analyze.Conn) bool { return c.ConnState == "REJ" })
 	clear()
 	// By address and by port, typing.
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), "2001:db8"))
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), "2001:db8"))
 	check("address 2001:db8", func(c *analyze.Conn) bool {
 		return strings.Contains(human.AddrPort(c.Client), "2001:db8") || strings.Contains(human.AddrPort(c.Server), "2001:db8")
 	})
 	clear()
 	port := byID[ids[0]].Client.Port()
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=port]`), fmt.Sprint(port)))
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=port]`), fmt.Sprint(port)))
 	check(fmt.Sprintf("port %d", port), func(c *analyze.Conn) bool { return c.Client.Port() == port || c.Server.Port() == port })
 	clear()
 
@@ -406,20 +407,20 @@ func TestHTMLBrowserTable(t *testing.T) {
 		t.Fatal("no connection without findings")
 	}
 	c := conns[quiet]
-	tb.do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), human.AddrPort(c.Client)))
-	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#table-app tbody tr[data-i="%d"] td`, quiet))))
-	got := eval[[]int](tb, `[document.querySelectorAll('#detail svg.ladder g.seg').length, +document.querySelector('#detail article').dataset.row]`)
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app input[name=addr]`), human.AddrPort(c.Client)))
+	tb.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#table-app tbody tr[data-i="%d"] td`, quiet))))
+	got := browsertest.Eval[[]int](tb, `[document.querySelectorAll('#detail svg.ladder g.seg').length, +document.querySelector('#detail article').dataset.row]`)
 	if got[0] != len(c.Timeline) || got[1] != quiet {
 		t.Errorf("clicked #%d: detail shows row %d with %d arrows, want row %d with %d", c.ID, got[1], got[0], quiet, len(c.Timeline))
 	}
-	if hash := eval[string](tb, `location.hash`); hash != fmt.Sprintf("#conn-%d", c.ID) {
+	if hash := browsertest.Eval[string](tb, `location.hash`); hash != fmt.Sprintf("#conn-%d", c.ID) {
 		t.Errorf("location.hash %q after the click", hash)
 	}
 
 	// The durations the ladders and the table print.
 	for us, want := range map[int64]string{0: "0µs", 39: "39µs", 1240: "1.24ms", 41000: "41ms", 100200: "100ms",
 		999700: "1s", 1000118: "1s", 3036000: "3.04s", 10500000: "10.5s", 125000000: "125s"} {
-		if got := eval[string](tb, fmt.Sprintf("window.tcpflowCheck.human(%d)", us)); got != want {
+		if got := browsertest.Eval[string](tb, fmt.Sprintf("window.tcpflowCheck.human(%d)", us)); got != want {
 			t.Errorf("human(%dµs) = %q, want %q", us, got, want)
 		}
 	}
@@ -430,12 +431,12 @@ func TestHTMLBrowserTable(t *testing.T) {
 // within the tolerance of compareImages.
 func TestHTMLBrowserScreenshot(t *testing.T) {
 	page, _ := analyzeHTML(t, "../testdata/pcaps/real/half-close-stuck.pcap")
-	tb := openHTML(t, page, tabOptions{})
-	shot, err := chromedp.Run(tb.ctx, chromedp.Screenshot(chromedp.CSS("#conn-1")))
+	tb := browsertest.Open(t, page, browsertest.Options{})
+	shot, err := chromedp.Run(tb.Context(), chromedp.Screenshot(chromedp.CSS("#conn-1")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	goldenImage(t, "html/half-close-stuck.png", shot)
+	browsertest.GoldenImage(t, "testdata/html/half-close-stuck.png", shot, *update)
 }
 
 // TestHTMLBrowserColorSchemes checks that text stays readable in both
@@ -463,11 +464,11 @@ func TestHTMLBrowserColorSchemes(t *testing.T) {
 	for i, dark := range []bool{false, true} {
 		scheme := map[bool]string{false: "light", true: "dark"}[dark]
 		t.Run(scheme, func(t *testing.T) {
-			tb := openHTML(t, page, tabOptions{dark: dark})
+			tb := browsertest.Open(t, page, browsertest.Options{Dark: dark})
 			for _, p := range pairs {
 				// The foreground of text is color, of SVG text its fill; the
 				// background is the nearest box's, the SVG's being transparent.
-				cols := eval[[][]string](tb, `(() => {
+				cols := browsertest.Eval[[][]string](tb, `(() => {
 				  const fg = [].concat(`+p.fg+`), bg = `+p.bg+`;
 				  if (!fg.length || !fg[0] || !bg) return [];
 				  return fg.map(e => {
@@ -497,7 +498,7 @@ func TestHTMLBrowserColorSchemes(t *testing.T) {
 					}
 				}
 			}
-			bg := eval[string](tb, `getComputedStyle(document.documentElement).backgroundColor`)
+			bg := browsertest.Eval[string](tb, `getComputedStyle(document.documentElement).backgroundColor`)
 			c, err := parseCSSColor(bg)
 			if err != nil {
 				t.Fatal(err)
@@ -551,7 +552,7 @@ func contrast(a, b [3]float64) float64 {
 // says what the script would add.
 func TestHTMLBrowserNoScript(t *testing.T) {
 	page, conns := analyzeHTML(t, "../testdata/pcaps/real/half-close-stuck.pcap", "../testdata/pcaps/real/refused.pcap")
-	tb := openHTML(t, page, tabOptions{noScript: true})
+	tb := browsertest.Open(t, page, browsertest.Options{NoScript: true})
 	type view struct {
 		Ready     bool     `json:"ready"`
 		Text      string   `json:"text"`
@@ -560,7 +561,7 @@ func TestHTMLBrowserNoScript(t *testing.T) {
 		Noscript  bool     `json:"noscript"`
 		Kinds     []string `json:"kinds"`
 	}
-	v := eval[view](tb, `({
+	v := browsertest.Eval[view](tb, `({
 	  ready: document.documentElement.dataset.ready === '1',
 	  text: document.body.innerText,
 	  charts: document.querySelectorAll('svg.chart').length,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpflow-check/tcpflow-check/internal/browsertest"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
 )
 
@@ -20,7 +21,7 @@ func TestHTMLBrowser100kConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the 100,000-connection report is not measured")
 	}
-	browser(t)
+	browsertest.Require(t)
 	const conns = 100_000
 	path := filepath.Join(t.TempDir(), "100k.pcap")
 	f, err := os.Create(path)
@@ -48,26 +49,26 @@ func TestHTMLBrowser100kConnections(t *testing.T) {
 	if err := os.WriteFile(file, page, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tb := newTab(t, tabOptions{})
+	tb := browsertest.NewTab(t, browsertest.Options{})
 	start = time.Now()
-	tb.navigate(file, true)
+	tb.Navigate(file, true)
 	open := time.Since(start)
-	boot := eval[string](tb, `document.documentElement.dataset.bootMs`)
-	loaded := eval[float64](tb, `performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd`)
+	boot := browsertest.Eval[string](tb, `document.documentElement.dataset.bootMs`)
+	loaded := browsertest.Eval[float64](tb, `performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd`)
 	t.Logf("opened in Chromium in %v (navigation to ready); DOMContentLoaded at %.0f ms; the script's setup %s ms",
 		open.Round(time.Millisecond), loaded, boot)
 
-	if got := eval[string](tb, `document.querySelector('#table-app .shown').textContent`); got != "showing 100,000 of 100,000" {
+	if got := browsertest.Eval[string](tb, `document.querySelector('#table-app .shown').textContent`); got != "showing 100,000 of 100,000" {
 		t.Errorf("table says %q", got)
 	}
-	if n := eval[int](tb, `document.querySelectorAll('#table-app tbody tr[data-i]').length`); n == 0 || n > 100 {
+	if n := browsertest.Eval[int](tb, `document.querySelectorAll('#table-app tbody tr[data-i]').length`); n == 0 || n > 100 {
 		t.Errorf("%d rows in the DOM: the table is not virtual", n)
 	}
 	// Interactions, timed inside the page (the handler and the layout it
 	// causes); DevTools' DOM queries would drag the 20 MB data text along
 	// and measure the protocol instead.
 	timed := func(what, js string) {
-		ms := eval[float64](tb, `(() => {
+		ms := browsertest.Eval[float64](tb, `(() => {
 		  const t = performance.now();
 		  `+js+`;
 		  document.body.offsetHeight;
@@ -80,18 +81,18 @@ func TestHTMLBrowser100kConnections(t *testing.T) {
 	timed("sort by client address (click)", `document.querySelector('#table-app th[data-col="1"]').click()`)
 	timed("filter by address 198.18.0.2:2000", `const a = document.querySelector('#table-app input[name=addr]');
 	  a.value = '198.18.0.2:2000'; window.tcpflowCheck.table.filter()`)
-	shown := eval[string](tb, `document.querySelector('#table-app .shown').textContent`)
+	shown := browsertest.Eval[string](tb, `document.querySelector('#table-app .shown').textContent`)
 	timed("filter by port 10001", `document.querySelector('#table-app input[name=addr]').value = '';
 	  document.querySelector('#table-app input[name=port]').value = '10001'; window.tcpflowCheck.table.filter()`)
 	timed("draw a ladder (click a row)", `document.querySelector('#table-app tbody tr[data-i] td').click()`)
-	if n := eval[int](tb, `document.querySelectorAll('#detail svg.ladder g.seg').length`); n != pcapgen.SyntheticPacketsPerConn {
+	if n := browsertest.Eval[int](tb, `document.querySelectorAll('#detail svg.ladder g.seg').length`); n != pcapgen.SyntheticPacketsPerConn {
 		t.Errorf("the ladder of a synthetic connection has %d arrows, want %d", n, pcapgen.SyntheticPacketsPerConn)
 	}
 	timed("clear the filters (click)", `document.querySelector('#table-app button[name=clear]').click()`)
 	timed("scroll the table to the middle", `const s = document.querySelector('#table-app .scroll');
 	  s.scrollTop = s.scrollHeight / 2; window.tcpflowCheck.table.render()`)
 	t.Logf("filter by address kept: %s", shown)
-	if n := eval[int](tb, `window.tcpflowCheck.data.rows.filter(r => r[20]).length`); n < conns/2 {
+	if n := browsertest.Eval[int](tb, `window.tcpflowCheck.data.rows.filter(r => r[20]).length`); n < conns/2 {
 		t.Errorf("only %d of %d connections have their segments on the page", n, conns)
 	} else {
 		t.Logf("%d of %d connections have their segments on the page", n, conns)
@@ -108,15 +109,15 @@ func TestCompareImages(t *testing.T) {
 	}
 	same := *base
 	same.Pix = append([]uint8(nil), base.Pix...)
-	if _, err := compareImages(&same, base); err != nil {
+	if _, err := browsertest.Compare(&same, base); err != nil {
 		t.Errorf("an image against itself: %v", err)
 	}
 	noisy := *base
 	noisy.Pix = append([]uint8(nil), base.Pix...)
 	for i := range noisy.Pix {
-		noisy.Pix[i] = uint8(min(255, int(noisy.Pix[i])+diffLevel/2))
+		noisy.Pix[i] = uint8(min(255, int(noisy.Pix[i])+browsertest.DiffLevel/2))
 	}
-	if _, err := compareImages(&noisy, base); err != nil {
+	if _, err := browsertest.Compare(&noisy, base); err != nil {
 		t.Errorf("faint noise: %v", err)
 	}
 	block := *base
@@ -126,10 +127,10 @@ func TestCompareImages(t *testing.T) {
 			block.SetGray(x, y, color.Gray{Y: 255 - base.GrayAt(x, y).Y})
 		}
 	}
-	if _, err := compareImages(&block, base); err == nil {
+	if _, err := browsertest.Compare(&block, base); err == nil {
 		t.Error("a 30×30 block inverted passed")
 	}
-	if _, err := compareImages(image.NewGray(image.Rect(0, 0, 200, 120)), base); err == nil {
+	if _, err := browsertest.Compare(image.NewGray(image.Rect(0, 0, 200, 120)), base); err == nil {
 		t.Error("another size passed")
 	}
 }
