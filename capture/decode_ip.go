@@ -101,6 +101,9 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 		verifiable = false
 	}
 	d.src, d.dst = b[12:16], b[16:20]
+	if ihl > 20 {
+		d.sourceRouteDst(b[20:ihl])
+	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
 	payload := b[ihl:min(total, len(b))]
@@ -175,6 +178,43 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 		wire -= hl
 	}
 	return SkipBadIP
+}
+
+// IPv4 options: the end of the list, padding, and the source routes.
+const (
+	ipv4OptEnd  = 0
+	ipv4OptNOP  = 1
+	ipv4OptLSRR = 131 // loose source and record route
+	ipv4OptSSRR = 137 // strict source and record route
+)
+
+// sourceRouteDst points d.dst at the final destination of an IPv4 source
+// route with hops left (its pointer, counted from the option's first byte,
+// not yet past the option): that address, the route's last, not the next
+// hop in the header, is in the TCP pseudo-header (RFC 9293 section 3.1),
+// as gopacket's finalDstIP has it. A malformed option ends the walk.
+func (d *Decoder) sourceRouteDst(opts []byte) {
+	for len(opts) > 0 {
+		switch opts[0] {
+		case ipv4OptEnd:
+			return
+		case ipv4OptNOP:
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 {
+			return
+		}
+		l := int(opts[1])
+		if l < 2 || l > len(opts) {
+			return
+		}
+		if (opts[0] == ipv4OptLSRR || opts[0] == ipv4OptSSRR) && l >= 7 && int(opts[2]) <= l {
+			d.dst = opts[l-4 : l]
+			return
+		}
+		opts = opts[l:]
+	}
 }
 
 // routingDst points d.dst at the final destination named by an IPv6 routing

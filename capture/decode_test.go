@@ -389,6 +389,23 @@ func decodeCases(t testing.TB) []decodeCase {
 			want:  wantData("10.0.0.1", "10.0.0.2", 5), encaps: []string{"GTP"}})
 	}
 	{
+		// an IPv4 loose source route with a hop left: the pseudo-header uses
+		// the final destination, the route's last address (RFC 9293 §3.1);
+		// the header's destination is the next hop
+		hop := net.IP{10, 0, 0, 9}
+		lsrr := func(pointer uint8) *layers.IPv4 {
+			i := ip4(v4a, hop, layers.IPProtocolTCP)
+			i.Options = []layers.IPv4Option{{OptionType: 131, OptionLength: 11, OptionData: append([]byte{pointer, 10, 0, 0, 7}, v4b.To4()...)}}
+			return i
+		}
+		i := lsrr(4)
+		add(decodeCase{name: "ipv4-lsrr-hops-left", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.9", 5)})
+		i = lsrr(12) // the route is used up: the header names the destination
+		add(decodeCase{name: "ipv4-lsrr-used-up", link: layers.LinkTypeEthernet, verify: true,
+			frame: serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), hello), want: wantData("10.0.0.1", "10.0.0.9", 5)})
+	}
+	{
 		// segment routing header with a segment left: the pseudo-header
 		// uses the final destination from the segment list
 		j := ip6(v6a, v6b, layers.IPProtocolIPv6Routing)

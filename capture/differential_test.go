@@ -92,7 +92,8 @@ var errNotIP = errors.New("raw IP link type, but neither IPv4 nor IPv6")
 
 // gpResult is what gopacket made of a frame.
 type gpResult struct {
-	ok        bool // it decoded a TCP header
+	ok        bool               // it decoded a TCP header
+	lastIP    gopacket.LayerType // the innermost IP layer
 	seg       Segment
 	truncated bool   // it cut a layer to the captured bytes
 	path      string // the layers decoded, "Ethernet/IPv4/TCP"
@@ -150,6 +151,7 @@ func (g *gpDecoder) decode(data []byte, link layers.LinkType) (gpResult, bool) {
 		}
 	}
 	r.path = strings.Join(names, "/")
+	r.lastIP = lastIP
 	if !r.ok {
 		return r, true
 	}
@@ -183,6 +185,9 @@ func (g *gpDecoder) decode(data []byte, link layers.LinkType) (gpResult, bool) {
 // decode), the name of a knownDifference, or else what differs; compared
 // says whether the frame was within what both decode.
 func diffFrame(d *Decoder, g *gpDecoder, data []byte, wireLen int, link layers.LinkType) (diff string, compared bool) {
+	if d.verify {
+		panic("diffFrame wants a Decoder without checksum verification; it makes its own")
+	}
 	var seg Segment
 	reason := d.DecodeWire(data, wireLen, link, &seg)
 	gp, inScope := g.decode(data, link)
@@ -204,7 +209,7 @@ func diffFrame(d *Decoder, g *gpDecoder, data []byte, wireLen int, link layers.L
 		if got != want {
 			return fmt.Sprintf("segments differ: ours %+v, gopacket %+v (%s)", got, want, gp.path), true
 		}
-		return "", true
+		return g.diffChecksum(data, wireLen, link, &gp), true
 	case !ours && !gp.ok:
 		return "", true
 	case ours:
@@ -381,6 +386,40 @@ func outsideCommon(encaps []string) bool {
 		}
 	}
 	return false
+}
+
+// verifier is the Decoder diffChecksum verifies checksums with.
+var verifier = NewDecoder(&Config{VerifyChecksums: true})
+
+// diffChecksum compares the TCP checksum verdicts of a frame both decoded
+// whole: ours with VerifyChecksums, gopacket's TCP.VerifyChecksum against
+// the innermost IP header. "" when they agree or one cannot tell.
+func (g *gpDecoder) diffChecksum(data []byte, wireLen int, link layers.LinkType, gp *gpResult) string {
+	if gp.truncated || wireLen > len(data) {
+		return "" // neither checks what was not captured
+	}
+	var seg Segment
+	if verifier.DecodeWire(data, wireLen, link, &seg).Skipped() {
+		return "" // a wrong IPv4 header checksum: no TCP verdict
+	}
+	var err error
+	switch gp.lastIP {
+	case layers.LayerTypeIPv4:
+		err = g.tcp.SetNetworkLayerForChecksum(&g.ip4.IPv4)
+	case layers.LayerTypeIPv6:
+		err = g.tcp.SetNetworkLayerForChecksum(&g.ip6.IPv6)
+	}
+	if err != nil {
+		return ""
+	}
+	err, res := g.tcp.VerifyChecksum()
+	if err != nil {
+		return ""
+	}
+	if seg.BadChecksum == res.Valid {
+		return fmt.Sprintf("checksum verdicts differ: ours bad=%v, gopacket valid=%v (%s)", seg.BadChecksum, res.Valid, gp.path)
+	}
+	return ""
 }
 
 // fields are what the two decoders are compared on.

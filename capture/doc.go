@@ -59,9 +59,10 @@
 //     believes it only as far as the frame went on the wire (DecodeWire,
 //     given the record's original length), as Wireshark does.
 //   - It verifies no checksum: the caller would call TCP.VerifyChecksum
-//     per segment after SetNetworkLayerForChecksum. (Both use the final
+//     per segment after SetNetworkLayerForChecksum. (Both put the final
 //     destination of an IPv6 routing header with segments left, SRH
-//     included, in the TCP pseudo-header; that is not a difference.)
+//     included, and of an IPv4 source route with hops left in the TCP
+//     pseudo-header; that is not a difference.)
 //   - It says why a frame has no TCP only as an error: a formatted one for
 //     each malformed header, which allocates (one or two allocations per
 //     truncated Ethernet, IPv4 or TCP header, measured), UnsupportedLayerType
