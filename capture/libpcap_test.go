@@ -97,3 +97,16 @@ func TestLibpcapMatchesTcpdump(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterMatchAllocs: a frame through a compiled filter allocates
+// nothing (the filter runs on every frame of --filter).
+func TestFilterMatchAllocs(t *testing.T) {
+	f, err := CompileFilter("tcp port 80", layers.LinkTypeEthernet, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	syn := synFrame(t)
+	if n := testing.AllocsPerRun(1000, func() { f.Match(syn, 0) }); n != 0 {
+		t.Errorf("Match allocates %.1f times per frame", n)
+	}
+}

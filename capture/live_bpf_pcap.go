@@ -44,6 +44,7 @@ type bpfFilter struct {
 	l    *libpcap
 	prog bpfProgram
 	hdr  pkthdr
+	args [3]uintptr
 }
 
 func (f *bpfFilter) Match(data []byte, wireLen int) bool {
@@ -54,7 +55,9 @@ func (f *bpfFilter) Match(data []byte, wireLen int) bool {
 		wireLen = len(data)
 	}
 	f.hdr.caplen, f.hdr.len = uint32(len(data)), uint32(wireLen)
-	r, _, _ := purego.SyscallN(f.l.offlineFilter, uintptr(unsafe.Pointer(&f.prog)), uintptr(unsafe.Pointer(&f.hdr)), uintptr(unsafe.Pointer(&data[0])))
+	// The arguments live in f, so that the call allocates nothing.
+	f.args = [3]uintptr{uintptr(unsafe.Pointer(&f.prog)), uintptr(unsafe.Pointer(&f.hdr)), uintptr(unsafe.Pointer(&data[0]))}
+	r, _, _ := purego.SyscallN(f.l.offlineFilter, f.args[:]...)
 	runtime.KeepAlive(data)
 	return int32(r) != 0
 }

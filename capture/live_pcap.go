@@ -26,13 +26,15 @@ type pcapSource struct {
 	hdr  *pkthdr
 	data *byte
 
+	args      [3]uintptr
 	fd        int32 // to poll in non-blocking mode; -1: libpcap blocks
 	timeoutMs int
 }
 
 // next calls pcap_next_ex.
 func (s *pcapSource) next() int32 {
-	r, _, _ := purego.SyscallN(s.l.nextEx, s.p, uintptr(unsafe.Pointer(&s.hdr)), uintptr(unsafe.Pointer(&s.data)))
+	s.args = [3]uintptr{s.p, uintptr(unsafe.Pointer(&s.hdr)), uintptr(unsafe.Pointer(&s.data))}
+	r, _, _ := purego.SyscallN(s.l.nextEx, s.args[:]...) // args in s: no allocation
 	return int32(r)
 }
 

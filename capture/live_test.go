@@ -35,7 +35,7 @@ func (f *fakeSource) KernelStats() (uint64, uint64, error) {
 func (f *fakeSource) Close() { f.closed = true }
 
 // synFrame is an Ethernet/IPv4/TCP SYN from 192.0.2.1:1000 to 192.0.2.2:80.
-func synFrame(t *testing.T) []byte {
+func synFrame(t testing.TB) []byte {
 	t.Helper()
 	eth := &layers.Ethernet{SrcMAC: make([]byte, 6), DstMAC: make([]byte, 6), EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: []byte{192, 0, 2, 1}, DstIP: []byte{192, 0, 2, 2}}
