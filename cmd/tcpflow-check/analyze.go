@@ -41,18 +41,18 @@ func (f *analysisFlags) registerFilter(fs *pflag.FlagSet) {
 	fs.StringVar(&f.filter, "filter", "", "BPF filter (tcpdump syntax) applied to every frame, e.g. 'host 10.0.0.5'")
 }
 
-// captureConfig is the capture configuration the flags ask for; a filter
-// that does not compile is a usage error.
-func (f *analysisFlags) captureConfig() (*capture.Config, error) {
-	if f.filter != "" {
-		if _, err := capture.NewLinkFilter(f.filter, 0); err != nil {
+// captureConfig is the capture configuration the flags and the operands
+// ask for; a filter that does not compile is a usage error.
+func (f *analysisFlags) captureConfig(o operands) (*capture.Config, error) {
+	if o.filter != "" {
+		if _, err := capture.NewLinkFilter(o.filter, 0); err != nil {
 			if errors.Is(err, capture.ErrNoLibpcap) {
 				return nil, err // what to install, not a usage error
 			}
-			return nil, &usageError{msg: err.Error()}
+			return nil, filterError(o, err)
 		}
 	}
-	return &capture.Config{VerifyChecksums: f.verifyChecksums, Filter: f.filter}, nil
+	return &capture.Config{VerifyChecksums: f.verifyChecksums, Filter: o.filter}, nil
 }
 
 func (f *analysisFlags) validate() error {
@@ -72,9 +72,12 @@ func (f *analysisFlags) validate() error {
 }
 
 func newAnalyzeCmd(e *env) *cobra.Command {
-	cmd := newCommand("analyze [flags] FILE...", "analyze captures (pcap, pcapng, gzip; \"-\" = stdin)")
+	cmd := newCommand("analyze [flags] [FILE...] [FILTER...]", "analyze captures (pcap, pcapng, gzip; \"-\" = stdin)")
+	cmd.Long = "Analyze captures: a one-screen summary, then the findings, worst first.\n\n" + operandRule
 	fs := cmd.Flags()
 	var af analysisFlags
+	var in inputFlags
+	in.register(fs)
 	af.register(fs)
 	af.registerFilter(fs)
 	format := fs.StringP("format", "f", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (html: one self-contained page with ladder diagrams)")
@@ -86,10 +89,13 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
-		if len(args) == 0 {
+		ops, err := in.resolve(e, args, af.filter)
+		if err != nil {
+			return err
+		}
+		if len(ops.files) == 0 {
 			return usagef("analyze: no capture file given (use - for standard input)")
 		}
-		var err error
 		opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
@@ -102,13 +108,16 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		cfg.Timeline = *timeline || report.NeedsTimeline(*format)
 		start := time.Now()
 		an := analyze.New(&cfg, w)
-		capCfg, err := af.captureConfig()
+		capCfg, err := af.captureConfig(ops)
 		if err != nil {
 			return err
 		}
 		e.interrupt = notifyInterrupt()
 		defer e.interrupt.release()
-		inputs, readErr := readSet(e, args, capCfg, an, af.continuous)
+		inputs, readErr := readSet(e, ops.files, capCfg, an, af.continuous)
+		if nothingRead(inputs) {
+			return readErr // one error on stderr, no empty report on stdout
+		}
 		sum := summarize(inputs, an, time.Since(start))
 		if err := w.Close(sum); err != nil {
 			return fmt.Errorf("writing output: %w", err)
@@ -290,6 +299,17 @@ func openInput(e *env, name string, cfg *capture.Config) (*capture.Reader, *stop
 		return r, sr, err
 	}
 	return e.interrupt.openFile(name, &c)
+}
+
+// nothingRead reports whether every input failed before its first packet
+// (it could not be opened, or is not a capture at all).
+func nothingRead(inputs []report.Input) bool {
+	for i := range inputs {
+		if inputs[i].Err == nil || inputs[i].Stats.Packets > 0 {
+			return false
+		}
+	}
+	return len(inputs) > 0
 }
 
 func summarize(inputs []report.Input, an *analyze.Analyzer, elapsed time.Duration) *report.Summary {

@@ -12,16 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
-	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/check"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
-// captureExts are the file names a directory input is searched for.
-var captureExts = []string{".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz", ".cap"}
-
 func newCheckCmd(e *env) *cobra.Command {
-	cmd := newCommand("check --policy P.yaml [flags] FILE|DIR...", "pass/fail verdict for CI")
+	cmd := newCommand("check --policy P.yaml [flags] FILE|DIR... [FILTER...]", "pass/fail verdict for CI")
+	cmd.Long = "Hold captures to a policy: exit 0 when it passes, 1 when it is violated.\n\n" + operandRule
 	fs := cmd.Flags()
 	policyFile := fs.String("policy", "", "the policy the traces are held to (YAML; see tcpflow-check policy init)")
 	junit := fs.String("junit", "", "also write a JUnit XML report to this file (one testsuite per input, one testcase per rule)")
@@ -31,12 +28,19 @@ func newCheckCmd(e *env) *cobra.Command {
 	maxFindings := fs.Int("max-findings", 5, "findings shown per failed rule in the text and github output")
 	color := addColorFlag(fs)
 	var af analysisFlags
+	var in inputFlags
+	in.register(fs)
 	af.register(fs)
+	af.registerFilter(fs)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if *policyFile == "" {
 			return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
 		}
-		if len(args) == 0 {
+		ops, err := in.resolve(e, args, af.filter)
+		if err != nil {
+			return err
+		}
+		if len(ops.files) == 0 {
 			return usagef("check: no capture file or directory given")
 		}
 		switch *format {
@@ -83,12 +87,16 @@ func newCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 		}
-		names, err := expandInputs(args)
+		names, err := expandInputs(ops.files)
 		if err != nil {
 			return err
 		}
 		chk := check.New(pol, base)
 		chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
+		capCfg, err := af.captureConfig(ops)
+		if err != nil {
+			return err
+		}
 		var sink analyze.Sink = chk
 		var page *htmlReport
 		if *htmlFile != "" {
@@ -100,7 +108,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		start := time.Now()
 		an := analyze.New(&cfg, sink)
-		inputs, readErr := readSet(e, names, &capture.Config{VerifyChecksums: af.verifyChecksums}, an, af.continuous)
+		inputs, readErr := readSet(e, names, capCfg, an, af.continuous)
 		v := chk.Verdict(inputs)
 		if *junit != "" {
 			if err := writeJUnitFile(*junit, v); err != nil {
@@ -235,16 +243,6 @@ func expandInputs(names []string) ([]string, error) {
 		out = append(out, found...)
 	}
 	return out, nil
-}
-
-func isCaptureName(p string) bool {
-	lower := strings.ToLower(p)
-	for _, ext := range captureExts {
-		if strings.HasSuffix(lower, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // applyTimeouts sets in cfg the timeouts a policy overrides (its non-zero

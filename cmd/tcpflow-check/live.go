@@ -58,9 +58,13 @@ func newLiveCmd(e *env) *cobra.Command {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. :9109) at /metrics")
 	fs.StringVarP(&o.user, "user", "Z", "", "drop privileges to this user once the capture is open (as tcpdump -Z)")
 	policy := fs.String("policy", "", "judge the capture by this policy (YAML, as check): exit 1 when it is violated")
+	list := fs.BoolP("list-interfaces", "D", false, "list the interfaces live can capture on, as tcpdump -D, and exit")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if err := af.validate(); err != nil {
 			return err
+		}
+		if *list {
+			return listInterfaces(e.stdout)
 		}
 		if o.iface == "" {
 			return usagef("live: no interface given (-i IFACE; \"any\" for all)")

@@ -91,8 +91,9 @@ func TestHelpAndUsage(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, "Usage:"},
 		{[]string{"analyze", "--help"}, 0, "--handshake-timeout"},
-		{nil, 2, "Usage:"},
-		{[]string{"analyze"}, 2, "no capture file"},
+		// Standard input here is a pipe (not a terminal): it is read.
+		{nil, 2, "capture: -: empty file"},
+		{[]string{"analyze"}, 2, "capture: -: empty file"},
 		{[]string{"analyze", "--bogus", "x.pcap"}, 2, "unknown flag: --bogus"},
 		{[]string{"analyze", "--format", "xml", "x.pcap"}, 2, "unknown format"},
 		{[]string{"analyze", "--handshake-timeout", "-1s", "x.pcap"}, 2, "must be positive"},

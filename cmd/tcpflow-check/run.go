@@ -47,6 +47,7 @@ both peers after every segment, and reports what went wrong.
   tcpflow-check check --policy P.yaml FILE|DIR... pass/fail verdict for CI
   tcpflow-check policy init | policy check FILE  write or validate a policy
   tcpflow-check live -i IFACE [flags] [filter]   watch an interface
+  tcpflow-check -D                               list the interfaces live can capture on
 
 Exit codes: 0 success (check: policy passed), 1 policy violated,
 2 usage or input error, 130 interrupted.`
@@ -62,9 +63,12 @@ func newRoot(e *env) *cobra.Command {
 		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// Only reached with no command: "tcpflow-check FILE" is sent to
-		// analyze before cobra sees it (see withDefaultCommand).
+		// Reached with -D, or with no command: "tcpflow-check FILE" is sent
+		// to analyze before cobra sees it (see withDefaultCommand).
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if list, _ := cmd.Flags().GetBool("list-interfaces"); list {
+				return listInterfaces(e.stdout)
+			}
 			if len(args) == 0 {
 				cmd.SetOut(e.stderr)
 				cmd.Help()
@@ -82,6 +86,7 @@ func newRoot(e *env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.Flags().Bool("version", false, "print the version and exit") // no -v: tcpdump's -v is verbose
+	root.Flags().BoolP("list-interfaces", "D", false, "list the interfaces live can capture on, as tcpdump -D")
 	root.SuggestionsMinimumDistance = 2
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newAnalyzeCmd(e), newLadderCmd(e), newCheckCmd(e), newPolicyCmd(e), newLiveCmd(e),
@@ -112,6 +117,9 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRoot(e)
+	if len(args) == 0 && !e.stdinIsTerminal() {
+		args = []string{"analyze"} // a capture piped in: analyze reads standard input
+	}
 	root.SetArgs(withDefaultCommand(root, args))
 	cmd, err := root.ExecuteC()
 	return exitCode(cmd, err, stderr)
@@ -127,7 +135,7 @@ func withDefaultCommand(root *cobra.Command, args []string) []string {
 	}
 	first := args[0]
 	switch first {
-	case "-h", "--help", "--version", "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+	case "-h", "--help", "--version", "-D", "--list-interfaces", "help", "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 		return args
 	}
 	for _, c := range root.Commands() {
