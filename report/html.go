@@ -362,7 +362,7 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 			human.Plural(d.noSteps, "connection"), byteSize(uint64(d.stepBytes)))})
 	}
 	if d.cutSteps > 0 {
-		n = append(n, htmlNotice{"info", fmt.Sprintf("page limit: the ladders of %s show their first %d segments",
+		n = append(n, htmlNotice{"info", fmt.Sprintf("page limit: the ladders of %s show %d of their segments (the first, the last, and those the findings rest on)",
 			human.Plural(d.cutSteps, "connection"), d.lim.steps)})
 	}
 	return n

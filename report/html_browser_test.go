@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -345,10 +346,13 @@ func TestHTMLBrowserTable(t *testing.T) {
 			t.Fatalf("sorted by client: %s before %s", a, b)
 		}
 	}
-	// Sort by id.
-	tb.Do(chromedp.Click(chromedp.CSS(`#table-app th[data-col="0"]`)))
+	// Sort by id, from the keyboard.
+	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app th[data-col="0"]`), "\r"))
 	if ids = shownIDs(); !slices.IsSorted(ids) {
 		t.Errorf("sorted by id: %v", ids)
+	}
+	if got := browsertest.Eval[string](tb, `document.querySelector('#table-app th[data-col="0"]').getAttribute('aria-sort')`); got != "ascending" {
+		t.Errorf("Enter on the # head: aria-sort %q", got)
 	}
 
 	want := func(keep func(*analyze.Conn) bool) []uint64 {
@@ -586,5 +590,46 @@ func TestHTMLBrowserNoScript(t *testing.T) {
 		if !strings.Contains(strings.ToLower(v.Text), strings.ToLower(want)) {
 			t.Errorf("without script, %q is not on the page", want)
 		}
+	}
+}
+
+// TestHTMLBrowserLongLadder: past the page's segments a ladder, the
+// ladder shows the opening, the end and the frames the findings rest on,
+// with each gap labelled, and the findings still marked.
+func TestHTMLBrowserLongLadder(t *testing.T) {
+	var out bytes.Buffer
+	w := newHTMLWriter(base{w: &out, opts: (&Options{NoElapsed: true}).withDefaults()})
+	w.data.lim.steps = 10
+	w.End(longConn(50))
+	if err := w.Close(testSummary()); err != nil {
+		t.Fatal(err)
+	}
+	tb := browsertest.Open(t, out.Bytes(), browsertest.Options{})
+	type view struct {
+		Frames []string `json:"frames"`
+		Cuts   []string `json:"cuts"`
+		Marks  []string `json:"marks"`
+		Note   string   `json:"note"`
+	}
+	v := browsertest.Eval[view](tb, `(() => {
+	  const svg = document.querySelector('#conn-1 svg.ladder');
+	  return {
+	    frames: [...svg.querySelectorAll('g.seg')].map(g => g.dataset.frame),
+	    cuts: [...svg.querySelectorAll('text.gap.cut')].map(e => e.textContent),
+	    marks: [...svg.querySelectorAll('g.seg')].filter(g => g.querySelector('text.mark')).map(g => g.dataset.frame),
+	    note: document.querySelector('#conn-1 .ladder-note').textContent,
+	  };
+	})()`)
+	if want := []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "30", "50"}; !slices.Equal(v.Frames, want) {
+		t.Errorf("arrows of frames %v, want %v", v.Frames, want)
+	}
+	if len(v.Cuts) != 2 || !strings.Contains(v.Cuts[0], "20 segments not on this page") || !strings.Contains(v.Cuts[1], "19 segments") {
+		t.Errorf("gap labels %q", v.Cuts)
+	}
+	if !slices.Equal(v.Marks, []string{"30"}) {
+		t.Errorf("finding marked on frames %v, want [30]", v.Marks)
+	}
+	if !strings.Contains(v.Note, "11 of the 50 segments") {
+		t.Errorf("note %q", v.Note)
 	}
 }

@@ -20,8 +20,8 @@ const (
 	// the summary's counts only.
 	htmlMaxRows = 200_000
 	// htmlMaxSteps is how many segments of one connection its ladder shows
-	// (the first ones; a connection's problems are usually in its opening
-	// or its end, and the findings list the frames either way).
+	// (its opening and its end, where a connection's problems usually are,
+	// and every segment a finding rests on; see pickSteps).
 	htmlMaxSteps = 1000
 	// htmlStepBudget caps the bytes of encoded timelines on the page:
 	// 10 to 20 bytes a segment, so about a million segments. Connections
@@ -34,15 +34,18 @@ const (
 //
 //	[id, input, client, server, first_frame, last_frame, start_us, duration_us,
 //	 client_state, server_state, conn_state, history, rtt_us, client_bytes,
-//	 server_bytes, client_packets, server_packets, flags, findings, steps, timeline]
+//	 server_bytes, client_packets, server_packets, flags, findings, steps, timeline
+//	 (, gaps)]
 //
 // start_us is relative to the data's "t0" (the start of the first connection
 // written), rtt_us is -1 when unknown, flags has bit 0 for midstream and bit 1
 // for guessed roles, findings is a list of
 // [kind, severity, frames, time_us (from the connection's start, -1 when
 // unknown), duration_us (-1 when not about waiting), evidence, by], steps is
-// the number of segments in the connection's timeline, and timeline is its
-// encoding (encodeSteps) or 0 when it was not embedded.
+// the number of segments in the connection's timeline, timeline is the
+// encoding of those on the page (encodeSteps) or 0 when none is, and gaps,
+// present only when some were left out (pickSteps), lists
+// [index, segments left out before it].
 
 // htmlLimits are the page's bounds; the writer uses the constants above,
 // tests smaller ones.
@@ -178,15 +181,24 @@ func (d *htmlData) add(c *analyze.Conn) int {
 		d.noSteps++
 		b = append(b, '0')
 	default:
-		steps := c.Timeline
-		if len(steps) > d.lim.steps {
-			steps = steps[:d.lim.steps]
+		steps, gaps := pickSteps(c, d.lim.steps)
+		if gaps != nil {
 			d.cutSteps++
 		}
 		n := len(b)
 		b = append(b, '"')
 		b = d.encodeSteps(b, c, steps)
 		b = append(b, '"')
+		if gaps != nil {
+			b = append(b, ",["...)
+			for i, g := range gaps {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(strconv.AppendInt(append(strconv.AppendInt(append(b, '['), int64(g[0]), 10), ','), int64(g[1]), 10), ']')
+			}
+			b = append(b, ']')
+		}
 		d.stepBytes += len(b) - n
 	}
 	b = append(b, ']')
@@ -194,6 +206,39 @@ func (d *htmlData) add(c *analyze.Conn) int {
 	d.tmp = b[:0]
 	d.n++
 	return d.n - 1
+}
+
+// pickSteps returns the segments of c's ladder: all of them when they are
+// at most limit; else the first nine tenths of limit, the last tenth, and
+// every segment a finding rests on (a reset at the end of a long transfer
+// stays on its ladder), in order. gaps lists where segments were left out:
+// [index in the result of the segment after the gap, segments left out].
+func pickSteps(c *analyze.Conn, limit int) (steps []analyze.Step, gaps [][2]int) {
+	all := c.Timeline
+	if len(all) <= limit {
+		return all, nil
+	}
+	head := limit * 9 / 10
+	tail := len(all) - (limit - head)
+	wanted := map[uint64]bool{}
+	for i := range c.Findings {
+		for _, fr := range c.Findings[i].Frames {
+			wanted[fr] = true
+		}
+	}
+	steps = make([]analyze.Step, 0, limit+len(wanted))
+	prev := -1
+	for i := range all {
+		if i >= head && i < tail && !wanted[all[i].Frame] {
+			continue
+		}
+		if i > prev+1 {
+			gaps = append(gaps, [2]int{len(steps), i - prev - 1})
+		}
+		steps = append(steps, all[i])
+		prev = i
+	}
+	return steps, gaps
 }
 
 // encodeSteps appends steps as base64 VLQ numbers (as source maps write

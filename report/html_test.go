@@ -182,7 +182,7 @@ func TestHTMLPageLimits(t *testing.T) {
 		"page limit: the table lists the first 4 connections; 1 more are in the counts only",
 		"page limit: the segments of ",
 		"page limit: the ladders of ",
-		"show their first 3 segments",
+		"show 3 of their segments",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page does not say %q", want)
@@ -210,5 +210,44 @@ func TestHTMLInFormats(t *testing.T) {
 	page := render(t, "html", nil, nil, nil)
 	if !bytes.Contains(page, []byte("no TCP connections in the capture")) {
 		t.Errorf("an empty report does not say so")
+	}
+}
+
+// longConn is a connection of n segments (frames 1..n, alternating
+// directions) with a reset found on frames 30 and n.
+func longConn(n int) *analyze.Conn {
+	c := cleanConn()
+	c.Timeline = nil
+	for i := 1; i <= n; i++ {
+		d := c2s
+		if i%2 == 0 {
+			d = s2c
+		}
+		c.Timeline = append(c.Timeline, step(uint64(i), ms(float64(i)), d, A, uint32(i), uint32(i), 10,
+			analyze.Established, analyze.Established))
+	}
+	c.LastFrame = uint64(n)
+	c.Findings = []analyze.Finding{{Kind: analyze.Reset, Severity: analyze.Warning, Frames: []uint64{30, uint64(n)},
+		Time: at(ms(30)), Evidence: "a reset at the end of a long transfer"}}
+	return c
+}
+
+// TestHTMLPickSteps: a long connection keeps its opening, its end and the
+// segments its findings rest on, and says where it left segments out.
+func TestHTMLPickSteps(t *testing.T) {
+	c := longConn(50)
+	steps, gaps := pickSteps(c, 10)
+	var frames []uint64
+	for _, s := range steps {
+		frames = append(frames, s.Frame)
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 50}; !slices.Equal(frames, want) {
+		t.Errorf("frames %v, want %v", frames, want)
+	}
+	if want := [][2]int{{9, 20}, {10, 19}}; !slices.Equal(gaps, want) {
+		t.Errorf("gaps %v, want %v", gaps, want)
+	}
+	if steps, gaps := pickSteps(c, 50); len(steps) != 50 || gaps != nil {
+		t.Errorf("under the limit: %d steps, gaps %v", len(steps), gaps)
 	}
 }

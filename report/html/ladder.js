@@ -7,7 +7,7 @@
 // Row fields (html_data.go).
 const R_ID = 0, R_INPUT = 1, R_CLIENT = 2, R_SERVER = 3, R_FIRST = 4, R_LAST = 5, R_START = 6,
   R_DUR = 7, R_CS = 8, R_SS = 9, R_ZEEK = 10, R_HIST = 11, R_RTT = 12, R_CBYTES = 13, R_SBYTES = 14,
-  R_CPKTS = 15, R_SPKTS = 16, R_FLAGS = 17, R_FINDINGS = 18, R_STEPS = 19, R_TIMELINE = 20;
+  R_CPKTS = 15, R_SPKTS = 16, R_FLAGS = 17, R_FINDINGS = 18, R_STEPS = 19, R_TIMELINE = 20, R_GAPS = 21;
 // Finding fields.
 const F_KIND = 0, F_SEV = 1, F_FRAMES = 2, F_TIME = 3, F_DUR = 4, F_EVIDENCE = 5, F_BY = 6;
 
@@ -129,14 +129,16 @@ function drawLadder(D, r) {
     });
   }
   const states = D.states, sevs = D.severities;
+  // Segments left off the page: index of the one after → how many.
+  const cut = new Map(r[R_GAPS] || []);
   // y of each step's arrow start.
   const ys = [];
   let y = L.head + 8, prevT = 0;
   steps.forEach((st, i) => {
     const dt = st.t - prevT;
-    const gap = i ? gapSpace(dt) : 0;
+    const gap = (i ? gapSpace(dt) : 0) + (cut.has(i) ? 30 : 0);
     y += gap;
-    ys.push({y, gap, dt});
+    ys.push({y, gap, dt, cut: cut.get(i) || 0});
     y += L.row;
     prevT = st.t;
   });
@@ -176,10 +178,14 @@ function drawLadder(D, r) {
   // Arrows, labels and states.
   let prevCS = -1, prevSS = -1;
   steps.forEach((st, i) => {
-    const {y: y0, gap, dt} = ys[i];
+    const {y: y0, gap, dt, cut: left} = ys[i];
     const y1 = y0 + L.slant;
     const fromX = st.dir ? L.sX : L.cX, toX = st.dir ? L.cX : L.sX;
-    if (gap) {
+    if (left) {
+      const gy = y0 - gap / 2 - 15;
+      out.push('<text class="gap cut" x="' + ((L.cX + L.sX) / 2) + '" y="' + (gy + 4) + '" text-anchor="middle">⋯ ' +
+        left.toLocaleString('en') + ' segments not on this page, ' + human(dt) + ' ⋯</text>');
+    } else if (gap) {
       const gy = y0 - gap / 2 - 15;
       out.push('<line class="gapline" x1="' + (L.cX + 8) + '" y1="' + gy + '" x2="' + (L.sX - 8) + '" y2="' + gy + '"/>');
       out.push('<text class="gap" x="' + ((L.cX + L.sX) / 2) + '" y="' + (gy + 4) + '" text-anchor="middle">' + human(dt) + ' later</text>');
@@ -238,8 +244,9 @@ function drawLadder(D, r) {
   html += out.join('');
   const last = steps[steps.length - 1];
   if (r[R_STEPS] > steps.length) {
-    html += '<p class="ladder-note">The page holds the first ' + steps.length + ' of ' + r[R_STEPS] +
-      ' segments of this connection; <code>tcpflow-check ladder FILE --conn ' + r[R_ID] + '</code> draws them all.</p>';
+    html += '<p class="ladder-note">The page holds ' + steps.length + ' of the ' + r[R_STEPS] +
+      ' segments of this connection: the first, the last and those the findings rest on; <code>tcpflow-check ladder FILE --conn ' +
+      r[R_ID] + '</code> draws them all.</p>';
   }
   html += '<p class="ladder-legend">final: client <b>' + states[r[R_CS]] + '</b> / server <b>' + states[r[R_SS]] +
     '</b> · ' + steps.length + ' segments over ' + human(last.t) +

@@ -82,7 +82,7 @@ function Table(el, D, onSelect) {
     '<span class="shown" aria-live="polite"></span></div>' +
     '<div class="tbl"><div class="scroll"><table><colgroup>' +
     cols.map(c => '<col style="width:' + c.w + '%">').join('') + '</colgroup><thead><tr>' +
-    cols.map((c, i) => '<th data-col="' + i + '" aria-sort="none">' + esc(c.head) + '</th>').join('') +
+    cols.map((c, i) => '<th data-col="' + i + '" aria-sort="none" tabindex="0">' + esc(c.head) + '</th>').join('') +
     '</tr></thead><tbody></tbody></table></div></div>';
   this.scroll = el.querySelector('.scroll');
   this.tbody = el.querySelector('tbody');
@@ -113,9 +113,23 @@ function Table(el, D, onSelect) {
     const th = e.target.closest('th');
     if (th) this.sort(+th.dataset.col);
   });
+  el.querySelector('thead').addEventListener('keydown', e => {
+    const th = e.target.closest('th');
+    if (th && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      this.sort(+th.dataset.col);
+    }
+  });
   this.tbody.addEventListener('click', e => {
     const tr = e.target.closest('tr[data-i]');
     if (tr) this.select(+tr.dataset.i, true);
+  });
+  this.tbody.addEventListener('keydown', e => {
+    const tr = e.target.closest('tr[data-i]');
+    if (tr && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      this.select(+tr.dataset.i, true);
+    }
   });
   let pending = false;
   this.scroll.addEventListener('scroll', () => {
@@ -200,7 +214,7 @@ Table.prototype.render = function () {
   const out = ['<tr class="pad"><td colspan="' + cols.length + '" style="height:' + first * ROW_H + 'px"></td></tr>'];
   for (let j = first; j < last; j++) {
     const i = this.view[j], r = rows[i];
-    out.push('<tr data-i="' + i + '"' + (i === this.selected ? ' class="sel"' : '') + '>');
+    out.push('<tr data-i="' + i + '" tabindex="0"' + (i === this.selected ? ' class="sel"' : '') + '>');
     for (const c of cols) {
       out.push('<td' + (c.cls ? ' class="' + c.cls + '"' : '') + '>' + (c.html ? c.html(r) : esc(c.text(r))) + '</td>');
     }
