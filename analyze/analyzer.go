@@ -243,6 +243,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 		return
 	}
 	h.rec = c.record(rc, a.input)
+	a.over(h.rec)
 	h.key = rc.Key
 	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
 	a.tab.Remove(rc)
@@ -312,7 +313,22 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c.judge(rc, a.now, true, a)
 	rec := c.record(rc, a.input)
 	a.tab.Remove(rc)
+	a.over(rec)
 	a.emitRecord(rec)
+}
+
+// over tells an EventSink that rec's connection is over.
+func (a *Analyzer) over(rec *Conn) {
+	if es, ok := a.sink.(EventSink); ok {
+		es.Over(rec)
+	}
+}
+
+// handshake tells an EventSink that a handshake completed in rtt.
+func (a *Analyzer) handshake(rtt time.Duration) {
+	if es, ok := a.sink.(EventSink); ok {
+		es.Handshake(rtt)
+	}
 }
 
 func (a *Analyzer) emitRecord(rec *Conn) {
@@ -334,6 +350,7 @@ func (a *Analyzer) emit(rc *reassembly.Conn[conn], f *Finding) {
 	if a.sink == nil {
 		return
 	}
+	f.Judged = a.now
 	rec := rc.Data.record(rc, a.input)
 	a.sink.Finding(rec, f)
 }
@@ -357,9 +374,33 @@ func firstFrame(f *Finding) uint64 {
 }
 
 // OpenStates calls fn with both peers' current states for every connection
-// being tracked (the gauge of open connections per state in live mode).
+// whose exchange is not over (the gauge of open connections per state in
+// live mode). A connection leaves it the moment both FINs are acknowledged
+// or a reset ends it, even while its table entry lingers for late
+// retransmissions; TimeWait counts those whose peer is still in TIME_WAIT.
 func (a *Analyzer) OpenStates(fn func(client, server State)) {
 	for rc := a.tab.Oldest(); rc != nil; rc = rc.NextActive() {
-		fn(rc.Data.p[ClientToServer].state, rc.Data.p[ServerToClient].state)
+		if !rc.Data.exchangeOver() {
+			fn(rc.Data.p[ClientToServer].state, rc.Data.p[ServerToClient].state)
+		}
 	}
+}
+
+// TimeWait returns the number of connections that are over but for a peer
+// in TIME_WAIT: lingering in the table, or their record held until 2·MSL
+// has passed.
+func (a *Analyzer) TimeWait() int {
+	n := 0
+	for rc := a.tab.Oldest(); rc != nil; rc = rc.NextActive() {
+		c := &rc.Data
+		if c.exchangeOver() && (c.p[ClientToServer].state == TimeWait || c.p[ServerToClient].state == TimeWait) {
+			n++
+		}
+	}
+	for _, h := range a.held {
+		if !h.done {
+			n++
+		}
+	}
+	return n
 }

@@ -97,6 +97,22 @@ type Sink interface {
 	End(c *Conn)
 }
 
+// EventSink is a Sink that also wants to hear of a connection's progress
+// the moment it happens, before its record is final (live mode's metrics).
+// An Analyzer calls these when its sink implements them.
+type EventSink interface {
+	Sink
+	// Handshake is called when a handshake completes, with the RTT the
+	// record will report (SYN to the ACK completing it).
+	Handshake(rtt time.Duration)
+	// Over is called once per connection when its exchange is over (both
+	// FINs acknowledged, a reset, or the connection ended by a timeout, a
+	// limit or the end of the capture). c is its record as it will be
+	// emitted but for a peer still in TIME_WAIT, which End later reports
+	// CLOSED when 2·MSL has passed.
+	Over(c *Conn)
+}
+
 // ZeekSink is a Sink that also wants Zeek's conn.log records (zeek.Record),
 // which begin and end where Zeek's timers and reuse test put them. An
 // Analyzer whose sink implements it runs Zeek's session table beside its

@@ -457,6 +457,7 @@ func (c *conn) completeHandshake(rc *reassembly.Conn[conn], seg *capture.Segment
 		c.hsComplete = true
 		if !c.lastSyn.IsZero() {
 			c.rtt, c.hasRTT = seg.Time.Sub(c.lastSyn), true
+			a.handshake(c.rtt)
 		}
 		if !pure {
 			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: seg.Time, By: "client",

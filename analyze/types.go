@@ -193,6 +193,10 @@ type Finding struct {
 	HasDuration bool
 	Evidence    string // a sentence quoting the numbers that prove it
 	By          string // "client" or "server" where the finding is about one peer's act
+	// Judged is the capture clock when the finding was first handed to
+	// the Sink (Sink.Finding): live output prints it, so that streamed
+	// lines read in capture order. Zero for findings made at the record.
+	Judged time.Time
 }
 
 // Dir is the direction of a segment within its connection: ClientToServer

@@ -196,6 +196,12 @@ func (c *conn) slotFinding(rc *reassembly.Conn[conn], a *Analyzer, slot int, k K
 	}
 }
 
+// exchangeOver reports whether nothing more is expected of the exchange:
+// a reset, or both FINs acknowledged (over then waits out CloseLinger).
+func (c *conn) exchangeOver() bool {
+	return c.rstSeen || c.p[ClientToServer].finAcked && c.p[ServerToClient].finAcked
+}
+
 // over reports whether the connection's exchange is over and its record can
 // be made final: CloseLinger after a valid RST, or after both FINs were
 // acknowledged (late retransmissions within the linger still count).

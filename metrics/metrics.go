@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,16 +26,19 @@ type Exporter struct {
 	ifDrops  prometheus.Counter
 	rtt      prometheus.Histogram
 	open     *prometheus.GaugeVec
+	timeWait prometheus.Gauge
 	tracked  prometheus.Gauge
 
 	last struct{ packets, segments, drops, ifDrops, idle, capHit, memoryHit uint64 }
 }
 
 // OpenStater is what an analyzer offers to count its open connections per
-// peer state: fn is called once per tracked connection with both peers'
-// current states. Update uses it when the analyzer has it.
+// peer state: fn is called once per connection whose exchange is not over
+// with both peers' current states, and TimeWait counts the connections
+// over but for a peer in TIME_WAIT. Update uses it when the analyzer has it.
 type OpenStater interface {
 	OpenStates(fn func(client, server analyze.State))
+	TimeWait() int
 }
 
 // New returns an Exporter with its metrics registered (with the Go runtime
@@ -46,7 +50,7 @@ func New() *Exporter {
 			Name: "tcpflow_findings_total", Help: "Findings reported, by kind.",
 		}, []string{"kind"}),
 		conns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tcpflow_connections_total", Help: "Connections ended (records emitted), by Zeek conn_state.",
+			Name: "tcpflow_connections_total", Help: "Connections over, by Zeek conn_state: counted when the exchange ends (both FINs acknowledged, a reset, a timeout), not when the record is emitted after TIME_WAIT.",
 		}, []string{"conn_state"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tcpflow_connections_ended_early_total", Help: "Connections ended before they closed, to bound memory: idle past --idle-timeout, or the idlest one when --max-conns or --max-memory was reached.",
@@ -69,13 +73,16 @@ func New() *Exporter {
 			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 12), // 10µs .. 42s
 		}),
 		open: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "tcpflow_open_connections", Help: "Peers of the connections being tracked, by inferred RFC 9293 state (each connection counts twice: client and server).",
+			Name: "tcpflow_open_connections", Help: "Peers of the connections whose exchange is not over, by inferred RFC 9293 state (each connection counts twice: client and server). A connection leaves it when both FINs are acknowledged or a reset ends it.",
 		}, []string{"state"}),
+		timeWait: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tcpflow_time_wait_connections", Help: "Connections over but for a peer in TIME_WAIT, whose record waits for 2·MSL of capture time.",
+		}),
 		tracked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tcpflow_tracked_connections", Help: "Connections being tracked now.",
 		}),
 	}
-	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.rtt, x.open, x.tracked,
+	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.rtt, x.open, x.timeWait, x.tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"idle", "cap", "memory"} {
 		x.ended.WithLabelValues(r)
@@ -108,14 +115,27 @@ func (s *sink) Finding(c *analyze.Conn, f *analyze.Finding) {
 }
 
 func (s *sink) End(c *analyze.Conn) {
+	if s.next != nil {
+		s.next.End(c)
+	}
+}
+
+// Handshake observes the handshake RTT the moment the handshake completes.
+func (s *sink) Handshake(rtt time.Duration) {
+	s.x.rtt.Observe(rtt.Seconds())
+	if es, ok := s.next.(analyze.EventSink); ok {
+		es.Handshake(rtt)
+	}
+}
+
+// Over counts the connection by conn_state the moment it is over, not
+// when its record comes out of TIME_WAIT.
+func (s *sink) Over(c *analyze.Conn) {
 	if c.ConnState != "" {
 		s.x.conns.WithLabelValues(c.ConnState).Inc()
 	}
-	if c.Handshake.Complete && c.Handshake.HasRTT {
-		s.x.rtt.Observe(c.Handshake.RTT.Seconds())
-	}
-	if s.next != nil {
-		s.next.End(c)
+	if es, ok := s.next.(analyze.EventSink); ok {
+		es.Over(c)
 	}
 }
 
@@ -156,5 +176,6 @@ func (x *Exporter) Update(cs *capture.Stats, an *analyze.Analyzer) {
 		for i, v := range n {
 			x.open.WithLabelValues(analyze.State(i).String()).Set(float64(v))
 		}
+		x.timeWait.Set(float64(os.TimeWait()))
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
@@ -89,12 +90,19 @@ type jsonlSummary struct {
 // FindingLine is a jsonl line written with Options.Live as soon as a finding
 // is reported: the finding's fields and the connection it belongs to (whose
 // record follows, with the same id, when the connection ends).
+//
+// A finding whose condition went on after it was streamed (a CLOSE_WAIT
+// that lasted longer) gets a second line of type "finding_update" with its
+// final values, just before its connection's record.
 type FindingLine struct {
-	Type   string `json:"type"` // "finding"
+	Type   string `json:"type"` // "finding" or "finding_update"
 	ID     uint64 `json:"id"`
 	Input  string `json:"input"`
 	Client string `json:"client"`
 	Server string `json:"server"`
+	// Judged is the capture time the finding was judged at ("finding"),
+	// or the connection's end ("finding_update").
+	Judged string `json:"judged,omitempty"`
 	FindingRecord
 }
 
@@ -102,15 +110,24 @@ func (j *jsonlWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 	if !j.opts.Live {
 		return
 	}
-	j.must(encodeJSON(&j.buf, FindingLine{
-		Type: "finding", ID: c.ID, Input: c.Input, Client: human.AddrPort(c.Client), Server: human.AddrPort(c.Server),
-		FindingRecord: NewFindingRecord(f),
-	}))
-	j.buf.WriteByte('\n')
+	j.line("finding", j.stream(c.ID, f), c, f)
 	j.flush()
 }
 
+func (j *jsonlWriter) line(typ string, at time.Time, c *analyze.Conn, f *analyze.Finding) {
+	j.must(encodeJSON(&j.buf, FindingLine{
+		Type: typ, ID: c.ID, Input: c.Input, Client: human.AddrPort(c.Client), Server: human.AddrPort(c.Server),
+		Judged: formatTimeOpt(at), FindingRecord: NewFindingRecord(f),
+	}))
+	j.buf.WriteByte('\n')
+}
+
 func (j *jsonlWriter) End(c *analyze.Conn) {
+	if j.opts.Live {
+		for _, u := range j.changed(c) {
+			j.line("finding_update", j.tick(c.End), c, u.f)
+		}
+	}
 	j.t.add(c)
 	j.must(encodeJSON(&j.buf, NewRecord(c, j.opts.Timeline)))
 	j.buf.WriteByte('\n')

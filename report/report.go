@@ -155,6 +155,74 @@ type base struct {
 	err  error
 	buf  bytes.Buffer
 	t    tally
+	// the streamed findings of connections not yet ended, by connection
+	// id (Options.Live), to say at End where the final value differs
+	streamed map[uint64][]streamedFinding
+	clock    time.Time // the latest capture time printed (Options.Live)
+}
+
+// streamedFinding is what a live line said of a finding.
+type streamedFinding struct {
+	kind analyze.Kind
+	by   string
+	dur  time.Duration
+}
+
+// stream notes that f of connection id was streamed, and returns the time
+// to print it at: when it was judged, never before a line already
+// printed, so that the lines read in capture order.
+func (b *base) stream(id uint64, f *analyze.Finding) time.Time {
+	if b.streamed == nil {
+		b.streamed = make(map[uint64][]streamedFinding)
+	}
+	if f.HasDuration {
+		b.streamed[id] = append(b.streamed[id], streamedFinding{f.Kind, f.By, f.Duration})
+	}
+	return b.tick(f.Judged, f.Time)
+}
+
+// tick advances the printed clock to the first non-zero of ts.
+func (b *base) tick(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			if t.After(b.clock) {
+				b.clock = t
+			}
+			break
+		}
+	}
+	return b.clock
+}
+
+// findingUpdate is a streamed finding whose final value differs: f as the record
+// has it, was the duration streamed.
+type findingUpdate struct {
+	f   *analyze.Finding
+	was time.Duration
+}
+
+// changed returns the findings of c, ending, whose duration differs from
+// what was streamed of them, for update lines.
+func (b *base) changed(c *analyze.Conn) []findingUpdate {
+	sent, ok := b.streamed[c.ID]
+	if !ok {
+		return nil
+	}
+	delete(b.streamed, c.ID)
+	var out []findingUpdate
+	for i := range c.Findings {
+		f := &c.Findings[i]
+		for j := range sent {
+			if s := &sent[j]; s.kind == f.Kind && s.by == f.By && f.HasDuration {
+				if s.dur != f.Duration {
+					out = append(out, findingUpdate{f, s.dur})
+				}
+				s.kind = "" // matched
+				break
+			}
+		}
+	}
+	return out
 }
 
 // flush writes buf to w in one call (so that a record is never split

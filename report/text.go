@@ -89,12 +89,19 @@ func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 	if !t.opts.Live {
 		return
 	}
+	t.liveLine(t.stream(c.ID, f), human.Painter{On: t.opts.Color}.Severity(f.Severity), c, f, "")
+	t.flush()
+}
+
+// liveLine writes one streamed line: the capture time, what (a severity,
+// or "update"), the finding and its connection; more follows the duration.
+func (t *textWriter) liveLine(at time.Time, what string, c *analyze.Conn, f *analyze.Finding, more string) {
 	p := human.Painter{On: t.opts.Color}
 	b := &t.buf
-	if !f.Time.IsZero() {
-		b.WriteString(f.Time.UTC().Format("15:04:05.000000") + " ")
+	if !at.IsZero() {
+		b.WriteString(at.UTC().Format("15:04:05.000000") + " ")
 	}
-	fmt.Fprintf(b, "%s %s  #%d  %s → %s", p.Severity(f.Severity), p.Bold(string(f.Kind)), c.ID,
+	fmt.Fprintf(b, "%s %s  #%d  %s → %s", what, p.Bold(string(f.Kind)), c.ID,
 		human.AddrPort(c.Client), human.AddrPort(c.Server))
 	if len(f.Frames) > 0 {
 		b.WriteString("  " + human.Frames(f.Frames, len(f.Frames)))
@@ -103,17 +110,24 @@ func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 		b.WriteString(" · by " + f.By)
 	}
 	if f.HasDuration {
-		b.WriteString(" · lasted " + human.Duration(f.Duration))
+		b.WriteString(" · lasted " + human.Duration(f.Duration) + more)
 	}
 	if f.Evidence != "" {
 		b.WriteString(": " + f.Evidence)
 	}
 	b.WriteString("\n")
 	t.live = true
-	t.flush()
 }
 
 func (t *textWriter) End(c *analyze.Conn) {
+	if t.opts.Live {
+		// A streamed finding whose condition went on: its final value,
+		// which the summary reports.
+		for _, u := range t.changed(c) {
+			t.liveLine(t.tick(c.End), "update ", c, u.f, " (final; "+human.Duration(u.was)+" when first reported)")
+		}
+		t.flush()
+	}
 	t.t.add(c)
 	if t.t.conns == 1 {
 		t.firstInput = c.Input
@@ -178,7 +192,11 @@ func (t *textWriter) Close(s *Summary) error {
 	if span := captureSpan(s.Capture.First, s.Capture.Last); span != "" {
 		b.WriteString(", " + span)
 	}
-	if !t.opts.NoElapsed && s.Elapsed > 0 {
+	switch {
+	case t.opts.NoElapsed || s.Elapsed <= 0:
+	case t.opts.Live: // the span above is capture time; this is the clock on the wall
+		b.WriteString("; captured for " + human.Duration(s.Elapsed) + " of wall-clock time")
+	default:
 		b.WriteString("; analyzed in " + human.Duration(s.Elapsed))
 	}
 	b.WriteString("\n")

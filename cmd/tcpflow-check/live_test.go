@@ -591,3 +591,109 @@ func TestNoLibpcap(t *testing.T) {
 		t.Errorf("analyze without libpcap: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestLiveFollowsEvents checks that live output follows the events as they
+// happen, on real loopback traffic: after a clean close the connection has
+// left the open-connection gauges (it is counted as in TIME_WAIT, by
+// conn_state, and its handshake RTT observed) long before its record comes
+// out of TIME_WAIT; a streamed half_close_stuck that went on gets an update
+// line with the final duration the summary reports; streamed lines are in
+// capture order; the summary's wall-clock time says so.
+func TestLiveFollowsEvents(t *testing.T) {
+	needLive(t)
+	lnClean, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnClean.Close()
+	lnHalf, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnHalf.Close()
+	refused := freePort(t)
+	clean, half := lnClean.Addr().(*net.TCPAddr).Port, lnHalf.Addr().(*net.TCPAddr).Port
+	p := startLive(t, "-i", "lo", "--color", "never", "--half-close-timeout", "300ms", "--metrics-addr", "127.0.0.1:0",
+		fmt.Sprintf("tcp port %d or tcp port %d or tcp port %d", clean, half, refused))
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	if m == nil {
+		t.Fatal("no metrics address on stderr")
+	}
+
+	// A clean close: the client ends in TIME_WAIT, its record held for
+	// 2·MSL (60 s), but the connection is over now.
+	exchange(t, lnClean)
+	var body string
+	waitUntil(t, "the clean connection counted as SF", 10*time.Second, func() bool {
+		body = scrape(t, m[1])
+		return strings.Contains(body, `tcpflow_connections_total{conn_state="SF"} 1`)
+	})
+	for _, want := range []string{
+		"tcpflow_time_wait_connections 1",
+		"tcpflow_handshake_rtt_seconds_count 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, grepLines(body, "tcpflow_"))
+		}
+	}
+	if l := regexp.MustCompile(`(?m)^tcpflow_open_connections\{state="[A-Z_0-9]+"\} [1-9].*$`).FindString(body); l != "" {
+		t.Errorf("a connection that is over is still counted open: %s", l)
+	}
+
+	// A half-close the server finishes only after 1 s, past the 300 ms
+	// timeout; a refusal while it waits.
+	acc := make(chan net.Conn, 1)
+	go func() { c, _ := lnHalf.Accept(); acc <- c }()
+	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	hs := <-acc
+	hc.(*net.TCPConn).CloseWrite()
+	hs.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.Copy(io.Discard, hs)
+	time.Sleep(100 * time.Millisecond)
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), 2*time.Second)
+	p.waitFor(&p.stdout, "half_close_stuck", 5*time.Second)
+	time.Sleep(time.Second)
+	hs.Close()
+	io.Copy(io.Discard, hc)
+	time.Sleep(300 * time.Millisecond)
+
+	if code := p.stop(syscall.SIGINT); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	stdout, _ := p.output()
+	lines := strings.Split(stdout, "\n")
+	var last string
+	var update string
+	stamp := regexp.MustCompile(`^(\d\d:\d\d:\d\d\.\d{6}) `)
+	for _, l := range lines {
+		s := stamp.FindStringSubmatch(l)
+		if s == nil {
+			continue
+		}
+		if s[1] < last {
+			t.Errorf("streamed line at %s after one at %s:\n%s", s[1], last, stdout)
+		}
+		last = s[1]
+		if strings.Contains(l, " update ") && strings.Contains(l, "half_close_stuck") {
+			update = l
+		}
+	}
+	if update == "" {
+		t.Fatalf("no update line for the half_close_stuck that went on:\n%s", stdout)
+	}
+	final := regexp.MustCompile(`lasted (\S+) \(final`).FindStringSubmatch(update)
+	if final == nil {
+		t.Fatalf("update line without its final duration: %s", update)
+	}
+	summary := stdout[strings.Index(stdout, "tcpflow-check  lo:"):]
+	if !strings.Contains(summary, "lasted "+final[1]+" ·") {
+		t.Errorf("update says lasted %s, the summary does not:\n%s", final[1], summary)
+	}
+	if !strings.Contains(summary, "of wall-clock time") {
+		t.Errorf("the summary does not label its wall-clock time:\n%s", summary)
+	}
+}
