@@ -50,7 +50,7 @@ func New() *Exporter {
 			Name: "tcpflow_findings_total", Help: "Findings reported, by kind.",
 		}, []string{"kind"}),
 		conns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tcpflow_connections_total", Help: "Connections over, by Zeek conn_state: counted when the exchange ends (both FINs acknowledged, a reset, a timeout), not when the record is emitted after TIME_WAIT.",
+			Name: "tcpflow_connections_total", Help: "Connections over, by Zeek conn_state: counted when the connection is over (both FINs acknowledged or a reset, after the close linger; a timeout), not when the record is emitted after TIME_WAIT.",
 		}, []string{"conn_state"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tcpflow_connections_ended_early_total", Help: "Connections ended before they closed, to bound memory: idle past --idle-timeout, or the idlest one when --max-conns or --max-memory was reached.",

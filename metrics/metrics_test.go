@@ -58,10 +58,35 @@ func TestExporter(t *testing.T) {
 	if got := gauge(t, x, "tcpflow_open_connections", analyze.Established.String()); got != 2 {
 		t.Errorf("open ESTABLISHED peers = %v, want 2 (client and server)", got)
 	}
-	for _, s := range [][]capture.Segment{closing, refused} {
-		for i := range s {
-			an.Add(&s[i])
+	for i := range closing {
+		an.Add(&closing[i])
+	}
+	// The exchange is over: the connection is no longer open, though its
+	// client is in TIME_WAIT and its record waits 2·MSL.
+	x.Update(nil, an)
+	if got := gauge(t, x, "tcpflow_open_connections", analyze.TimeWait.String()); got != 0 {
+		t.Errorf("open TIME_WAIT peers once the exchange is over = %v, want 0", got)
+	}
+	if got := gauge(t, x, "tcpflow_time_wait_connections", ""); got != 1 {
+		t.Errorf("time_wait connections = %v, want 1", got)
+	}
+	// Past the close linger, long before 2·MSL: counted by conn_state,
+	// though no record has been emitted yet.
+	an.Advance(closing[len(closing)-1].Time.Add(6 * time.Second))
+	var sf float64
+	for _, m := range family(t, x, "tcpflow_connections_total").GetMetric() {
+		if label(m, "conn_state") == "SF" {
+			sf = m.GetCounter().GetValue()
 		}
+	}
+	if n := sf; n != 1 {
+		t.Errorf(`connections_total{conn_state="SF"} = %v before the record is emitted, want 1`, n)
+	}
+	if len(rec.states) != 0 {
+		t.Fatalf("records emitted before 2·MSL: %v", rec.states)
+	}
+	for i := range refused {
+		an.Add(&refused[i])
 	}
 	an.Finish(refused[len(refused)-1].Time.Add(time.Minute))
 	x.Update(&capture.Stats{Packets: 12, Dropped: 3, IfDropped: 2}, an)
@@ -69,7 +94,7 @@ func TestExporter(t *testing.T) {
 
 	segs := len(open) + len(closing) + len(refused)
 	want := `
-# HELP tcpflow_connections_total Connections ended (records emitted), by Zeek conn_state.
+# HELP tcpflow_connections_total Connections over, by Zeek conn_state: counted when the connection is over (both FINs acknowledged or a reset, after the close linger; a timeout), not when the record is emitted after TIME_WAIT.
 # TYPE tcpflow_connections_total counter
 tcpflow_connections_total{conn_state="REJ"} 1
 tcpflow_connections_total{conn_state="SF"} 1
