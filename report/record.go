@@ -173,10 +173,14 @@ type InputRecord struct {
 	Skipped      map[string]uint64 `json:"skipped,omitempty" yaml:"skipped,omitempty"`
 	CaptureStart string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"`
 	CaptureEnd   string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
-	Dropped      uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"`         // kernel drops (live)
-	IfDropped    uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
-	Error        string            `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
-	Interrupted  string            `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
+	// CaptureStopped is when the capture stopped as its source says
+	// (pcapng isb_endtime), when that is later than its last packet: the
+	// end pending conditions were judged against.
+	CaptureStopped string `json:"capture_stopped,omitempty" yaml:"capture_stopped,omitempty"`
+	Dropped        uint64 `json:"dropped,omitempty" yaml:"dropped,omitempty"`         // kernel drops (live)
+	IfDropped      uint64 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
+	Error          string `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
+	Interrupted    string `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
 }
 
 // SummaryRecord is the document's "summary" (and, with "type":"summary", the
@@ -233,6 +237,9 @@ func NewInputRecords(s *Summary) []InputRecord {
 			Dropped:      in.Stats.Dropped,
 			IfDropped:    in.Stats.IfDropped,
 			Interrupted:  in.Interrupted,
+		}
+		if in.Stats.End.After(in.Stats.Last) {
+			r.CaptureStopped = formatTimeOpt(in.Stats.End)
 		}
 		if in.Err != nil {
 			r.Error = in.Err.Error()

@@ -191,6 +191,9 @@ func (t *textWriter) Close(s *Summary) error {
 	fmt.Fprintf(b, "%s, %s", human.Plural(s.Capture.Packets, "packet"), human.Plural(a.Connections, "TCP connection"))
 	if span := captureSpan(s.Capture.First, s.Capture.Last); span != "" {
 		b.WriteString(", " + span)
+		if end := s.Capture.End; end.After(s.Capture.Last) {
+			b.WriteString(", stopped " + human.Duration(end.Sub(s.Capture.Last)) + " after its last packet")
+		}
 	}
 	switch {
 	case t.opts.NoElapsed || s.Elapsed <= 0:

@@ -89,6 +89,13 @@ func TestPcapngEndTime(t *testing.T) {
 		t.Errorf("states %v / %v, want FIN_WAIT_2 / CLOSE_WAIT", c["client_state"], c["server_state"])
 	}
 
+	doc := runJSON(t, "analyze", "--format", "json", ng)
+	if in := doc["inputs"].([]any)[0].(map[string]any); in["capture_stopped"] == nil || in["capture_stopped"] == in["capture_end"] {
+		t.Errorf("the input does not say when the capture stopped: %v", in)
+	}
+	if _, out, _ := runCmd(t, nil, "analyze", ng); !strings.Contains(out, ", stopped 2s after its last packet") {
+		t.Errorf("the text header does not say when the capture stopped:\n%s", out)
+	}
 	pol := writePolicy(t, "fail_on: [half_close_stuck]\n")
 	chk := runJSON(t, "check", "--policy", pol, "--format", "json", ng)
 	if chk["verdict"] != "fail" {
