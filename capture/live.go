@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -147,8 +148,21 @@ type Live struct {
 	src    liveSource
 	link   layers.LinkType
 	err    error // sticky
-	frames       // counts and decodes each frame, as Reader does
+	dump   FrameWriter
+	frames // counts and decodes each frame, as Reader does
 }
+
+// FrameWriter takes every frame a Live captures, before it is decoded:
+// pcapgo's Writer and NgWriter are FrameWriters (check -w writes the trace
+// with one). ci.InterfaceIndex is 0.
+type FrameWriter interface {
+	WritePacket(ci gopacket.CaptureInfo, data []byte) error
+}
+
+// Dump hands every frame captured from now on to w as well (nil stops).
+// A write error ends the capture: Next returns it, wrapped in a
+// *LiveError.
+func (l *Live) Dump(w FrameWriter) { l.dump = w }
 
 // OpenLive starts capturing on the interface named iface ("any" for all of
 // them, as tcpdump -i any). A nil cfg applies the defaults. It fails with a
@@ -203,6 +217,13 @@ func (l *Live) Next(seg *Segment) error {
 			}
 			l.err = err
 			return err
+		}
+		if l.dump != nil {
+			ci.InterfaceIndex = 0
+			if err := l.dump.WritePacket(ci, data); err != nil {
+				l.err = &LiveError{Interface: l.iface, Err: fmt.Errorf("writing the trace: %w", err)}
+				return l.err
+			}
 		}
 		if l.step(data, ci.Length, l.link, ci.Timestamp, seg) {
 			return nil

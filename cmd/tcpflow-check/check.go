@@ -12,13 +12,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/check"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 func newCheckCmd(e *env) *cobra.Command {
-	cmd := newCommand("check --policy P.yaml [flags] FILE|DIR... [FILTER...]", "pass/fail verdict for CI")
-	cmd.Long = "Hold captures to a policy: exit 0 when it passes, 1 when it is violated.\n\n" + operandRule
+	cmd := newCommand("check --policy P.yaml [flags] FILE|DIR... [FILTER...]\n  check --policy P.yaml -i IFACE [-w TRACE.pcapng] [flags] -- COMMAND [ARGS...]", "pass/fail verdict for CI")
+	cmd.Long = "Hold captures to a policy: exit 0 when it passes, 1 when it is violated.\n\n" + operandRule +
+		"\n\nWith -i, capture on IFACE while COMMAND runs and for --grace after it exits, then judge that trace:\n" +
+		"exit 0 both fine, 1 policy violated, 3 the command failed (policy passed), 4 both, 2 capture error."
 	fs := cmd.Flags()
 	policyFile := fs.String("policy", "", "the policy the traces are held to (YAML; see tcpflow-check policy init)")
 	junit := fs.String("junit", "", "also write a JUnit XML report to this file (one testsuite per input, one testcase per rule)")
@@ -27,6 +30,11 @@ func newCheckCmd(e *env) *cobra.Command {
 	baseline := fs.String("baseline", "", "a previous run's analyze or check --format json output: fail only on findings that are new")
 	maxFindings := fs.Int("max-findings", 5, "findings shown per failed rule in the text and github output")
 	color := addColorFlag(fs)
+	var ao aroundOptions
+	fs.StringVarP(&ao.iface, "interface", "i", "", "capture on this interface around the command given after -- (libpcap, as live)")
+	fs.StringVarP(&ao.write, "write", "w", "", "with -i: also write the trace to this file (pcapng, with isb_endtime and drop counts)")
+	fs.DurationVar(&ao.grace, "grace", 0, "with -i: keep capturing this long after the command exits (default: the handshake timeout)")
+	fs.IntVarP(&ao.snaplen, "snaplen", "s", capture.DefaultSnapLen, "with -i: bytes kept of each frame")
 	var af analysisFlags
 	var in inputFlags
 	in.register(fs)
@@ -36,12 +44,32 @@ func newCheckCmd(e *env) *cobra.Command {
 		if *policyFile == "" {
 			return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
 		}
-		ops, err := in.resolve(e, args, af.filter)
-		if err != nil {
-			return err
-		}
-		if len(ops.files) == 0 {
-			return usagef("check: no capture file or directory given")
+		var ops operands
+		var err error
+		if ao.iface != "" {
+			dash := cmd.ArgsLenAtDash()
+			switch {
+			case dash < 0 || dash == len(args):
+				return usagef("check -i: give the command to run after --, e.g. check --policy p.yaml -i lo -- make test")
+			case dash > 0 || len(in.read) > 0:
+				return usagef("check -i captures around a command: it reads no capture files (%q)", args[0])
+			case ao.snaplen <= 0:
+				return usagef("--snaplen must be positive, not %d", ao.snaplen)
+			case ao.grace < 0:
+				return usagef("--grace must not be negative, not %s", ao.grace)
+			}
+			ao.command = args[dash:]
+			ops.filter = af.filter
+		} else {
+			if ao.write != "" || fs.Changed("grace") {
+				return usagef("check: -w and --grace go with -i (capture around a command)")
+			}
+			if ops, err = in.resolve(e, args, af.filter); err != nil {
+				return err
+			}
+			if len(ops.files) == 0 {
+				return usagef("check: no capture file or directory given")
+			}
 		}
 		switch *format {
 		case "text", "github", "json":
@@ -87,9 +115,13 @@ func newCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 		}
-		names, err := expandInputs(ops.files)
-		if err != nil {
-			return err
+		var names []string
+		if ao.iface == "" {
+			if names, err = expandInputs(ops.files); err != nil {
+				return err
+			}
+		} else if ao.grace == 0 {
+			ao.grace = cfg.HandshakeTimeout
 		}
 		chk := check.New(pol, base)
 		chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
@@ -108,7 +140,19 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		start := time.Now()
 		an := analyze.New(&cfg, sink)
-		inputs, readErr := readSet(e, names, capCfg, an, af.continuous)
+		var inputs []report.Input
+		var readErr, cmdErr error
+		if ao.iface != "" {
+			var in report.Input
+			var ran bool
+			live := &capture.LiveConfig{SnapLen: ao.snaplen, Filter: capCfg.Filter, VerifyChecksums: capCfg.VerifyChecksums}
+			if in, ran, cmdErr, readErr = captureAround(e, &ao, live, an); !ran {
+				return readErr // the capture did not open, or the command did not start: exit 2
+			}
+			inputs = []report.Input{in}
+		} else {
+			inputs, readErr = readSet(e, names, capCfg, an, af.continuous)
+		}
 		v := chk.Verdict(inputs)
 		if *junit != "" {
 			if err := writeJUnitFile(*junit, v); err != nil {
@@ -135,6 +179,9 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		if readErr != nil {
 			return readErr
+		}
+		if ao.iface != "" {
+			return aroundExit(e, ao.command[0], cmdErr, v.Failed())
 		}
 		if v.Failed() {
 			return errViolations

@@ -190,6 +190,10 @@ func exitCode(cmd *cobra.Command, err error, stderr io.Writer) int {
 		return exitViolations
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
+	case errors.Is(err, errCommandFailed):
+		return exitCommandFailed
+	case errors.Is(err, errBothFailed):
+		return exitBothFailed
 	case errors.Is(err, errUsageShown):
 		return exitError
 	}
