@@ -76,6 +76,10 @@ func (r Reason) String() string {
 	return r.Kind.String()
 }
 
+// MarshalText returns String, so that a map keyed by Reason (Stats.Reasons)
+// encodes as JSON or YAML the way Stats.Skipped does.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
 // Detail names the link type or ether type of a SkipLinkType or
 // SkipEtherType reason ("FDDI", "147", "ARP", "0x88b5"); it is "" for the
 // other kinds.

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -81,5 +82,20 @@ func TestStatsSkip(t *testing.T) {
 	}
 	if n := a.SkippedKind(SkipTruncated); n != 0 {
 		t.Errorf("SkippedKind(SkipTruncated) = %d, want 0", n)
+	}
+}
+
+// TestReasonsJSON checks Stats.Reasons encodes like Stats.Skipped.
+func TestReasonsJSON(t *testing.T) {
+	var st Stats
+	st.Skip(Reason{Kind: SkipNonTCP})
+	st.Skip(NewDecoder(nil).Decode([]byte{1}, 147, &Segment{}))
+	a, err := json.Marshal(st.Reasons)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(st.Skipped)
+	if string(a) != string(b) || string(a) != `{"non-tcp":1,"unsupported link type 147":1}` {
+		t.Errorf("Reasons %s, Skipped %s", a, b)
 	}
 }
