@@ -331,9 +331,7 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 		return diffFirstFragment
 	case r.err != nil && strings.Contains(r.err.Error(), "TCP data offset greater than packet length"):
 		return diffOptionsCut
-	case r.err != nil && (strings.Contains(r.err.Error(), "IPv6 header TLV option") ||
-		strings.Contains(r.err.Error(), "IPv6 header option too small") ||
-		strings.Contains(r.err.Error(), "IP option length")):
+	case r.err != nil && ipOptionError(r.err.Error()):
 		return diffIPOption
 	case r.err != nil && strings.Contains(r.err.Error(), "GTP packet too small"):
 		return diffGTPLength
@@ -363,6 +361,20 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 		return diffVXLANGPE
 	}
 	return ""
+}
+
+// ipOptionError reports whether msg is one of the errors gopacket's IPv4
+// and IPv6 layers return for a malformed option (ip4.go, ip6.go of v1.7.7).
+func ipOptionError(msg string) bool {
+	for _, m := range []string{
+		"Invalid ip4 option length", "IP option length exceeds", "Invalid IP option type", // IPv4 options
+		"IPv6 header option too small", "IPv6 header TLV option exceeds", // IPv6 hop-by-hop TLVs
+	} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // isKnown reports whether diff names a documented difference.
