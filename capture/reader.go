@@ -301,6 +301,11 @@ func (r *Reader) SetInput(i int) { r.input = i }
 // checksum in BadChecksum and Segments.
 func (r *Reader) Stats() *Stats { return &r.stats }
 
+// BytesRead returns how many bytes of the file have been read so far
+// (compressed bytes for a gzip file): against the file's size, how far the
+// reading is.
+func (r *Reader) BytesRead() int64 { return r.raw.n }
+
 // Name returns the name the Reader was opened with.
 func (r *Reader) Name() string { return r.name }
 

@@ -183,12 +183,16 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 		if !continuous {
 			an.SetInput(name)
 		}
+		prog := e.newProgress(name, r)
 		for n := 0; ; n++ {
 			// A stopReader ends a pipe's reading itself; a regular file
 			// never blocks: checking the interrupt every 64 segments keeps
 			// it off the per-segment path.
 			if sr == nil && n&63 == 63 && e.interrupt.fired() {
 				break
+			}
+			if prog != nil && n%progressEvery == progressEvery-1 {
+				prog.update()
 			}
 			err := r.Next(&seg)
 			if err == nil {
@@ -204,6 +208,7 @@ func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, 
 			}
 			break
 		}
+		prog.done()
 		if in.Err == nil && e.interrupt.fired() {
 			// Also when the end came while draining a pipe: the user
 			// stopped the run, and the exit code says so.

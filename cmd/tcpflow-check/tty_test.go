@@ -14,7 +14,7 @@ import (
 // (and, with ttyErr, standard error) is a pseudo-terminal, as when a person
 // types the command. It returns the exit code, stdout and what reached the
 // terminal.
-func runOnTerminal(t *testing.T, ttyErr bool, env []string, args ...string) (int, string, string) {
+func runOnTerminal(t *testing.T, ttyErr bool, stdin []byte, args ...string) (int, string, string) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -25,9 +25,12 @@ func runOnTerminal(t *testing.T, ttyErr bool, env []string, args ...string) (int
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), liveChildEnv+"=main"), env...)
+	cmd.Env = append(os.Environ(), liveChildEnv+"=main", "TERM=xterm")
 	var out, errOut bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, &errOut
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	if ttyErr {
 		cmd.Stderr = tty
 	}
@@ -61,5 +64,46 @@ func TestStdinTerminal(t *testing.T) {
 	code, out, errOut := runCmd(t, pcap)
 	if code != 0 || !strings.Contains(out, "connection_refused") {
 		t.Errorf("a capture piped in, no arguments: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestProgress: a progress bar on a terminal, with the file's name, the
+// share read and packets per second; a spinner for standard input; nothing
+// when standard error is not a terminal.
+func TestProgress(t *testing.T) {
+	const file = "../../testdata/pcaps/real/half-close-stuck.pcap"
+	code, out, term := runOnTerminal(t, true, nil, file)
+	if code != 0 || !strings.Contains(out, "half_close_stuck") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"half-close-stuck.pcap", "pkt/s", "100%"} {
+		if !strings.Contains(term, want) {
+			t.Errorf("the terminal did not show %q:\n%q", want, term)
+		}
+	}
+	if strings.Contains(out, "pkt/s") {
+		t.Error("progress reached standard output")
+	}
+	pcap, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, term = runOnTerminal(t, true, pcap, "-")
+	if code != 0 || !strings.Contains(term, "- ") || !strings.Contains(term, "pkt/s") || strings.Contains(term, "%") {
+		t.Errorf("stdin: exit %d, want a spinner (no percentage):\n%q", code, term)
+	}
+	// Not a terminal: a pipe, or a buffer as in the other tests.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if showProgress(w) || showProgress(&bytes.Buffer{}) {
+		t.Error("progress would be drawn into a pipe")
+	}
+	_, _, errOut := runCmd(t, nil, file)
+	if errOut != "" {
+		t.Errorf("stderr not a terminal, yet: %q", errOut)
 	}
 }
