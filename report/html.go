@@ -344,6 +344,9 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 	if skipped := skippedCounts(s); len(skipped) > 0 {
 		n = append(n, htmlNotice{"info", "skipped packets: " + joinCounts(skipped)})
 	}
+	if line := badTCPChecksumLine(s); line != "" {
+		n = append(n, htmlNotice{"info", line})
+	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		n = append(n, htmlNotice{"warning", fmt.Sprintf("dropped: %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)})

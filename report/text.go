@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
@@ -248,6 +249,9 @@ func (t *textWriter) Close(s *Summary) error {
 	if skipped := skippedCounts(s); len(skipped) > 0 {
 		b.WriteString("skipped:    " + joinCounts(skipped) + "\n")
 	}
+	if line := badTCPChecksumLine(s); line != "" {
+		b.WriteString("checksums:  " + line + "\n")
+	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		b.WriteString(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
@@ -430,17 +434,30 @@ func (t *textWriter) writeExample(e *example) {
 	}
 }
 
-// skippedCounts are the packets not analyzed, by reason, bad checksums
-// among them.
-func skippedCounts(s *Summary) map[string]uint64 {
-	skipped := make(map[string]uint64, len(s.Capture.Skipped)+1)
-	for k, v := range s.Capture.Skipped {
-		skipped[k] = v
+// skippedCounts are the packets not analyzed, by reason. A frame dropped for
+// a bad IPv4 header checksum is among them already (and in BadChecksum too);
+// a segment with a bad TCP checksum is not: it was read, see badTCPChecksums.
+func skippedCounts(s *Summary) map[string]uint64 { return s.Capture.Skipped }
+
+// badTCPChecksums is the number of segments read with a bad TCP checksum:
+// they reach Zeek's history (C/c) and change no peer state. Stats.BadChecksum
+// counts them together with the frames dropped for a bad IPv4 header checksum.
+func badTCPChecksums(s *Summary) uint64 {
+	dropped := s.Capture.Skipped[capture.Reason{Kind: capture.SkipBadChecksum}.String()]
+	if s.Capture.BadChecksum <= dropped {
+		return 0
 	}
-	if s.Capture.BadChecksum > 0 {
-		skipped["bad checksum"] += s.Capture.BadChecksum
+	return s.Capture.BadChecksum - dropped
+}
+
+// badTCPChecksumLine says what became of the segments with a bad TCP
+// checksum, or "" when there were none.
+func badTCPChecksumLine(s *Summary) string {
+	n := badTCPChecksums(s)
+	if n == 0 {
+		return ""
 	}
-	return skipped
+	return human.Plural(n, "segment") + " with a bad TCP checksum: in Zeek's history (C/c), no peer state changed"
 }
 
 // kindDoc returns the catalogue's one-line meaning of k.

@@ -222,3 +222,23 @@ func TestTextManyDamagedInputs(t *testing.T) {
 		t.Errorf("%d input errors named, want 3 and a count:\n%s", n, out)
 	}
 }
+
+// A frame dropped for a bad IPv4 header checksum counts in Skipped and in
+// BadChecksum; a segment read with a bad TCP checksum in BadChecksum only.
+// Each is said once, for what it is.
+func TestTextBadChecksums(t *testing.T) {
+	s := testSummary()
+	s.Capture.Skipped = map[string]uint64{"bad checksum": 1}
+	s.Capture.BadChecksum = 7
+	out := textOf(t, &Options{NoElapsed: true}, []*analyze.Conn{cleanConn()}, s)
+	if !strings.Contains(out, "skipped:    bad checksum 1\n") {
+		t.Errorf("the dropped frame is not counted once:\n%s", out)
+	}
+	if !strings.Contains(out, "checksums:  6 segments with a bad TCP checksum") {
+		t.Errorf("the segments read with a bad TCP checksum are not named:\n%s", out)
+	}
+	s.Capture.BadChecksum = 1
+	if out := textOf(t, &Options{NoElapsed: true}, []*analyze.Conn{cleanConn()}, s); strings.Contains(out, "checksums:") {
+		t.Errorf("no segment had a bad TCP checksum, yet:\n%s", out)
+	}
+}
