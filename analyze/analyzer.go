@@ -26,6 +26,8 @@ type Analyzer struct {
 	finishing bool      // Finish is ending the connections at the capture's end
 	nextSweep time.Time
 	stats     Stats
+	steps     int64 // timeline steps the tracked connections keep
+	heldBytes int64 // what the held records keep
 
 	// Connections that are over but whose active closer is still in
 	// TIME_WAIT: their records wait here, small, until 2·MSL has passed
@@ -44,6 +46,7 @@ type heldRec struct {
 	twSince   time.Time
 	tw        string // who is in TIME_WAIT
 	clientISN uint32
+	cost      int64 // what it holds, in Memory's account
 	done      bool
 }
 
@@ -139,6 +142,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		if a.tab.Len() >= a.cfg.MaxConns {
 			a.evict(a.tab.Oldest(), EndedMaxConns)
 		}
+		a.makeRoom(ConnCost, nil)
 		rc = a.tab.Insert(key, seg)
 		a.nextID++
 		rc.Data.init(a.nextID, rc, &a.cfg)
@@ -154,7 +158,12 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	d := rc.DirOf(seg)
 	cls := rc.Update(seg, d)
 	c := &rc.Data
+	steps := len(c.timeline)
 	c.segment(rc, seg, d, cls, a)
+	if n := len(c.timeline) - steps; n != 0 {
+		a.steps += int64(n)
+		a.makeRoom(0, rc)
+	}
 	if c.over(a.now, &a.cfg) {
 		a.retire(rc)
 	}
@@ -246,6 +255,9 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	a.over(h.rec)
 	h.key = rc.Key
 	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
+	h.cost = heldCost + int64(len(h.rec.Timeline))*stepCost
+	a.heldBytes += h.cost
+	a.steps -= int64(len(c.timeline))
 	a.tab.Remove(rc)
 	hp := &h
 	a.held = append(a.held, hp)
@@ -277,6 +289,7 @@ func (a *Analyzer) release(h *heldRec, closed bool) {
 		return
 	}
 	h.done = true
+	a.heldBytes -= h.cost
 	if a.heldKey[h.key] == h {
 		delete(a.heldKey, h.key)
 	}
@@ -312,6 +325,7 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
 	rec := c.record(rc, a.input)
+	a.steps -= int64(len(c.timeline))
 	a.tab.Remove(rc)
 	a.over(rec)
 	a.emitRecord(rec)

@@ -48,6 +48,29 @@ func TestEndedEarly(t *testing.T) {
 			}
 		}
 	})
+	t.Run("memory", func(t *testing.T) {
+		var sk sink
+		a := analyze.New(&analyze.Config{MaxMemory: 2*analyze.ConnCost + 100}, &sk)
+		segs := make([]capture.Segment, 3)
+		for i := range segs {
+			segs[i] = capture.Segment{Frame: uint64(i + 1), Time: time.Date(2026, 1, 2, 3, 4, 5, i*1e6, time.UTC),
+				Src: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i)), Dst: netip.MustParseAddrPort("10.0.0.2:80"),
+				Flags: capture.SYN, Seq: 100}
+			a.Add(&segs[i])
+			if a.Memory() > 2*analyze.ConnCost+100 {
+				t.Fatalf("after %d SYNs the analysis holds %d B, over its budget", i+1, a.Memory())
+			}
+		}
+		a.Flush()
+		if st := a.Stats(); st.Evicted != 1 || st.MemoryHit != 1 || st.CapHit != 0 {
+			t.Errorf("stats %+v, want one connection ended by the memory budget", st)
+		}
+		c := sk.conns[0]
+		if c.EndedEarly != analyze.EndedMaxMemory || len(c.Findings) != 1 ||
+			!strings.HasPrefix(c.Findings[0].Evidence, "the connections tracked had used the memory budget (--max-memory ") {
+			t.Errorf("first connection: ended early %q, findings %+v", c.EndedEarly, c.Findings)
+		}
+	})
 	t.Run("idle", func(t *testing.T) {
 		// A SYN, then nothing for longer than a short idle timeout: the
 		// SYN's wait was cut short, which is a tracking_limit.

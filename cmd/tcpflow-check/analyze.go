@@ -14,6 +14,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/check"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
@@ -23,6 +24,7 @@ type analysisFlags struct {
 	verifyChecksums bool
 	filter          string
 	continuous      bool
+	maxMemory       string // --max-memory as given; "auto" is defaultMaxMemory
 }
 
 func (f *analysisFlags) register(fs *pflag.FlagSet) {
@@ -32,6 +34,7 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.MSL, "msl", 30*time.Second, "maximum segment lifetime; TIME_WAIT lasts 2·MSL of capture time")
 	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
 	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
+	fs.StringVar(&f.maxMemory, "max-memory", "auto", "memory the tracked connections may hold (2GiB, 512MiB, none); the idlest is ended early beyond it. auto: half the memory available at start (MemAvailable or the cgroup limit, whichever is smaller)")
 	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
 	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "check checksums as Zeek does without -C: ignore segments with a bad TCP checksum (--format zeek notes them as c) and drop frames with a bad IPv4 header checksum")
 }
@@ -68,7 +71,25 @@ func (f *analysisFlags) validate() error {
 	if f.cfg.MaxConns <= 0 {
 		return usagef("--max-conns must be positive, not %d", f.cfg.MaxConns)
 	}
+	if f.maxMemory == "auto" || f.maxMemory == "" {
+		f.cfg.MaxMemory = defaultMaxMemory()
+	} else {
+		n, err := parseSize(f.maxMemory)
+		if err != nil {
+			return usagef("--max-memory: %v", err)
+		}
+		f.cfg.MaxMemory = n
+	}
 	return nil
+}
+
+// limits are the analysis limits in force, as check quotes them.
+func (f *analysisFlags) limits() check.Limits {
+	l := check.Limits{MaxConns: f.cfg.MaxConns}
+	if f.cfg.MaxMemory > 0 {
+		l.MaxMemory = sizeText(f.cfg.MaxMemory)
+	}
+	return l
 }
 
 func newAnalyzeCmd(e *env) *cobra.Command {
@@ -89,6 +110,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
+		defer limitRuntime(af.cfg.MaxMemory)()
 		ops, err := in.resolve(e, args, af.filter)
 		if err != nil {
 			return err

@@ -109,6 +109,8 @@ func newCheckCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
+		cfg = af.cfg
+		defer limitRuntime(af.cfg.MaxMemory)()
 		var base *check.Baseline
 		if *baseline != "" {
 			if base, err = check.LoadBaseline(*baseline); err != nil {
@@ -124,7 +126,7 @@ func newCheckCmd(e *env) *cobra.Command {
 			ao.grace = cfg.HandshakeTimeout
 		}
 		chk := check.New(pol, base)
-		chk.Limits = check.Limits{MaxConns: cfg.MaxConns}
+		chk.Limits = af.limits()
 		capCfg, err := af.captureConfig(ops)
 		if err != nil {
 			return err

@@ -70,6 +70,7 @@ func newLadderCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
+		defer limitRuntime(af.cfg.MaxMemory)()
 		if *max <= 0 {
 			return usagef("--max must be positive, not %d", *max)
 		}

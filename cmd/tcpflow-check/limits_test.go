@@ -76,8 +76,10 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 	}
 
 	// The records say why each connection ended, and none claims the
-	// capture ended; the summary counts them.
-	code, out, errOut = runCmd(t, nil, "analyze", "--format", "jsonl", "--max-conns", "1000", flood)
+	// capture ended; the summary counts them. (A tenth of the flood and of
+	// the cap, to keep the output small.)
+	flood = writeSynFlood(t, 10_000, 10*time.Second)
+	code, out, errOut = runCmd(t, nil, "analyze", "--format", "jsonl", "--max-conns", "100", flood)
 	if code != 0 {
 		t.Fatalf("analyze: exit %d: %s", code, errOut)
 	}
@@ -121,17 +123,17 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 			if strings.Contains(f.Evidence, "capture ended") || f.Kind == "capture_incomplete" {
 				t.Fatalf("a connection ended by the cap claims the capture ended: %+v", f)
 			}
-			if f.Kind == "tracking_limit" && f.Severity == "warning" && strings.Contains(f.Evidence, "--max-conns 1000") &&
+			if f.Kind == "tracking_limit" && f.Severity == "warning" && strings.Contains(f.Evidence, "--max-conns 100)") &&
 				strings.Contains(f.Evidence, "after the first SYN, before the handshake timeout") {
 				limited++
 			}
 		}
 	}
-	if cut != 99_000 || limited != cut {
-		t.Errorf("%d records ended by the cap, %d with their tracking_limit finding; want 99000 each", cut, limited)
+	if cut != 9_900 || limited != cut {
+		t.Errorf("%d records ended by the cap, %d with their tracking_limit finding; want 9900 each", cut, limited)
 	}
-	if sum.CapHit != 99_000 || sum.Evicted != 99_000 || sum.MemoryHit != 0 || sum.Idle != 0 {
-		t.Errorf("summary counts %+v, want evicted = cap_hit = 99000", sum)
+	if sum.CapHit != 9_900 || sum.Evicted != 9_900 || sum.MemoryHit != 0 || sum.Idle != 0 {
+		t.Errorf("summary counts %+v, want evicted = cap_hit = 9900", sum)
 	}
 }
 
@@ -142,5 +144,102 @@ func TestUncappedFloodNoLimit(t *testing.T) {
 	code, out, _ := runCmd(t, nil, "check", "--policy", starterPolicy(t), "--color", "never", flood)
 	if code != exitViolations || !strings.Contains(out, "syn_unanswered") || strings.Contains(out, "analysis limit") {
 		t.Errorf("exit %d, want a failure on syn_unanswered and no limit:\n%s", code, out)
+	}
+}
+
+// TestMemoryBudgetFailsCheck: a flood beyond --max-memory ends the idlest
+// connections for want of memory, and check fails naming the budget.
+func TestMemoryBudgetFailsCheck(t *testing.T) {
+	flood := writeSynFlood(t, 2000, 10*time.Second)
+	code, out, errOut := runCmd(t, nil, "check", "--policy", starterPolicy(t), "--max-memory", "1MiB", "--color", "never", flood)
+	if code != exitViolations {
+		t.Fatalf("exit %d, want %d\n%s%s", code, exitViolations, out, errOut)
+	}
+	if !strings.Contains(out, "FAIL  analysis limit: --max-memory  (built in)") ||
+		!strings.Contains(out, "ended early because the memory budget was spent (--max-memory 1 MiB): their analysis is incomplete, so the trace cannot pass; raise --max-memory") {
+		t.Errorf("check output lacks the memory rule:\n%s", out)
+	}
+	code, out, _ = runCmd(t, nil, "analyze", "--format", "json", "--max-memory", "1MiB", flood)
+	var doc struct {
+		Summary struct {
+			Evicted   uint64 `json:"evicted"`
+			MemoryHit uint64 `json:"memory_hit"`
+			MaxOpen   int    `json:"max_open"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("analyze: exit %d, %v", code, err)
+	}
+	// 1 MiB holds 247 connections of 4,240 bytes.
+	s := doc.Summary
+	if s.MemoryHit == 0 || s.Evicted != s.MemoryHit || s.MaxOpen > 1<<20/4000 {
+		t.Errorf("summary %+v: want connections ended by the budget and at most ~250 open", s)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"2GiB": 2 << 30, "512MiB": 512 << 20, "64KiB": 64 << 10, "1G": 1e9, "300M": 300e6,
+		"1.5GiB": 3 << 29, "4096": 4096, "4096B": 4096, "none": 0, "0": 0, " 2 GiB ": 2 << 30} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "lots", "-1G", "1PiB0", "2 GB of RAM"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+	code, _, errOut := runCmd(t, nil, "analyze", "--max-memory", "lots", "x.pcap")
+	if code != exitError || !strings.Contains(errOut, `--max-memory: "lots" is not a size`) {
+		t.Errorf("exit %d, %q: want a usage error", code, errOut)
+	}
+}
+
+// TestDefaultMaxMemory: half of MemAvailable, or of the cgroup's limit when
+// that is smaller; nothing when neither is known.
+func TestDefaultMaxMemory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	saved := memoryFiles
+	t.Cleanup(func() { memoryFiles = saved })
+	meminfo := write("meminfo", "MemTotal:       24000000 kB\nMemFree:         1000000 kB\nMemAvailable:    8388608 kB\n")
+	for _, c := range []struct {
+		name           string
+		cg2, cg1       string
+		want           int64
+		missingMeminfo bool
+	}{
+		{name: "meminfo", cg2: "max\n", want: 4 << 30},
+		{name: "cgroup2", cg2: "2147483648\n", want: 1 << 30},
+		{name: "cgroup1", cg1: "1073741824\n", want: 512 << 20},
+		{name: "cgroup1-unlimited", cg1: "9223372036854771712\n", want: 4 << 30},
+		{name: "cgroup-larger", cg2: "17179869184\n", want: 4 << 30},
+		{name: "nothing", missingMeminfo: true, want: 0},
+	} {
+		memoryFiles.meminfo, memoryFiles.cgroup2, memoryFiles.cgroup1 = meminfo, filepath.Join(dir, "none2"), filepath.Join(dir, "none1")
+		if c.missingMeminfo {
+			memoryFiles.meminfo = filepath.Join(dir, "none")
+		}
+		if c.cg2 != "" {
+			memoryFiles.cgroup2 = write(c.name+"-2", c.cg2)
+		}
+		if c.cg1 != "" {
+			memoryFiles.cgroup1 = write(c.name+"-1", c.cg1)
+		}
+		if got := defaultMaxMemory(); got != c.want {
+			t.Errorf("%s: default %d, want %d", c.name, got, c.want)
+		}
+	}
+	memoryFiles = saved
+	if real := defaultMaxMemory(); real <= 0 {
+		t.Errorf("this machine's default budget is %d", real)
+	} else {
+		t.Logf("default --max-memory here: %s", sizeText(real))
 	}
 }

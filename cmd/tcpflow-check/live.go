@@ -29,6 +29,7 @@ const liveTick = 250 * time.Millisecond
 // liveOptions is the live command line, parsed.
 type liveOptions struct {
 	iface       string
+	limits      check.Limits // as check quotes them
 	capture     capture.LiveConfig
 	duration    time.Duration
 	count       uint64
@@ -63,6 +64,7 @@ func newLiveCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
+		defer limitRuntime(af.cfg.MaxMemory)()
 		if *list {
 			return listInterfaces(e.stdout)
 		}
@@ -94,6 +96,7 @@ func newLiveCmd(e *env) *cobra.Command {
 		o.report.Live = true
 		o.report.Timeline = *timeline
 		o.analysis = af.cfg
+		o.limits = af.limits()
 		o.analysis.Timeline = *timeline
 		if *policy != "" {
 			p, err := check.LoadPolicy(*policy)
@@ -163,7 +166,7 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 	var gate *check.Checker
 	if o.policy != nil {
 		gate = check.New(o.policy, nil)
-		gate.Limits = check.Limits{MaxConns: o.analysis.MaxConns}
+		gate.Limits = o.limits
 		sink = teeSink{w, gate}
 	}
 	if exp != nil {
