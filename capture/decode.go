@@ -43,6 +43,10 @@ type Decoder struct {
 	// badIPHeader is set when VerifyChecksums is on and an IPv4 header's
 	// checksum is wrong.
 	badIPHeader bool
+	// subframe is which A-MSDU subframe of an 802.11 frame to decode;
+	// moreSubframes is set when another one follows it.
+	subframe      int
+	moreSubframes bool
 
 	// text is the text of the last SkipLinkType or SkipEtherType reason,
 	// made once per type and kept in these maps.
@@ -102,6 +106,24 @@ func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) Reason
 // payload length is cut to what the frame held, as Wireshark does. A wireLen
 // of 0 or below len(data) means unknown.
 func (d *Decoder) DecodeWire(data []byte, wireLen int, link layers.LinkType, seg *Segment) Reason {
+	d.subframe = 0
+	return d.decode(data, wireLen, link, seg)
+}
+
+// More reports whether the frame last decoded holds another segment to
+// decode: an 802.11 A-MSDU subframe after the one decoded (Zeek decodes
+// every subframe).
+func (d *Decoder) More() bool { return d.moreSubframes }
+
+// DecodeNext decodes the next A-MSDU subframe of the frame DecodeWire (or
+// DecodeNext) decoded last, which is given again; call it while More.
+func (d *Decoder) DecodeNext(data []byte, wireLen int, link layers.LinkType, seg *Segment) Reason {
+	d.subframe++
+	return d.decode(data, wireLen, link, seg)
+}
+
+func (d *Decoder) decode(data []byte, wireLen int, link layers.LinkType, seg *Segment) Reason {
+	d.moreSubframes = false
 	d.frameCap, d.end = cap(data), wireLen
 	if wireLen < len(data) {
 		d.end = 1 << 30

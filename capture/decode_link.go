@@ -26,7 +26,12 @@ const (
 	etherTypeVNTag    layers.EthernetType = 0x8926 // Cisco VN-Tag
 	etherTypeERSPAN3  layers.EthernetType = 0x22eb // ERSPAN type III, as a GRE protocol
 	etherTypeWCCP     layers.EthernetType = 0x883e // WCCP redirection, as a GRE protocol
+	etherTypePBB      layers.EthernetType = 0x88e7 // 802.1ah provider backbone bridging I-TAG
 )
+
+// pbbITagLen is the 802.1ah I-TAG (priority, flags, 24-bit I-SID); the
+// customer's destination and source MACs and ether type follow.
+const pbbITagLen = 4
 
 // maxDot3Length is the largest 802.3 length field; a type/length field above
 // it is an ether type. Linux cooked captures use values below minEtherType
@@ -278,6 +283,14 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) SkipKin
 		return d.pppProto(b[pppoeSessionHeader:], seg, bad)
 	case layers.EthernetTypeTransparentEthernetBridging: // GRE, Geneve
 		return d.ether(b, seg, bad)
+	case etherTypePBB: // I-TAG, then the customer's Ethernet header
+		if len(b) < pbbITagLen {
+			return SkipTruncated
+		}
+		if !d.push("PBB") {
+			return SkipTooDeep
+		}
+		return d.ether(b[pbbITagLen:], seg, bad)
 	case etherTypeVNTag: // 4 bytes of tag, then the inner ether type
 		if len(b) < 6 {
 			return SkipTruncated

@@ -28,6 +28,44 @@ const (
 	portGeneve   = 6081
 	portTeredo   = 3544
 	portGTPU     = 2152
+	portAYIYA    = 5072 // Anything In Anything (SixXS)
+	portGREinUDP = 4754 // RFC 8086
+)
+
+// Aruba's GRE protocol types for frames from its access points: an 802.11
+// frame follows (Zeek's GRE analyzer decodes them so).
+const (
+	greArubaFirst = 0x8200
+	greArubaLast  = 0x8370
+	greAruba9000  = 0x9000
+)
+
+// AYIYA header: identity length (log2) and type, signature length (in
+// 4-byte words) and hash method, authentication method and opcode, next
+// header; then a 4-byte epoch time, the identity and the signature.
+const (
+	ayiyaFixed      = 8
+	ayiyaOpForward  = 1
+	ayiyaNextIPv4   = 4
+	ayiyaNextIPv6   = 41
+	ayiyaOpcodeMask = 0x0f
+)
+
+// IEEE 802.11 data frame header (IEEE 802.11-2016 9.2.4): frame control,
+// duration, three addresses, sequence control; a fourth address when both
+// To DS and From DS are set; QoS control in QoS data subtypes.
+const (
+	wlanHeaderLen   = 24
+	wlanAddr4Len    = 6
+	wlanQoSLen      = 2
+	wlanTypeData    = 0x08 // frame control type bits (2-3) = data
+	wlanSubNoData   = 0x40 // subtypes with this bit carry no data
+	wlanSubQoS      = 0x80 // QoS data subtypes
+	wlanToFromDS    = 0x03
+	wlanProtected   = 0x40
+	wlanQoSAMSDU    = 0x80 // QoS control: the body is an A-MSDU
+	amsduHeaderLen  = 14   // destination, source, length
+	amsduAlignBytes = 4    // each subframe but the last is padded to a multiple
 )
 
 // vxlanFlagVNI is the I flag of a VXLAN header: the VNI is valid.
@@ -115,6 +153,8 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) SkipKind {
 		return d.ether(b, seg, bad)
 	case layers.EthernetTypePPP: // PPTP
 		return d.ppp(b, seg, bad)
+	case layers.EthernetType(greAruba9000):
+		return d.wlan(b, seg, bad)
 	case etherTypeWCCP: // IP, or a 4-byte redirect header and then IP
 		if len(b) >= 1 && b[0]>>4 != ipVersion4 {
 			if len(b) < 4 {
@@ -124,7 +164,68 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) SkipKind {
 		}
 		return d.ip(b, seg, bad)
 	}
+	if proto >= greArubaFirst && proto <= greArubaLast {
+		return d.wlan(b, seg, bad)
+	}
 	return d.ethertype(proto, b, seg, bad)
+}
+
+// wlan handles an 802.11 data frame (as Aruba access points tunnel them in
+// GRE): the LLC/SNAP header of its body, or of the A-MSDU subframe
+// d.subframe, leads to IP. Management, control, null-data and protected
+// (encrypted) frames carry nothing to decode.
+func (d *Decoder) wlan(b []byte, seg *Segment, bad *bool) SkipKind {
+	hl := wlanHeaderLen
+	if len(b) <= hl {
+		return SkipTruncated
+	}
+	fc, flags := b[0], b[1]
+	if fc&0x0c != wlanTypeData || fc&wlanSubNoData != 0 {
+		return SkipNonIP
+	}
+	if flags&wlanToFromDS == wlanToFromDS {
+		hl += wlanAddr4Len
+	}
+	amsdu := false
+	if fc&wlanSubQoS != 0 {
+		if len(b) <= hl {
+			return SkipTruncated
+		}
+		amsdu = b[hl]&wlanQoSAMSDU != 0
+		hl += wlanQoSLen
+	}
+	if flags&wlanProtected != 0 {
+		return SkipNonIP
+	}
+	if len(b) <= hl {
+		return SkipTruncated
+	}
+	if !d.push("802.11") {
+		return SkipTooDeep
+	}
+	b = b[hl:]
+	if !amsdu {
+		return d.llc(b, seg, bad)
+	}
+	for i := 0; len(b) > 0; i++ {
+		if len(b) < amsduHeaderLen {
+			return SkipTruncated
+		}
+		l := int(binary.BigEndian.Uint16(b[12:]))
+		if len(b) < amsduHeaderLen+l {
+			return SkipTruncated
+		}
+		body := b[amsduHeaderLen : amsduHeaderLen+l]
+		b = b[amsduHeaderLen+l:]
+		if pad := (amsduAlignBytes - (amsduHeaderLen+l)%amsduAlignBytes) % amsduAlignBytes; len(b) >= pad {
+			b = b[pad:]
+		}
+		if i == d.subframe {
+			d.moreSubframes = len(b) > 0
+			return d.llc(body, seg, bad)
+		}
+	}
+	return SkipNonIP
 }
 
 func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
@@ -184,6 +285,10 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 			return SkipTooDeep
 		}
 		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[hl:], seg, bad)
+	case dport == portGREinUDP:
+		return d.gre(b, seg, bad)
+	case dport == portAYIYA || sport == portAYIYA:
+		return d.ayiya(b, seg, bad)
 	case dport == portGTPU || sport == portGTPU:
 		return d.gtpu(b, seg, bad)
 	case dport == portTeredo || sport == portTeredo:
@@ -192,6 +297,28 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 	// Teredo data between a client and a relay uses neither port 3544;
 	// like Zeek, recognise it by its content.
 	return d.teredo(b, seg, bad, true)
+}
+
+// ayiya handles an AYIYA forward packet carrying IPv4 or IPv6.
+func (d *Decoder) ayiya(b []byte, seg *Segment, bad *bool) SkipKind {
+	if len(b) < ayiyaFixed {
+		return SkipTruncated
+	}
+	hl := ayiyaFixed + 1<<(b[0]>>4) + int(b[1]>>4)*4
+	if b[2]&ayiyaOpcodeMask != ayiyaOpForward {
+		return SkipNonTCP
+	}
+	next := b[3]
+	if len(b) < hl {
+		return SkipTruncated
+	}
+	if next != ayiyaNextIPv4 && next != ayiyaNextIPv6 {
+		return SkipNonTCP
+	}
+	if !d.push("AYIYA") {
+		return SkipTooDeep
+	}
+	return d.ip(b[hl:], seg, bad)
 }
 
 // gtpu handles a GTPv1-U G-PDU carrying IP.

@@ -248,7 +248,8 @@ const (
 	// matches its counts on layers__testdata__linux_sll_oversized_addr).
 	diffSLLAddrLen = "sll address length"
 	// gopacket's GRE has no layer for WCCP (0x883e), ERSPAN type III
-	// (0x22eb) or PPP (0x880b, PPTP) and stops there without an error.
+	// (0x22eb), PPP (0x880b, PPTP) or Aruba's 802.11 (0x8200-0x8370,
+	// 0x9000) and stops there without an error.
 	diffGREProtocol = "gre protocol"
 	// gopacket knows no pre-802.1ad QinQ tag (ether types 0x9100, 0x9200)
 	// and stops at it without an error.
@@ -256,6 +257,9 @@ const (
 	// gopacket decodes no VXLAN-GPE (UDP port 4790) and stops at the UDP
 	// header.
 	diffVXLANGPE = "vxlan-gpe"
+	// gopacket decodes neither AYIYA (UDP 5072) nor GRE in UDP (4754,
+	// RFC 8086) and stops at the UDP header.
+	diffUDPTunnel = "udp tunnel"
 	// An IPv6 payload length of 0 without a jumbo option: gopacket rejects
 	// it ("IPv6 length 0, but next header is ..."); ours takes the
 	// captured bytes, as for an IPv4 total length of 0, because that is
@@ -345,8 +349,9 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 	case r.err != nil && strings.Contains(r.err.Error(), "invalid address length"):
 		return diffSLLAddrLen
 	case r.err == nil && last == layers.LayerTypeGRE:
-		switch layers.EthernetType(g.gre.Protocol) {
-		case etherTypeWCCP, etherTypeERSPAN3, layers.EthernetTypePPP:
+		switch p := g.gre.Protocol; {
+		case p == etherTypeWCCP, p == etherTypeERSPAN3, p == layers.EthernetTypePPP,
+			p >= greArubaFirst && p <= greArubaLast, p == greAruba9000:
 			return diffGREProtocol
 		}
 	case r.err == nil && last == layers.LayerTypeEthernet:
@@ -359,6 +364,8 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 		}
 	case r.err == nil && last == layers.LayerTypeUDP && g.udp.DstPort == portVXLANGPE:
 		return diffVXLANGPE
+	case r.err == nil && last == layers.LayerTypeUDP && (g.udp.DstPort == portAYIYA || g.udp.SrcPort == portAYIYA || g.udp.DstPort == portGREinUDP):
+		return diffUDPTunnel
 	}
 	return ""
 }
@@ -380,7 +387,7 @@ func ipOptionError(msg string) bool {
 // isKnown reports whether diff names a documented difference.
 func isKnown(diff string) bool {
 	switch diff {
-	case diffFirstFragment, diffOptionsCut, diffSLLAddrLen, diffGREProtocol, diffOldQinQ, diffVXLANGPE, diffIPVersion,
+	case diffFirstFragment, diffOptionsCut, diffSLLAddrLen, diffGREProtocol, diffOldQinQ, diffVXLANGPE, diffUDPTunnel, diffIPVersion,
 		diffIPv6LengthZero, diffUDPLength, diffGeneveOption,
 		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption:
 		return true

@@ -19,6 +19,14 @@ type frames struct {
 	// frames per link type costs no name lookup
 	lastLink     layers.LinkType
 	lastLinkName string
+	// pending is a frame with segments still to decode (A-MSDU
+	// subframes); its data stays valid until the source reads again.
+	pending struct {
+		data    []byte
+		wireLen int
+		link    layers.LinkType
+		t       time.Time
+	}
 }
 
 // step counts the frame data, of link type link, wireLen bytes long on the
@@ -45,6 +53,9 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		return false
 	}
 	reason := f.dec.DecodeWire(data, wireLen, link, seg)
+	for reason.Skipped() && f.dec.More() {
+		reason = f.dec.DecodeNext(data, wireLen, link, seg)
+	}
 	if reason.Skipped() {
 		if reason.Kind == SkipBadChecksum {
 			st.BadChecksum++
@@ -52,6 +63,37 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		st.Skip(reason)
 		return false
 	}
+	f.pending.data = nil
+	if f.dec.More() {
+		f.pending.data, f.pending.wireLen, f.pending.link, f.pending.t = data, wireLen, link, t
+	}
+	f.deliver(seg, t)
+	return true
+}
+
+// resume decodes the next segment of a frame that holds several (802.11
+// A-MSDU subframes) into seg, and reports whether there was one. Subframes
+// without a TCP segment are passed over: the frame was counted already.
+func (f *frames) resume(seg *Segment) bool {
+	p := &f.pending
+	for p.data != nil {
+		reason := f.dec.DecodeNext(p.data, p.wireLen, p.link, seg)
+		t := p.t
+		if !f.dec.More() {
+			p.data = nil
+		}
+		if !reason.Skipped() {
+			f.stats.Extra++
+			f.deliver(seg, t)
+			return true
+		}
+	}
+	return false
+}
+
+// deliver counts and stamps a decoded segment.
+func (f *frames) deliver(seg *Segment, t time.Time) {
+	st := &f.stats
 	if enc := f.dec.Encaps(); len(enc) > 0 {
 		if st.Encaps == nil {
 			st.Encaps = make(map[string]uint64)
@@ -67,5 +109,4 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	seg.Frame = f.frame
 	seg.Time = t
 	seg.Input = f.input
-	return true
 }

@@ -66,7 +66,7 @@ func FuzzReader(f *testing.F) {
 		for _, n := range st.Skipped {
 			skipped += n
 		}
-		if st.Packets != st.Segments+skipped {
+		if st.Packets != st.Segments-st.Extra+skipped {
 			t.Fatalf("Packets %d != Segments %d + skipped %d", st.Packets, st.Segments, skipped)
 		}
 	})

@@ -206,6 +206,9 @@ func (l *Live) Next(seg *Segment) error {
 	if l.err != nil {
 		return l.err
 	}
+	if l.resume(seg) {
+		return nil
+	}
 	for {
 		data, ci, err := l.src.ZeroCopyReadPacketData()
 		if err != nil {

@@ -259,6 +259,9 @@ func (r *Reader) Next(seg *Segment) error {
 	if r.err != nil {
 		return r.err
 	}
+	if r.resume(seg) {
+		return nil
+	}
 	for {
 		if err := r.src.next(&r.rec); err != nil {
 			if err == io.EOF && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {

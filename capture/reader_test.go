@@ -209,7 +209,7 @@ func TestReaderFormats(t *testing.T) {
 			for _, n := range st.Skipped {
 				total += n
 			}
-			if st.Packets != st.Segments+total {
+			if st.Packets != st.Segments-st.Extra+total {
 				t.Errorf("Packets %d != Segments %d + skipped %d", st.Packets, st.Segments, total)
 			}
 			if len(st.LinkTypes) != len(c.wantLinks) {

@@ -10,6 +10,10 @@ type Stats struct {
 	Packets  uint64 // frames read
 	Bytes    uint64 // captured bytes of those frames
 	Segments uint64 // TCP segments handed to the caller
+	// Extra counts the segments beyond the first of frames that carry
+	// several (802.11 A-MSDU subframes), so that Packets is Segments -
+	// Extra plus the sum of Skipped.
+	Extra uint64
 	// BadChecksum counts, with checksum verification on, frames dropped
 	// for a bad IPv4 header checksum and segments delivered flagged
 	// (Segment.BadChecksum) for a bad TCP checksum.
@@ -51,6 +55,7 @@ func (s *Stats) SkippedKind(k SkipKind) uint64 {
 
 // Add adds o's counts to s (for a summary over several inputs).
 func (s *Stats) Add(o *Stats) {
+	s.Extra += o.Extra
 	s.Packets += o.Packets
 	s.Bytes += o.Bytes
 	s.Segments += o.Segments
