@@ -179,6 +179,38 @@ while True:
 		t.Cleanup(func() { inNS("nft", "delete table inet tfcaround").Run() })
 	}
 
+	// The tcpdump recipe, verbatim but for its test command and the path
+	// of tcpflow-check: a leak stopped right after the test still fails.
+	t.Run("tcpdump recipe, CLOSE_WAIT leak", func(t *testing.T) {
+		if _, err := exec.LookPath("tcpdump"); err != nil {
+			t.Skip("needs tcpdump")
+		}
+		i := strings.Index(doc, "### With tcpdump instead")
+		if i < 0 {
+			t.Fatal(`docs/check.md has no "With tcpdump instead" section`)
+		}
+		block := doc[i:]
+		a := strings.Index(block, "```sh\n")
+		z := strings.Index(block[a+6:], "```")
+		if a < 0 || z < 0 {
+			t.Fatal("no sh block in the tcpdump recipe")
+		}
+		script := block[a+6 : a+6+z]
+		if !strings.Contains(script, "-U --immediate-mode") || !strings.Contains(script, "-i lo") {
+			t.Errorf("the tcpdump recipe lacks -i lo -U --immediate-mode:\n%s", script)
+		}
+		script = strings.ReplaceAll(script, "make integration-test", python+" "+leakPy+" 8080")
+		script = strings.ReplaceAll(script, "tcpflow-check check", os.Args[0]+" check")
+		os.MkdirAll(filepath.Join(dir, "traces"), 0o755)
+		defer server(true)()
+		cmd := inNS("sh", "-c", "set -e\n"+script)
+		cmd.Dir = dir
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitViolations || !strings.Contains(string(out), "half_close_stuck") {
+			t.Errorf("the tcpdump recipe over a leak: exit %d, want 1 naming half_close_stuck:\n%s", code, out)
+		}
+	})
+
 	for _, c := range []struct {
 		name  string
 		setup func(t *testing.T) func()
