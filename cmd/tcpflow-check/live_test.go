@@ -26,6 +26,11 @@ import (
 
 const liveChildEnv = "TCPFLOW_CHECK_LIVE_CHILD"
 
+// hang bounds every wait of these tests for the child, the kernel or a
+// peer: it only catches a hang, so it is far longer than anything takes
+// even on a loaded machine (a wait returns as soon as its event comes).
+const hang = 2 * time.Minute
+
 func init() {
 	switch os.Getenv(liveChildEnv) {
 	case "main": // be tcpflow-check
@@ -79,7 +84,7 @@ func startLiveIn(t *testing.T, wrap []string, args ...string) *liveProc {
 	t.Helper()
 	argv := append(append(append([]string(nil), wrap...), os.Args[0], "live"), args...)
 	p := startProc(t, exec.Command(argv[0], argv[1:]...), nil)
-	p.waitFor(&p.stderr, "capturing on", 10*time.Second)
+	p.waitFor(&p.stderr, "capturing on", hang)
 	return p
 }
 
@@ -188,8 +193,8 @@ func (p *liveProc) stop(sig os.Signal) int {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.t.Fatal("tcpflow-check live did not stop within 10s")
+	case <-time.After(hang):
+		p.t.Fatalf("tcpflow-check live did not stop within %s", hang)
 	}
 	return p.exit
 }
@@ -223,7 +228,7 @@ func exchange(t *testing.T, ln net.Listener) {
 		}
 		close(acc)
 	}()
-	c, err := net.DialTimeout("tcp", ln.Addr().String(), 2*time.Second)
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), hang)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,13 +238,13 @@ func exchange(t *testing.T, ln net.Listener) {
 	}
 	buf := make([]byte, 16)
 	c.Write([]byte("ping"))
-	s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	s.SetReadDeadline(time.Now().Add(hang))
 	io.ReadFull(s, buf[:4])
 	s.Write([]byte("pong"))
-	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	c.SetReadDeadline(time.Now().Add(hang))
 	io.ReadFull(c, buf[:4])
 	c.Close()
-	s.SetReadDeadline(time.Now().Add(2 * time.Second))
+	s.SetReadDeadline(time.Now().Add(hang))
 	s.Read(buf) // the client's FIN
 	s.Close()
 }
@@ -273,18 +278,18 @@ func TestLiveLoopback(t *testing.T) {
 	filter := fmt.Sprintf("tcp port %d or tcp port %d or tcp port %d", refused, normal, half)
 	p := startLive(t, "-i", "lo", "--format", "jsonl", "--half-close-timeout", "300ms",
 		"--metrics-addr", "127.0.0.1:0", filter)
-	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", hang))
 	if m == nil {
 		t.Fatal("no metrics address on stderr")
 	}
 	metricsURL := m[1]
 
 	// A refused connect: the finding streams at the RST.
-	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), 2*time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), hang); err == nil {
 		c.Close()
 		t.Fatalf("port %d accepted a connection", refused)
 	}
-	line := p.waitFor(&p.stdout, `"kind":"connection_refused"`, 5*time.Second)
+	line := p.waitFor(&p.stdout, `"kind":"connection_refused"`, hang)
 	if !strings.Contains(line, `"type":"finding"`) || !strings.Contains(line, fmt.Sprintf(":%d", refused)) {
 		t.Errorf("refusal not streamed as a finding line: %s", line)
 	}
@@ -296,16 +301,16 @@ func TestLiveLoopback(t *testing.T) {
 	// side, the server keeps the socket open past the half-close timeout.
 	acc := make(chan net.Conn, 1)
 	go func() { c, _ := lnHalf.Accept(); acc <- c }()
-	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), 2*time.Second)
+	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), hang)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := <-acc
 	hc.Write([]byte("request"))
 	hc.(*net.TCPConn).CloseWrite()
-	hs.SetReadDeadline(time.Now().Add(2 * time.Second))
+	hs.SetReadDeadline(time.Now().Add(hang))
 	io.Copy(io.Discard, hs) // reads up to the client's FIN, which the kernel acks
-	line = p.waitFor(&p.stdout, `"kind":"half_close_stuck"`, 5*time.Second)
+	line = p.waitFor(&p.stdout, `"kind":"half_close_stuck"`, hang)
 	if !strings.Contains(line, `"type":"finding"`) || !strings.Contains(line, fmt.Sprintf(":%d", half)) {
 		t.Errorf("stuck half-close not streamed while the server holds the socket: %s", line)
 	}
@@ -384,7 +389,7 @@ func TestLiveLoopback(t *testing.T) {
 
 func scrape(t *testing.T, url string) string {
 	t.Helper()
-	cl := &http.Client{Timeout: 3 * time.Second}
+	cl := &http.Client{Timeout: hang}
 	resp, err := cl.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -412,8 +417,8 @@ func TestLiveText(t *testing.T) {
 	needLive(t)
 	port := freePort(t)
 	p := startLive(t, "-i", "lo", "--color", "never", fmt.Sprintf("tcp port %d", port))
-	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
-	line := p.waitFor(&p.stdout, "connection_refused", 5*time.Second)
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), hang)
+	line := p.waitFor(&p.stdout, "connection_refused", hang)
 	if !strings.Contains(line, fmt.Sprintf("127.0.0.1:%d", port)) {
 		t.Errorf("finding line does not name the server: %s", line)
 	}
@@ -429,7 +434,7 @@ func TestLiveText(t *testing.T) {
 
 	// --count stops by itself: a refusal is 2 segments.
 	p = startLive(t, "-i", "lo", "--count", "2", "--format", "json", fmt.Sprintf("tcp port %d", port))
-	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), hang)
 	if code := p.stop(nil); code != 0 {
 		t.Fatalf("--count 2: exit %d", code)
 	}
@@ -441,6 +446,27 @@ func TestLiveText(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Connections) != 1 || doc.Connections[0].ConnState != "REJ" {
 		t.Errorf("--count 2 --format json: %v, %+v\n%s", err, doc, stdout)
+	}
+}
+
+// TestLiveDuration checks that --duration ends the capture by itself,
+// with the summary and exit 0.
+func TestLiveDuration(t *testing.T) {
+	needLive(t)
+	p := startLive(t, "-i", "lo", "--format", "jsonl", "--duration", "1s", fmt.Sprintf("tcp port %d", freePort(t)))
+	if code := p.stop(nil); code != 0 {
+		stdout, stderr := p.output()
+		t.Fatalf("exit %d after --duration 1s, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	stdout, _ := p.output()
+	var sum struct {
+		Type   string `json:"type"`
+		Inputs []struct {
+			Name string `json:"name"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Type != "summary" || len(sum.Inputs) != 1 || sum.Inputs[0].Name != "lo" {
+		t.Errorf("--duration 1s: want the summary of lo as the only line (%v):\n%s", err, stdout)
 	}
 }
 
@@ -521,8 +547,10 @@ func TestLivePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	p := startLive(t, "-i", "lo", "--policy", pol, "--duration", "1s", fmt.Sprintf("tcp port %d", port))
-	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	// --count 2 (the SYN and the RST of the refusal) ends the capture by
+	// itself once it has seen the refusal, however late the connect comes.
+	p := startLive(t, "-i", "lo", "--policy", pol, "--count", "2", fmt.Sprintf("tcp port %d", port))
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), hang)
 	if code := p.stop(nil); code != 1 {
 		t.Errorf("exit %d with a refusal under fail_on: [connection_refused], want 1", code)
 	}
@@ -544,15 +572,15 @@ func TestLivePolicyWithMetrics(t *testing.T) {
 	port := freePort(t)
 	p := startLive(t, "-i", "lo", "--policy", pol, "--metrics-addr", "127.0.0.1:0", "--format", "jsonl",
 		fmt.Sprintf("tcp port %d", port))
-	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", hang))
 	if m == nil {
 		t.Fatal("no metrics address on stderr")
 	}
-	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), hang); err == nil {
 		c.Close()
 		t.Fatalf("port %d accepted a connection", port)
 	}
-	p.waitFor(&p.stdout, `"kind":"connection_refused"`, 5*time.Second)
+	p.waitFor(&p.stdout, `"kind":"connection_refused"`, hang)
 	if body := scrape(t, m[1]); !strings.Contains(body, `tcpflow_findings_total{kind="connection_refused"} 1`) {
 		t.Errorf("metrics do not count the refusal:\n%s", grepLines(body, "tcpflow_"))
 	}
@@ -615,7 +643,7 @@ func TestLiveFollowsEvents(t *testing.T) {
 	clean, half := lnClean.Addr().(*net.TCPAddr).Port, lnHalf.Addr().(*net.TCPAddr).Port
 	p := startLive(t, "-i", "lo", "--color", "never", "--half-close-timeout", "300ms", "--metrics-addr", "127.0.0.1:0",
 		fmt.Sprintf("tcp port %d or tcp port %d or tcp port %d", clean, half, refused))
-	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", time.Second))
+	m := regexp.MustCompile(`metrics on (http://\S+/metrics)`).FindStringSubmatch(p.waitFor(&p.stderr, "metrics on", hang))
 	if m == nil {
 		t.Fatal("no metrics address on stderr")
 	}
@@ -624,7 +652,7 @@ func TestLiveFollowsEvents(t *testing.T) {
 	// 2·MSL (60 s), but the connection is over now.
 	exchange(t, lnClean)
 	var body string
-	waitUntil(t, "the clean connection counted as SF", 10*time.Second, func() bool {
+	waitUntil(t, "the clean connection counted as SF", hang, func() bool {
 		body = scrape(t, m[1])
 		return strings.Contains(body, `tcpflow_connections_total{conn_state="SF"} 1`)
 	})
@@ -644,22 +672,27 @@ func TestLiveFollowsEvents(t *testing.T) {
 	// timeout; a refusal while it waits.
 	acc := make(chan net.Conn, 1)
 	go func() { c, _ := lnHalf.Accept(); acc <- c }()
-	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), 2*time.Second)
+	hc, err := net.DialTimeout("tcp", lnHalf.Addr().String(), hang)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hc.Close()
 	hs := <-acc
 	hc.(*net.TCPConn).CloseWrite()
-	hs.SetReadDeadline(time.Now().Add(2 * time.Second))
+	hs.SetReadDeadline(time.Now().Add(hang))
 	io.Copy(io.Discard, hs)
 	time.Sleep(100 * time.Millisecond)
-	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), 2*time.Second)
-	p.waitFor(&p.stdout, "half_close_stuck", 5*time.Second)
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", refused), hang)
+	p.waitFor(&p.stdout, "half_close_stuck", hang)
 	time.Sleep(time.Second)
 	hs.Close()
 	io.Copy(io.Discard, hc)
-	time.Sleep(300 * time.Millisecond)
+	// The signal ends the capture without reading what the kernel still
+	// holds: wait until the capture has seen the server's FIN and the
+	// client's last ACK, which make the half-closed connection SF.
+	waitUntil(t, "the half-closed connection counted as SF", hang, func() bool {
+		return strings.Contains(scrape(t, m[1]), `tcpflow_connections_total{conn_state="SF"} 2`)
+	})
 
 	if code := p.stop(syscall.SIGINT); code != 0 {
 		t.Fatalf("exit %d", code)
