@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
@@ -107,7 +108,7 @@ func TestHTMLBrowserCaptures(t *testing.T) {
 			page, conns := analyzeHTML(t, path)
 			tb.OpenFile(page)
 			browsertest.Eval[bool](tb, openAllLadders)
-			tb.Do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(20*time.Second)))
+			tb.Do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(time.Minute)))
 			p := browsertest.Eval[pageProbe](tb, probePage)
 			checkPage(t, &p, conns)
 		})
@@ -376,15 +377,33 @@ func TestHTMLBrowserTable(t *testing.T) {
 		}
 	}
 	clear := func() { tb.Do(chromedp.Click(chromedp.CSS(`#table-app button[name=clear]`))) }
+	// choose picks the option labelled label of the select sel from the
+	// keyboard: focused, one arrow key at a time (each moves the choice and
+	// fires change) until it is chosen. Typing the label instead depends
+	// on timing: Chromium's type-ahead starts a new search after a pause of
+	// 1 s between keys, which a loaded machine makes, and then picks
+	// another option.
+	choose := func(sel, label string) {
+		t.Helper()
+		chosen := fmt.Sprintf("(s => s.options[s.selectedIndex].text)(document.querySelector(%q))", sel)
+		tb.Do(chromedp.Focus(chromedp.CSS(sel)))
+		for n := browsertest.Eval[int](tb, fmt.Sprintf("document.querySelector(%q).options.length", sel)); n > 0; n-- {
+			if browsertest.Eval[string](tb, chosen) == label {
+				return
+			}
+			tb.Do(chromedp.KeyEvent(kb.ArrowDown))
+		}
+		t.Fatalf("%s: no option %q reached with the arrow keys (at %q)", sel, label, browsertest.Eval[string](tb, chosen))
+	}
 
 	// By finding kind, choosing it in the select with the keyboard.
-	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=kind]`), "connection_refused"))
+	choose(`#table-app select[name=kind]`, "connection_refused")
 	check("kind connection_refused", func(c *analyze.Conn) bool {
 		return slices.ContainsFunc(c.Findings, func(f analyze.Finding) bool { return f.Kind == analyze.ConnectionRefused })
 	})
 	clear()
 	// By a peer's final state.
-	tb.Do(chromedp.SendKeys(chromedp.CSS(`#table-app select[name=state]`), "CLOSE_WAIT"))
+	choose(`#table-app select[name=state]`, "CLOSE_WAIT")
 	check("state CLOSE_WAIT", func(c *analyze.Conn) bool {
 		return c.ClientState == analyze.CloseWait || c.ServerState == analyze.CloseWait
 	})

@@ -77,6 +77,9 @@ func browser(t *testing.T) context.Context {
 			chromedp.Flag("force-color-profile", "srgb"),
 			chromedp.Flag("font-render-hinting", "none"),
 			chromedp.Flag("lang", "en-US"),
+			// chromedp gives the browser 20 s to say where it listens,
+			// which a loaded machine can exceed; this only bounds a hang.
+			chromedp.WSURLReadTimeout(2*time.Minute),
 		)
 		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 		bctx, cancelBrowser := chromedp.NewContext(actx)
