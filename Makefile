@@ -9,7 +9,7 @@ DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build install man completions test demo bench conformance fuzz fuzz-differential vet
+.PHONY: build install man completions test demo bench conformance fuzz fuzz-all fuzz-differential vet
 
 # -buildvcs=auto: the binary's --version names the revision it was built from.
 build:
@@ -54,6 +54,12 @@ bench:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./capture/
+
+# Every fuzz target for FUZZTIME each, as .ci/run does after make test.
+fuzz-all:
+	FUZZTIME=$${FUZZTIME:-10s}; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$$$' -fuzz "^$$t\$$" -fuzztime $$FUZZTIME $$pkg || exit 1; done; done
 
 # The decoder against gopacket's DecodingLayerParser on mutated frames
 # (make test runs only its seeds: the crafted and bundled frames).

@@ -176,44 +176,69 @@ func TestNoAllocs(t *testing.T) {
 func FuzzStateMachine(f *testing.F) {
 	f.Add(int64(1), 20)
 	f.Add(int64(7), 60)
-	f.Fuzz(func(t *testing.T, seed int64, n int) {
-		if n < 0 || n > 500 {
-			return
-		}
-		r := rand.New(rand.NewSource(seed))
-		s := segtest.New()
-		flags := []string{"S", "SA", "A", "PA", "FA", "R", "RA", "F", "SF"}
-		for i := 0; i < n; i++ {
-			fl := flags[r.Intn(len(flags))]
-			seq, ack := uint32(r.Intn(3000))-100, uint32(r.Intn(3000))-100
-			if r.Intn(2) == 0 {
-				s.C(fl, seq, ack, r.Intn(3)*500)
-			} else {
-				s.S(fl, seq, ack, r.Intn(3)*500)
-			}
-			s.Wait(time.Duration(r.Intn(3000)) * time.Millisecond)
-		}
-		var sk sink
-		a := analyze.New(&analyze.Config{Timeline: true}, &sk)
-		segs := s.Segments()
-		for i := range segs {
-			a.Add(&segs[i])
-		}
-		a.Flush()
-		if a.Open() != 0 {
-			t.Fatalf("%d connections still open after Flush", a.Open())
-		}
-		for _, c := range sk.conns {
-			for _, f := range c.Findings {
-				if f.Evidence == "" || len(f.Frames) == 0 {
-					t.Fatalf("finding %s without evidence or frames", f.Kind)
-				}
-				if _, ok := analyze.KindSeverity(f.Kind); !ok {
-					t.Fatalf("finding kind %q not in the catalogue", f.Kind)
-				}
+	f.Fuzz(randomScript)
+}
+
+// TestClientSynAckAfterSynFin is FuzzStateMachine's first crasher (seed 7,
+// 93 segments; testdata/fuzz/FuzzStateMachine/client-synack-after-syn-fin):
+// a client's SYN+FIN, then a SYN-ACK from the client. That SYN-ACK was taken
+// for the server's, and an error-severity missing_third_ack came out with no
+// frames and "SYN-ACK … sent 0 time(s)".
+func TestClientSynAckAfterSynFin(t *testing.T) {
+	for _, n := range []int{93, 125} {
+		randomScript(t, 7, n)
+	}
+	s := segtest.New()
+	s.C("SF", 0, 0, 0).C("SA", 0, 0, 0).Wait(5 * time.Second)
+	got := analyzeScript(t, nil, s.Segments())
+	for _, c := range got.conns {
+		for _, f := range c.Findings {
+			if f.Kind == analyze.MissingThirdAck {
+				t.Errorf("missing_third_ack after the client's own SYN-ACK: %+v", f)
 			}
 		}
-	})
+	}
+}
+
+// randomScript plays n random segments (from seed) between two peers and
+// checks the invariants FuzzStateMachine holds.
+func randomScript(t *testing.T, seed int64, n int) {
+	if n < 0 || n > 500 {
+		return
+	}
+	r := rand.New(rand.NewSource(seed))
+	s := segtest.New()
+	flags := []string{"S", "SA", "A", "PA", "FA", "R", "RA", "F", "SF"}
+	for i := 0; i < n; i++ {
+		fl := flags[r.Intn(len(flags))]
+		seq, ack := uint32(r.Intn(3000))-100, uint32(r.Intn(3000))-100
+		if r.Intn(2) == 0 {
+			s.C(fl, seq, ack, r.Intn(3)*500)
+		} else {
+			s.S(fl, seq, ack, r.Intn(3)*500)
+		}
+		s.Wait(time.Duration(r.Intn(3000)) * time.Millisecond)
+	}
+	var sk sink
+	a := analyze.New(&analyze.Config{Timeline: true}, &sk)
+	segs := s.Segments()
+	for i := range segs {
+		a.Add(&segs[i])
+	}
+	a.Flush()
+	if a.Open() != 0 {
+		t.Fatalf("%d connections still open after Flush", a.Open())
+	}
+	for _, c := range sk.conns {
+		for _, f := range c.Findings {
+			if f.Evidence == "" || len(f.Frames) == 0 {
+				t.Fatalf("finding %s without evidence or frames", f.Kind)
+			}
+			if _, ok := analyze.KindSeverity(f.Kind); !ok {
+				t.Fatalf("finding kind %q not in the catalogue", f.Kind)
+			}
+		}
+	}
 }
 
 func BenchmarkAnalyzeEstablished(b *testing.B) {

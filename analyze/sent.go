@@ -155,7 +155,10 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 		}
 		return
 	}
-	if !c.synackValid {
+	// synackValid is the server's SYN-ACK, the one missing_third_ack and
+	// the third ACK are about. A SYN-ACK from the client (a simultaneous
+	// open, or one that answers no SYN) is not it.
+	if d == ServerToClient && !c.synackValid {
 		c.synackValid, c.synackTime, c.synackFrame = true, seg.Time, seg.Frame
 	}
 	c.addPend(p, pendSYNACK, seg.Seq, seg, c.nextStep())
