@@ -184,9 +184,13 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 
 	start := time.Now()
 	readErr := captureLoop(ctx, lv, an, exp, o, start)
+	// The capture ends when it stops, not at its last packet: a condition
+	// still pending is judged against the stop (docs/design.md §4).
+	end := time.Now()
 	lv.Close()
-	an.Flush()
+	an.Finish(end)
 	cs := *lv.Stats()
+	cs.End = end
 	if exp != nil {
 		exp.Update(&cs, an)
 	}

@@ -730,3 +730,36 @@ func TestLiveFollowsEvents(t *testing.T) {
 		t.Errorf("the summary does not label its wall-clock time:\n%s", summary)
 	}
 }
+
+// TestLiveEndsAtItsStop: a live capture ends when it stops, not at its last
+// packet, so its input says when it stopped and whatever was still pending
+// is judged against that. One refusal at the start, then two quiet seconds:
+// the stop must lie well after the last packet.
+func TestLiveEndsAtItsStop(t *testing.T) {
+	needLive(t)
+	port := freePort(t)
+	p := startLive(t, "-i", "lo", "--format", "json", "--duration", "2s", fmt.Sprintf("tcp port %d", port))
+	net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if code := p.stop(nil); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	stdout, _ := p.output()
+	var doc struct {
+		Inputs []struct {
+			Packets        uint64    `json:"packets"`
+			CaptureEnd     time.Time `json:"capture_end"`
+			CaptureStopped time.Time `json:"capture_stopped"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Inputs) != 1 {
+		t.Fatalf("not one input in the document (%v):\n%s", err, stdout)
+	}
+	in := doc.Inputs[0]
+	if in.Packets < 2 {
+		t.Fatalf("the refusal was not captured: %d packets\n%s", in.Packets, stdout)
+	}
+	if d := in.CaptureStopped.Sub(in.CaptureEnd); d < time.Second {
+		t.Errorf("capture_stopped %v is %v after the last packet (%v): the end is the last packet, not the stop",
+			in.CaptureStopped, d, in.CaptureEnd)
+	}
+}
