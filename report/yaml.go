@@ -2,6 +2,8 @@ package report
 
 import (
 	"bytes"
+	"math"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 
@@ -20,13 +22,29 @@ type yamlWriter struct {
 
 func (y *yamlWriter) Finding(*analyze.Conn, *analyze.Finding) {}
 
-// encode marshals v with two-space indentation into y.scratch.
+// encode marshals v with two-space indentation into y.scratch, numbers in
+// plain decimal as the JSON has them (0.000041, not 4.1e-05).
 func (y *yamlWriter) encode(v any) {
 	y.scratch.Reset()
+	var n yaml.Node
+	y.must(n.Encode(v))
+	plainFloats(&n)
 	enc := yaml.NewEncoder(&y.scratch)
 	enc.SetIndent(2)
-	y.must(enc.Encode(v))
+	y.must(enc.Encode(&n))
 	y.must(enc.Close())
+}
+
+// plainFloats rewrites every float in the tree in decimal notation.
+func plainFloats(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+		if f, err := strconv.ParseFloat(n.Value, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			n.Value = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	for _, c := range n.Content {
+		plainFloats(c)
+	}
 }
 
 func (y *yamlWriter) End(c *analyze.Conn) {

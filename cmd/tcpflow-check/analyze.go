@@ -102,7 +102,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 	af.register(fs)
 	af.registerFilter(fs)
 	format := fs.StringP("format", "f", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (html: one self-contained page with ladder diagrams)")
-	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states")
+	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states (json, jsonl, yaml, html)")
 	color := addColorFlag(fs)
 	deterministic := fs.Bool("deterministic", false, "leave wall-clock times out of the output (for golden files)")
 	_ = fs.MarkHidden("deterministic")
@@ -117,6 +117,9 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		}
 		if len(ops.files) == 0 {
 			return usagef("analyze: no capture file given (use - for standard input)")
+		}
+		if *timeline && (*format == "text" || *format == "zeek") {
+			return usagef("analyze: --timeline has no place in --format %s (it goes with json, jsonl, yaml and html; ladder draws it)", *format)
 		}
 		opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
 		if opts.Color, err = color.enabled(e.stdout); err != nil {

@@ -76,6 +76,9 @@ func newCheckCmd(e *env) *cobra.Command {
 		default:
 			return usagef("check: --format must be text, github or json, not %q", *format)
 		}
+		if *maxFindings < 1 {
+			return usagef("check: --max-findings must be at least 1, not %d (--format json lists every finding)", *maxFindings)
+		}
 		opts := &check.Options{MaxFindings: *maxFindings}
 		colored, err := color.enabled(e.stdout)
 		if err != nil {

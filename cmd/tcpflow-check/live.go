@@ -94,6 +94,9 @@ func newLiveCmd(e *env) *cobra.Command {
 		o.capture.VerifyChecksums = af.verifyChecksums
 		o.capture.Filter = strings.Join(args, " ")
 		o.report.Live = true
+		if *timeline && o.format == "text" {
+			return usagef("live: --timeline has no place in --format text (it goes with json and jsonl)")
+		}
 		o.report.Timeline = *timeline
 		o.analysis = af.cfg
 		o.limits = af.limits()

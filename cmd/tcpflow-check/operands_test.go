@@ -157,3 +157,48 @@ func TestLadderWithoutFindings(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsThatCannotApply: a flag with no effect on the output asked for
+// is refused rather than ignored.
+func TestFlagsThatCannotApply(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "p.yaml")
+	if err := os.WriteFile(pol, []byte("fail_on: [reset]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "--timeline", realPcap + "refused.pcap"}, "--timeline has no place in --format text"},
+		{[]string{"analyze", "--timeline", "--format", "zeek", realPcap + "refused.pcap"}, "--timeline has no place in --format zeek"},
+		{[]string{"live", "-i", "lo", "--timeline"}, "--timeline has no place in --format text"},
+		{[]string{"check", "--policy", pol, "--max-findings", "0", realPcap + "refused.pcap"}, "--max-findings must be at least 1"},
+	} {
+		code, out, errOut := runCmd(t, nil, c.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	code, out, _ := runCmd(t, nil, "analyze", "--timeline", "--format", "jsonl", realPcap+"refused.pcap")
+	if code != 0 || !strings.Contains(out, `"timeline":[`) {
+		t.Errorf("--timeline with jsonl: exit %d\n%s", code, out)
+	}
+}
+
+// TestPlainNumbers: durations in JSON and YAML are written in decimal, as
+// the README shows them, never with an exponent.
+func TestPlainNumbers(t *testing.T) {
+	exp := regexp.MustCompile(`[0-9]e-[0-9]`)
+	for _, format := range []string{"json", "jsonl", "yaml"} {
+		code, out, _ := runCmd(t, nil, append([]string{"analyze", "--format", format}, captures(t)...)...)
+		if code != 0 && code != 2 {
+			t.Fatalf("%s: exit %d", format, code)
+		}
+		if m := exp.FindString(out); m != "" {
+			t.Errorf("%s output has a number with an exponent (%q)", format, m)
+		}
+		if !strings.Contains(out, "0.0000") {
+			t.Errorf("%s output has no sub-millisecond duration to check", format)
+		}
+	}
+}
