@@ -46,11 +46,19 @@ test: vet
 demo: build
 	$(BIN) analyze testdata/pcaps/real/*.pcap
 
+# Agreement with Zeek, tshark and Suricata over a corpus of public captures
+# with their published results (../shared/corpus, or TCPFLOW_CORPUS=DIR);
+# fails, saying where the corpus comes from, when it is absent.
 conformance:
-	$(GO) test -count=1 -run Conformance -v ./cmd/tcpflow-check/
+	$(GO) test -count=1 -run Conformance -v ./cmd/tcpflow-check/ -args -require-corpus
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./analyze/ ./cmd/tcpflow-check/
+# The Go benchmarks (allocations reported); then, when the performance
+# harness sits beside the repository, the comparison with the cost floor and
+# the peers (../shared/perf/compare.py).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./analyze/ ./reassembly/ ./cmd/tcpflow-check/
+	@if [ -f ../shared/perf/compare.py ]; then python3 ../shared/perf/compare.py --bin $(abspath $(BIN)); \
+	else echo "bench: no ../shared/perf/compare.py beside the repository: Go benchmarks only"; fi
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./capture/

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -21,9 +22,12 @@ import (
 // published for the captures in ../shared/corpus: Zeek's conn.log
 // baselines, tshark's per-stream control counts and handshake
 // completeness, Suricata's expected flow states. It prints agreement per
-// source and every disagreement, and fails below the floors the issue set.
+// source and every disagreement, and fails below the agreement floors below.
 // Differences we accept on purpose are listed, with a reason each, in
 // testdata/conformance/accepted.tsv.
+
+// requireCorpus makes a missing corpus a failure (make conformance), not a skip.
+var requireCorpus = flag.Bool("require-corpus", false, "fail, not skip, when the conformance corpus is absent")
 
 func corpusDir() string {
 	if d := os.Getenv("TCPFLOW_CORPUS"); d != "" {
@@ -161,6 +165,12 @@ func isAccepted(rules []acceptRule, source, file, field string) bool {
 func TestConformance(t *testing.T) {
 	dir := corpusDir()
 	if _, err := os.Stat(filepath.Join(dir, "pcaps")); err != nil {
+		if *requireCorpus {
+			t.Fatalf("conformance: no corpus at %s. It is a folder of public captures with the results Zeek, tshark "+
+				"and Suricata published for them (from zeek/zeek testing/btest/Traces, OISF/suricata-verify, "+
+				"the-tcpdump-group/tcpdump tests and gopacket's testdata; see its README.md and INDEX.md): put it "+
+				"at ../shared/corpus beside the repository or name it with TCPFLOW_CORPUS", dir)
+		}
 		t.Skipf("conformance: no corpus at %s (../shared/corpus beside the repo, or TCPFLOW_CORPUS); skipping", dir)
 	}
 	rules := loadAccepted(t)
