@@ -267,6 +267,9 @@ func sortedSet(m map[string]bool) []string {
 func TestHTMLBrowserHalfCloseStuck(t *testing.T) {
 	page, _ := analyzeHTML(t, "../testdata/pcaps/real/half-close-stuck.pcap")
 	tb := browsertest.Open(t, page, browsertest.Options{})
+	// An open ladder is drawn by an IntersectionObserver callback, which
+	// comes after the script marks the page ready.
+	tb.Do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(time.Minute)))
 	type arrow struct {
 		Frame   string   `json:"frame"`
 		Label   string   `json:"label"`
@@ -455,6 +458,7 @@ func TestHTMLBrowserTable(t *testing.T) {
 func TestHTMLBrowserScreenshot(t *testing.T) {
 	page, _ := analyzeHTML(t, "../testdata/pcaps/real/half-close-stuck.pcap")
 	tb := browsertest.Open(t, page, browsertest.Options{})
+	tb.Do(chromedp.Poll[chromedp.Void](laddersDrawn, chromedp.WithPollingTimeout(time.Minute)))
 	shot, err := chromedp.Run(tb.Context(), chromedp.Screenshot(chromedp.CSS("#conn-1")))
 	if err != nil {
 		t.Fatal(err)
