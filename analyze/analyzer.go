@@ -9,8 +9,9 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
-// sweepEvery is how often (in capture time) every connection is checked for
-// timeouts that passed without a segment of its own.
+// sweepEvery is how often (in capture time) the connections whose deadline
+// has come are judged for timeouts that passed without a segment of their
+// own (timers.go keeps the deadlines).
 const sweepEvery = time.Second
 
 // Analyzer follows every connection of a stream of segments and reports each
@@ -32,8 +33,16 @@ type Analyzer struct {
 	// Connections that are over but whose active closer is still in
 	// TIME_WAIT: their records wait here, small, until 2·MSL has passed
 	// (the state becomes CLOSED) or a new SYN reuses the tuple.
-	held    []*heldRec
+	held    timerHeap[*heldRec]
 	heldKey map[reassembly.Key]*heldRec
+	heldSeq uint64
+
+	// timers holds the open connections by their next deadline; seq
+	// numbers activity (the table's order) for sweeps to keep it.
+	timers timerHeap[*conn]
+	seq    uint64
+	due    []*reassembly.Conn[conn] // scratch of sweep
+	dueH   []*heldRec               // scratch of releaseHeld
 
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
@@ -48,6 +57,8 @@ type heldRec struct {
 	clientISN uint32
 	cost      int64 // what it holds, in Memory's account
 	done      bool
+	seq       uint64 // order of holding
+	tslot     int32  // place in Analyzer.held
 }
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
@@ -146,6 +157,8 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		rc = a.tab.Insert(key, seg)
 		a.nextID++
 		rc.Data.init(a.nextID, rc, &a.cfg)
+		a.seq++
+		rc.Data.seq = a.seq
 		if reused != nil || heldPrev != nil {
 			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL)
 		}
@@ -154,6 +167,8 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		}
 	} else {
 		a.tab.Touch(rc)
+		a.seq++
+		rc.Data.seq = a.seq
 	}
 	d := rc.DirOf(seg)
 	cls := rc.Update(seg, d)
@@ -166,7 +181,9 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	}
 	if c.over(a.now, &a.cfg) {
 		a.retire(rc)
+		return
 	}
+	a.schedule(rc)
 }
 
 // Advance moves the capture clock to now without a segment (live capture
@@ -209,28 +226,35 @@ func (a *Analyzer) Finish(end time.Time) {
 // capture stopped.
 func (a *Analyzer) Flush() { a.Finish(time.Time{}) }
 
-// sweep judges timeouts and ends connections that are over. With final, it
-// ends them all.
+// sweep judges timeouts and ends connections that are over: those whose
+// deadline has come, in the table's activity order. With final, it ends
+// them all.
 func (a *Analyzer) sweep(final bool) {
 	a.nextSweep = a.now.Add(sweepEvery)
 	a.releaseHeld(false)
-	for rc := a.tab.Oldest(); rc != nil; {
-		next := rc.NextActive()
-		c := &rc.Data
-		switch {
-		case final:
-			c.judge(rc, a.now, true, a)
+	if final {
+		for rc := a.tab.Oldest(); rc != nil; {
+			next := rc.NextActive()
+			rc.Data.judge(rc, a.now, true, a)
 			a.end(rc)
-		case a.now.Sub(rc.Last) >= a.cfg.IdleTimeout:
-			a.evict(rc, EndedIdle)
-		default:
-			c.judge(rc, a.now, false, a)
-			if c.over(a.now, &a.cfg) {
-				a.retire(rc)
-			}
+			rc = next
 		}
-		rc = next
+		return
 	}
+	for _, rc := range a.dueConns() {
+		c := &rc.Data
+		if a.now.Sub(rc.Last) >= a.cfg.IdleTimeout {
+			a.evict(rc, EndedIdle)
+			continue
+		}
+		c.judge(rc, a.now, false, a)
+		if c.over(a.now, &a.cfg) {
+			a.retire(rc)
+			continue
+		}
+		a.schedule(rc)
+	}
+	clear(a.due)
 }
 
 // retire ends a connection that is over. Its record is final but for
@@ -258,28 +282,22 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	h.cost = heldCost + int64(len(h.rec.Timeline))*stepCost
 	a.heldBytes += h.cost
 	a.steps -= int64(len(c.timeline))
+	a.unschedule(rc)
 	a.tab.Remove(rc)
 	hp := &h
-	a.held = append(a.held, hp)
+	a.heldSeq++
+	hp.seq = a.heldSeq
+	a.held.fix(hp)
 	a.heldKey[h.key] = hp
 }
 
 // releaseHeld emits the held records whose TIME_WAIT is over (all of them
 // with all, at the end of the input: TIME_WAIT then stays, honestly).
 func (a *Analyzer) releaseHeld(all bool) {
-	n := 0
-	for _, h := range a.held {
-		switch {
-		case h.done:
-		case all || !h.until.After(a.now):
-			a.release(h, !all)
-		default:
-			a.held[n] = h
-			n++
-		}
+	for _, h := range a.dueHeld(all) {
+		a.release(h, !all)
 	}
-	clear(a.held[n:])
-	a.held = a.held[:n]
+	clear(a.dueH)
 }
 
 // release emits a held record; with closed, TIME_WAIT has ended (2·MSL
@@ -290,6 +308,7 @@ func (a *Analyzer) release(h *heldRec, closed bool) {
 	}
 	h.done = true
 	a.heldBytes -= h.cost
+	a.held.remove(h)
 	if a.heldKey[h.key] == h {
 		delete(a.heldKey, h.key)
 	}
@@ -326,6 +345,7 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c.judge(rc, a.now, true, a)
 	rec := c.record(rc, a.input)
 	a.steps -= int64(len(c.timeline))
+	a.unschedule(rc)
 	a.tab.Remove(rc)
 	a.over(rec)
 	a.emitRecord(rec)
@@ -411,10 +431,5 @@ func (a *Analyzer) TimeWait() int {
 			n++
 		}
 	}
-	for _, h := range a.held {
-		if !h.done {
-			n++
-		}
-	}
-	return n
+	return n + a.held.len()
 }

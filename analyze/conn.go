@@ -111,8 +111,16 @@ func (l *synLog) kept() int {
 type conn struct {
 	id  uint64
 	cfg *Config
-	p   [2]peer // [ClientToServer] = client, [ServerToClient] = server
-	z   zeek.Tracker
+	rc  *reassembly.Conn[conn] // the table entry holding it
+
+	// the connection's place in Analyzer.timers: its key (a lower bound of
+	// its next deadline, ns of capture time), index+1 in the heap, and the
+	// activity order
+	tkey  int64
+	tslot int32
+	seq   uint64
+	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
+	z     zeek.Tracker
 
 	findings []Finding
 	timeline []Step
@@ -162,6 +170,7 @@ type prevConn struct {
 func (c *conn) init(id uint64, rc *reassembly.Conn[conn], cfg *Config) {
 	c.id = id
 	c.cfg = cfg
+	c.rc = rc
 	c.p[0].lastStep, c.p[1].lastStep = -1, -1
 }
 
