@@ -25,6 +25,7 @@ func TestAnalyzeHTMLInChromium(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	tb := browsertest.Open(t, []byte(out), browsertest.Options{})
+	tb.WaitFor(`document.querySelector('#conn-1 svg.ladder g.seg') !== null`)
 	type arrow struct {
 		Frame, Label, Mark string
 		Changed            []string
@@ -68,6 +69,7 @@ func TestCheckHTMLInChromium(t *testing.T) {
 			t.Errorf("verdict box %q lacks %q", gate, want)
 		}
 	}
+	tb.WaitFor(`document.querySelector('#conns svg.ladder g.seg') !== null`)
 	if n := browsertest.Eval[int](tb, `document.querySelectorAll('#conns svg.ladder g.seg.rst').length`); n != 1 {
 		t.Errorf("%d RST arrows on the refused connection's ladder, want 1", n)
 	}

@@ -235,6 +235,15 @@ func (tb *Tab) Navigate(path string, ready bool) {
 	}
 }
 
+// WaitFor polls the JavaScript expression until it is true. The minute only
+// bounds a hang: it returns as soon as the page gets there. Use it for what
+// the page draws after it marks itself ready, such as an open ladder (drawn
+// by an IntersectionObserver callback).
+func (tb *Tab) WaitFor(expr string) {
+	tb.t.Helper()
+	tb.Do(chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(time.Minute)))
+}
+
 // checkClean fails the test if the page misbehaved. A last round trip lets
 // the events of the test's own actions arrive first.
 func (tb *Tab) checkClean() {
