@@ -492,6 +492,7 @@ func TestHTMLBrowserColorSchemes(t *testing.T) {
 		scheme := map[bool]string{false: "light", true: "dark"}[dark]
 		t.Run(scheme, func(t *testing.T) {
 			tb := browsertest.Open(t, page, browsertest.Options{Dark: dark})
+			tb.WaitFor(laddersDrawn) // the arrow labels below are in the open ladder
 			for _, p := range pairs {
 				// The foreground of text is color, of SVG text its fill; the
 				// background is the nearest box's, the SVG's being transparent.
@@ -628,6 +629,7 @@ func TestHTMLBrowserLongLadder(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb := browsertest.Open(t, out.Bytes(), browsertest.Options{})
+	tb.WaitFor(laddersDrawn)
 	type view struct {
 		Frames []string `json:"frames"`
 		Cuts   []string `json:"cuts"`
