@@ -288,6 +288,11 @@ const (
 	// ours skips the options by the header's length and reads the TCP
 	// segment behind them.
 	diffIPOption = "ip option"
+	// gopacket's ERSPAN layer behind GRE protocol 0x88BE fails with
+	// "unsupported ERSPAN version" on a version field it does not know;
+	// ours decodes the mirrored frame behind the header anyway (found by
+	// FuzzDifferential in a CI run; seed erspan-version-3-behind-type-ii).
+	diffERSPANVersion = "erspan version"
 )
 
 // Differences where gopacket turns into a segment what ours rejects.
@@ -348,6 +353,8 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 		return diffIPv6LengthZero
 	case r.err != nil && strings.Contains(r.err.Error(), "invalid address length"):
 		return diffSLLAddrLen
+	case r.err != nil && strings.Contains(r.err.Error(), "unsupported ERSPAN version"):
+		return diffERSPANVersion
 	case r.err == nil && last == layers.LayerTypeGRE:
 		switch p := g.gre.Protocol; {
 		case p == etherTypeWCCP, p == etherTypeERSPAN3, p == layers.EthernetTypePPP,
@@ -389,7 +396,7 @@ func isKnown(diff string) bool {
 	switch diff {
 	case diffFirstFragment, diffOptionsCut, diffSLLAddrLen, diffGREProtocol, diffOldQinQ, diffVXLANGPE, diffUDPTunnel, diffIPVersion,
 		diffIPv6LengthZero, diffUDPLength, diffGeneveOption,
-		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption:
+		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption, diffERSPANVersion:
 		return true
 	}
 	return false
