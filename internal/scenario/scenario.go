@@ -581,24 +581,35 @@ func missingAckClient(ctx context.Context, c Config) error {
 }
 
 func halfCloseClient(ctx context.Context, c Config) error {
-	conn, err := dial(ctx, c, c.Client)
+	end, err := halfCloseThenListen(ctx, c, 3500*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if err := write(conn, request); err != nil {
-		return err
-	}
-	if err := conn.CloseWrite(); err != nil {
-		return fmt.Errorf("scenario: shutdown: %w", err)
-	}
-	conn.SetReadDeadline(time.Now().Add(3500 * time.Millisecond))
-	n, err := drain(conn)
-	logf(c, "client: %d bytes after half-close, then %v", n, err)
-	if isTimeout(err) {
+	if isTimeout(end) {
 		return nil // the server never closed: that is the point
 	}
-	return err
+	return end
+}
+
+// halfCloseThenListen sends the request, half-closes and reads what the
+// server sends for wait. err is a failure of the client itself; end is how
+// the reading ended: nil when the server closed, a timeout when it did not.
+func halfCloseThenListen(ctx context.Context, c Config, wait time.Duration) (end, err error) {
+	conn, err := dial(ctx, c, c.Client)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if err := write(conn, request); err != nil {
+		return nil, err
+	}
+	if err := conn.CloseWrite(); err != nil {
+		return nil, fmt.Errorf("scenario: shutdown: %w", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	n, end := drain(conn)
+	logf(c, "client: %d bytes after half-close, then %v", n, end)
+	return end, nil
 }
 
 func isTimeout(err error) bool {

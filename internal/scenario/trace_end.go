@@ -13,27 +13,16 @@ import (
 // leakClient half-closes and leaves after 200 ms: a test whose client is
 // done while the server still holds the socket.
 func leakClient(ctx context.Context, c Config) error {
-	conn, err := dial(ctx, c, c.Client)
-	if err != nil {
+	end, err := halfCloseThenListen(ctx, c, 200*time.Millisecond)
+	switch {
+	case err != nil:
 		return err
-	}
-	defer conn.Close()
-	if err := write(conn, request); err != nil {
-		return err
-	}
-	if err := conn.CloseWrite(); err != nil {
-		return fmt.Errorf("scenario: shutdown: %w", err)
-	}
-	conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	n, err := drain(conn)
-	logf(c, "client: %d bytes after half-close, then %v", n, err)
-	if isTimeout(err) {
+	case isTimeout(end):
 		return nil // the server never closed: that is the leak
-	}
-	if err == nil {
+	case end == nil:
 		return fmt.Errorf("%w: the server closed", ErrUnexpected)
 	}
-	return err
+	return end
 }
 
 // leakServer reads to EOF and never closes the socket: the CLOSE_WAIT leak
