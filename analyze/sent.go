@@ -306,17 +306,31 @@ func (c *conn) classifyRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Di
 		who, seg.Frame, c.rel(d, seg.Seq), c.rel(d, lo), c.rel(d, lo+win), off)
 }
 
-// sentOther is a segment without SYN or RST: data, acknowledgments and FIN.
+// sentOther is a segment without SYN or RST: in order, what it says of the
+// handshake, its data, its acknowledgments and its FIN.
 func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
+	p := &c.p[d]
+	if who := roleName(d); p.rstSent && p.once(repDataAfterReset) {
+		c.addNow(rc, a, Finding{Kind: DataAfterReset, Severity: Warning, Frames: []uint64{p.rstFrame, seg.Frame}, Time: seg.Time, By: who,
+			Evidence: fmtS("the %s sent RST at frame %d and kept sending: frame %d (%s, len %d)", who, p.rstFrame, seg.Frame, seg.Flags, seg.Len)})
+	}
+	c.sentInHandshake(rc, seg, d, a)
+	if seg.Len > 0 {
+		c.sentData(rc, seg, d, cls, a)
+	}
+	if seg.Flags&capture.ACK != 0 {
+		c.sentACK(rc, seg, d)
+	}
+	if seg.Flags&capture.FIN != 0 {
+		c.sentFIN(seg, d)
+	}
+}
+
+// sentInHandshake: the client's segment that completes the handshake, or
+// the server's that shows it was completed out of sight.
+func (c *conn) sentInHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
 	p, q := &c.p[d], &c.p[d^1]
 	f := seg.Flags
-	who := roleName(d)
-	if p.rstSent && p.once(repDataAfterReset) {
-		c.addNow(rc, a, Finding{Kind: DataAfterReset, Severity: Warning, Frames: []uint64{p.rstFrame, seg.Frame}, Time: seg.Time, By: who,
-			Evidence: fmtS("the %s sent RST at frame %d and kept sending: frame %d (%s, len %d)", who, p.rstFrame, seg.Frame, f, seg.Len)})
-	}
-
-	// The handshake's completing segment.
 	if d == ClientToServer && c.synackValid && !c.hsDone && !c.simOpen && f&capture.ACK != 0 {
 		c.completeHandshake(rc, seg, a)
 	}
@@ -335,61 +349,71 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 			c.setState(d^1, afterReceive(q.state, pendSYNACK), seg.Time, -1)
 		}
 	}
+}
 
-	if seg.Len > 0 && !c.midstream && beforeHandshake(p.state) && !(p.state == Closed && p.rstSent) && p.once(repDataBeforeHS) {
+// sentData: payload from a peer not yet established or past its own FIN,
+// and the end of a CLOSE_WAIT quiet stretch.
+func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
+	p := &c.p[d]
+	who := roleName(d)
+	if !c.midstream && beforeHandshake(p.state) && !(p.state == Closed && p.rstSent) && p.once(repDataBeforeHS) {
 		c.addNow(rc, a, Finding{Kind: DataBeforeHandshake, Severity: Warning, Frames: []uint64{seg.Frame}, Time: seg.Time, By: who,
 			Evidence: fmtS("the %s sent %d bytes (frame %d, seq %d) while in %s, before the handshake completed", who, seg.Len, seg.Frame, c.rel(d, seg.Seq), p.state)})
 	}
 	// (After an inferred FIN, data beyond it says the lost byte was data.)
-	if seg.Len > 0 && p.finSent && !p.finInferred && reassembly.SeqGT(seg.Seq+seg.Len, p.finSeq) && p.once(repDataAfterFin) {
+	if p.finSent && !p.finInferred && reassembly.SeqGT(seg.Seq+seg.Len, p.finSeq) && p.once(repDataAfterFin) {
 		c.addNow(rc, a, Finding{Kind: DataAfterFin, Severity: Error, Frames: []uint64{p.finFrame, seg.Frame}, Time: seg.Time, By: who,
 			Evidence: fmtS("the %s's FIN took seq %d (frame %d), then it sent data seq %d..%d (frame %d) beyond it", who, c.rel(d, p.finSeq), p.finFrame, c.rel(d, seg.Seq), c.rel(d, seg.Seq+seg.Len), seg.Frame)})
 	}
-	if seg.Len > 0 && (cls == reassembly.New || cls == reassembly.Gap) {
+	if cls == reassembly.New || cls == reassembly.Gap {
 		p.dataAt = seg.Time
 		if p.quiet.on {
 			p.quiet.stop(seg.Time, seg.Frame)
 			p.quiet.start(seg.Time, seg.Frame)
 		}
 	}
+}
 
-	// The ACK part: acknowledgments of the other peer's SYN and FIN.
-	if f&capture.ACK != 0 {
-		if c.finProven(rc, seg, d) {
-			c.inferFIN(rc, seg, d)
-		}
-		if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
-			c.addPend(p, pendAckSYN, q.synISN, seg, c.nextStep())
-		}
-		if q.finSent && reassembly.SeqGT(seg.Ack, q.finSeq) {
-			if !q.finAcked {
-				q.finAcked, q.finAckFrame, q.finAckTime = true, seg.Frame, seg.Time
-				if !p.finSent && !p.rstSent {
-					p.quiet.start(seg.Time, seg.Frame)
-				}
+// sentACK: acknowledgments of the other peer's SYN and FIN, pending until
+// the other peer shows it received them.
+func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+	p, q := &c.p[d], &c.p[d^1]
+	if c.finProven(rc, seg, d) {
+		c.inferFIN(rc, seg, d)
+	}
+	if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
+		c.addPend(p, pendAckSYN, q.synISN, seg, c.nextStep())
+	}
+	if q.finSent && reassembly.SeqGT(seg.Ack, q.finSeq) {
+		if !q.finAcked {
+			q.finAcked, q.finAckFrame, q.finAckTime = true, seg.Frame, seg.Time
+			if !p.finSent && !p.rstSent {
+				p.quiet.start(seg.Time, seg.Frame)
 			}
-			if q.state == FinWait1 || q.state == Closing || q.state == LastAck {
-				c.addPend(p, pendAckFIN, q.finSeq, seg, c.nextStep())
-			}
+		}
+		if q.state == FinWait1 || q.state == Closing || q.state == LastAck {
+			c.addPend(p, pendAckFIN, q.finSeq, seg, c.nextStep())
 		}
 	}
+}
 
-	// The FIN part.
-	if f&capture.FIN != 0 {
-		fin := seg.Seq + seg.Len
-		switch {
-		case !p.finSent:
-			p.finSent, p.finSeq, p.finCount = true, fin, 1
-			p.finFrame, p.finLastFrame, p.finTime = seg.Frame, seg.Frame, seg.Time
-			p.passive = q.finAcked || p.state == CloseWait
-			p.quiet.stop(seg.Time, seg.Frame)
-			c.setState(d, afterSend(p.state, sendFIN), seg.Time, -1)
-		case fin == p.finSeq:
-			p.finCount++
-			p.finLastFrame = seg.Frame
-		}
-		c.addPend(p, pendFIN, p.finSeq, seg, c.nextStep())
+// sentFIN: the sender's first FIN moves it (FIN_WAIT_1 or LAST_ACK); a
+// copy is counted; either is pending until acknowledged.
+func (c *conn) sentFIN(seg *capture.Segment, d Dir) {
+	p, q := &c.p[d], &c.p[d^1]
+	fin := seg.Seq + seg.Len
+	switch {
+	case !p.finSent:
+		p.finSent, p.finSeq, p.finCount = true, fin, 1
+		p.finFrame, p.finLastFrame, p.finTime = seg.Frame, seg.Frame, seg.Time
+		p.passive = q.finAcked || p.state == CloseWait
+		p.quiet.stop(seg.Time, seg.Frame)
+		c.setState(d, afterSend(p.state, sendFIN), seg.Time, -1)
+	case fin == p.finSeq:
+		p.finCount++
+		p.finLastFrame = seg.Frame
 	}
+	c.addPend(p, pendFIN, p.finSeq, seg, c.nextStep())
 }
 
 // finProven reports whether seg, from peer d, acknowledges one more than
