@@ -35,17 +35,23 @@ type Analyzer struct {
 	// (the state becomes CLOSED) or a new SYN reuses the tuple.
 	held    timerHeap[*heldRec]
 	heldKey map[reassembly.Key]*heldRec
-	heldSeq uint64
 
-	// timers holds the open connections by their next deadline; seq
-	// numbers activity (the table's order) for sweeps to keep it.
+	// timers holds the open connections by their next deadline; a
+	// connection's seq is the entry of its latest segment, the table's
+	// activity order, which sweeps keep.
 	timers timerHeap[*conn]
-	seq    uint64
 	due    []*reassembly.Conn[conn] // scratch of sweep
 	dueH   []*heldRec               // scratch of releaseHeld
 
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
+
+	// entry counts the calls of Add, Skip, Advance and Finish; pos is where
+	// the event being emitted falls in a lone Analyzer's order (shard.go).
+	entry    uint64
+	pos      Pos
+	entryIDs bool // connection ids are entries, for the caller to renumber
+	created  int  // connections tracked right after this entry created one
 }
 
 type heldRec struct {
@@ -57,8 +63,8 @@ type heldRec struct {
 	clientISN uint32
 	cost      int64 // what it holds, in Memory's account
 	done      bool
-	seq       uint64 // order of holding
-	tslot     int32  // place in Analyzer.held
+	seq       Pos   // where it was held: the order of holding
+	tslot     int32 // place in Analyzer.held
 }
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
@@ -74,7 +80,10 @@ func New(cfg *Config, sink Sink) *Analyzer {
 		},
 	}
 	if zs, ok := sink.(ZeekSink); ok {
-		a.zeek = zeek.NewTable(zs.ZeekEnd)
+		a.zeek = zeek.NewTable(func(r *zeek.Record) {
+			a.pos.A = a.zeek.Born()
+			zs.ZeekEnd(r)
+		})
 	}
 	return a
 }
@@ -100,23 +109,9 @@ func (a *Analyzer) Now() time.Time { return a.now }
 // with a bad checksum (seg.BadChecksum) goes only to Zeek's session table,
 // where it adds a 'c' to the history; no peer state sees it.
 func (a *Analyzer) Add(seg *capture.Segment) {
-	if seg.Time.After(a.now) {
-		a.now = seg.Time
-	}
-	if a.zeek != nil {
-		a.zeek.Add(seg, a.now, a.cfg.MaxConns, a.input)
-	}
-	if seg.BadChecksum {
+	if !a.tick(seg, true) {
 		return
 	}
-	a.stats.Segments++
-	if !a.nextSweep.IsZero() && !a.now.Before(a.nextSweep) {
-		a.sweep(false)
-	}
-	if a.nextSweep.IsZero() {
-		a.nextSweep = a.now.Add(sweepEvery)
-	}
-
 	key := reassembly.KeyOf(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
 	var reused *reassembly.Conn[conn]
@@ -150,25 +145,28 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		} else if heldPrev != nil {
 			prev = *heldPrev
 		}
-		if a.tab.Len() >= a.cfg.MaxConns {
+		if a.tab.Len() >= a.maxConns() {
 			a.evict(a.tab.Oldest(), EndedMaxConns)
 		}
 		a.makeRoom(ConnCost, nil)
 		rc = a.tab.Insert(key, seg)
 		a.nextID++
-		rc.Data.init(a.nextID, rc, &a.cfg)
-		a.seq++
-		rc.Data.seq = a.seq
+		id := a.nextID
+		if a.entryIDs {
+			id = a.entry
+		}
+		rc.Data.init(id, rc, &a.cfg)
+		rc.Data.seq = a.entry
 		if reused != nil || heldPrev != nil {
 			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL)
 		}
-		if n := a.tab.Len(); n > a.stats.MaxOpen {
-			a.stats.MaxOpen = n
+		a.created = a.tab.Len()
+		if a.created > a.stats.MaxOpen {
+			a.stats.MaxOpen = a.created
 		}
 	} else {
 		a.tab.Touch(rc)
-		a.seq++
-		rc.Data.seq = a.seq
+		rc.Data.seq = a.entry
 	}
 	d := rc.DirOf(seg)
 	cls := rc.Update(seg, d)
@@ -190,11 +188,14 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 // calls it from a ticker while the wire is quiet) and judges every timeout
 // that passed.
 func (a *Analyzer) Advance(now time.Time) {
+	a.entry++
+	a.created = 0
 	if now.After(a.now) {
 		a.now = now
 	}
 	a.sweep(false)
 	if a.zeek != nil {
+		a.at(phaseZeekAdvance)
 		a.zeek.Sweep(a.now, a.input)
 	}
 }
@@ -209,6 +210,8 @@ func (a *Analyzer) Advance(now time.Time) {
 // connections, so that the next input is a capture of its own (its
 // connection ids keep counting, unique in the run).
 func (a *Analyzer) Finish(end time.Time) {
+	a.entry++
+	a.created = 0
 	if end.After(a.now) {
 		a.now = end
 	}
@@ -217,6 +220,7 @@ func (a *Analyzer) Finish(end time.Time) {
 	a.finishing = false
 	a.releaseHeld(true)
 	if a.zeek != nil {
+		a.at(phaseZeekFlush)
 		a.zeek.Flush(a.input)
 	}
 	a.now, a.nextSweep = time.Time{}, time.Time{}
@@ -235,6 +239,7 @@ func (a *Analyzer) sweep(final bool) {
 	if final {
 		for rc := a.tab.Oldest(); rc != nil; {
 			next := rc.NextActive()
+			a.pos = Pos{Entry: a.entry, Phase: phaseFinal, A: rc.Data.seq}
 			rc.Data.judge(rc, a.now, true, a)
 			a.end(rc)
 			rc = next
@@ -243,6 +248,7 @@ func (a *Analyzer) sweep(final bool) {
 	}
 	for _, rc := range a.dueConns() {
 		c := &rc.Data
+		a.pos = Pos{Entry: a.entry, Phase: phaseDue, A: c.seq}
 		if a.now.Sub(rc.Last) >= a.cfg.IdleTimeout {
 			a.evict(rc, EndedIdle)
 			continue
@@ -285,8 +291,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	a.unschedule(rc)
 	a.tab.Remove(rc)
 	hp := &h
-	a.heldSeq++
-	hp.seq = a.heldSeq
+	hp.seq = a.pos
 	a.held.fix(hp)
 	a.heldKey[h.key] = hp
 }
@@ -294,7 +299,12 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 // releaseHeld emits the held records whose TIME_WAIT is over (all of them
 // with all, at the end of the input: TIME_WAIT then stays, honestly).
 func (a *Analyzer) releaseHeld(all bool) {
+	phase := phaseHeld
+	if all {
+		phase = phaseFinalHeld
+	}
 	for _, h := range a.dueHeld(all) {
+		a.pos = h.seq.heldAt(a.entry, phase)
 		a.release(h, !all)
 	}
 	clear(a.dueH)

@@ -44,6 +44,11 @@ type Config struct {
 	// timelines); when it is reached the idlest connection is ended early
 	// (and counted), as with MaxConns. Default 0: no budget but MaxConns.
 	MaxMemory int64
+	// Workers is how many Analyzers share the stream as shards (package
+	// shard), each following the connections whose tuple hashes to it:
+	// each then holds its share of MaxConns and MaxMemory (1/Workers), and
+	// ends its own idlest connection when its share is full. 0 or 1: alone.
+	Workers int
 	// Timeline records every segment of every connection in Conn.Timeline.
 	Timeline bool
 	// MaxTimeline caps the steps kept per connection. Default 100,000.

@@ -37,10 +37,14 @@ func (c *conn) findingsOf(k Kind) []int {
 	return out
 }
 
+// reusedConn comes before the id of the connection port_reused names
+// (Finding.Renumber finds it there).
+const reusedConn = "on the tuple of connection #"
+
 func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
 	c.reuse = &p
-	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection on the tuple of connection #%d (client ISN %d), whose last segment was %s earlier",
-		seg.Frame, seg.Seq, p.id, p.clientISN, dur(seg.Time.Sub(p.end)))
+	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection %s%d (client ISN %d), whose last segment was %s earlier",
+		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(seg.Time.Sub(p.end)))
 	if p.premature {
 		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), twoMSL)
 	}

@@ -53,10 +53,11 @@ func (a *Analyzer) Memory() int64 {
 // makeRoom ends the idlest connections until need more bytes fit the
 // memory budget; keep, the connection being updated, is never ended.
 func (a *Analyzer) makeRoom(need int64, keep *reassembly.Conn[conn]) {
-	if a.cfg.MaxMemory <= 0 {
+	budget := a.maxMemory()
+	if budget <= 0 {
 		return
 	}
-	for a.Memory()+need > a.cfg.MaxMemory {
+	for a.Memory()+need > budget {
 		old := a.tab.Oldest()
 		if old == nil || old == keep {
 			return

@@ -178,7 +178,7 @@ func (a *Analyzer) dueHeld(all bool) []*heldRec {
 		a.held.remove(h)
 		a.dueH = append(a.dueH, h)
 	}
-	slices.SortFunc(a.dueH, func(x, y *heldRec) int { return cmp.Compare(x.seq, y.seq) })
+	slices.SortFunc(a.dueH, func(x, y *heldRec) int { return x.seq.Compare(y.seq) })
 	return a.dueH
 }
 

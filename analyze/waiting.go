@@ -162,8 +162,14 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now time.Time, pending [
 	switch c.endedEarly {
 	case EndedMaxConns:
 		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", c.cfg.MaxConns)
+		if w := c.cfg.Workers; w > 1 {
+			why += fmtS(" of its worker's share (--workers %d: %d each)", w, (c.cfg.MaxConns+w-1)/w)
+		}
 	case EndedMaxMemory:
 		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", c.cfg.maxMemoryText())
+		if w := c.cfg.Workers; w > 1 {
+			why += fmtS(" of its worker's share (--workers %d split it equally)", w)
+		}
 	default:
 		if len(pending) == 0 {
 			return

@@ -51,6 +51,7 @@ type session struct {
 	client, server netip.AddrPort // the first packet's sender and receiver
 	z              Tracker
 	pkts, ipBytes  [2]uint64 // by the tracker's side: 0 = client
+	born           uint64    // Table.Entry when it began
 	prev, next     *session
 }
 
@@ -69,6 +70,12 @@ type Table struct {
 	head, tail *session
 	free       *session
 	nextSweep  time.Time
+	removing   uint64 // born of the session whose record is being handed out
+
+	// Entry numbers the segment being fed, as the caller counts them; a
+	// session remembers the one it began at (Born), which orders records
+	// made by tables that share a stream (package shard).
+	Entry uint64
 }
 
 // NewTable returns an empty table that hands records to end.
@@ -81,12 +88,7 @@ func NewTable(end func(*Record)) *Table {
 // ending the tuple's current one first when Zeek would have removed it by
 // now or the segment reuses the tuple. max bounds the table.
 func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) {
-	if !t.nextSweep.IsZero() && !now.Before(t.nextSweep) {
-		t.Sweep(now, input)
-	}
-	if t.nextSweep.IsZero() {
-		t.nextSweep = now.Add(sweepEvery)
-	}
+	t.Tick(now, input)
 	key := reassembly.KeyOf(seg.Src, seg.Dst)
 	s := t.byKey[key]
 	if s != nil && (s.z.Expired(seg.Time) || s.z.IsReuse(seg.Src == s.client, seg)) {
@@ -98,7 +100,7 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 			t.remove(t.head, input)
 		}
 		s = t.alloc()
-		s.key, s.client, s.server = key, seg.Src, seg.Dst
+		s.key, s.client, s.server, s.born = key, seg.Src, seg.Dst, t.Entry
 		t.byKey[key] = s
 		t.link(s)
 	}
@@ -115,6 +117,23 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 		s.ipBytes[i] += uint64(seg.IPLen)
 	}
 }
+
+// Tick moves the table's clock to now, a segment's time: every second of
+// capture time it ends the connections Zeek's timers would have removed
+// (Add does it too; a table that shares a stream with others sees every
+// segment's time, its own or not).
+func (t *Table) Tick(now time.Time, input string) {
+	if !t.nextSweep.IsZero() && !now.Before(t.nextSweep) {
+		t.Sweep(now, input)
+	}
+	if t.nextSweep.IsZero() {
+		t.nextSweep = now.Add(sweepEvery)
+	}
+}
+
+// Born returns, while a record is being handed to the end function, the
+// Entry its session began at.
+func (t *Table) Born() uint64 { return t.removing }
 
 // Sweep ends the connections Zeek's timers would have removed by now.
 func (t *Table) Sweep(now time.Time, input string) {
@@ -141,6 +160,7 @@ func (t *Table) remove(s *session, input string) {
 	r := s.record(input)
 	delete(t.byKey, s.key)
 	t.unlink(s)
+	t.removing = s.born
 	*s = session{next: t.free}
 	t.free = s
 	t.end(r)
