@@ -23,9 +23,9 @@ type Analyzer struct {
 	tab       *reassembly.Table[conn]
 	input     string
 	nextID    uint64
-	now       time.Time // the capture clock: the latest segment time seen
-	finishing bool      // Finish is ending the connections at the capture's end
-	nextSweep time.Time
+	now       int64 // the capture clock (a stamp): the latest segment time seen
+	finishing bool  // Finish is ending the connections at the capture's end
+	nextSweep int64 // NoTime before the first segment
 	stats     Stats
 	steps     int64 // timeline steps the tracked connections keep
 	heldBytes int64 // what the held records keep
@@ -57,8 +57,8 @@ type Analyzer struct {
 type heldRec struct {
 	rec       *Conn
 	key       reassembly.Key
-	until     time.Time // when TIME_WAIT ends
-	twSince   time.Time
+	until     int64 // when TIME_WAIT ends
+	twSince   int64
 	tw        string // who is in TIME_WAIT
 	clientISN uint32
 	cost      int64 // what it holds, in Memory's account
@@ -70,10 +70,12 @@ type heldRec struct {
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
 func New(cfg *Config, sink Sink) *Analyzer {
 	a := &Analyzer{
-		cfg:     cfg.withDefaults(),
-		sink:    sink,
-		tab:     reassembly.NewTable[conn](1024),
-		heldKey: make(map[reassembly.Key]*heldRec),
+		cfg:       cfg.withDefaults(),
+		sink:      sink,
+		tab:       reassembly.NewTable[conn](1024),
+		heldKey:   make(map[reassembly.Key]*heldRec),
+		now:       reassembly.NoTime,
+		nextSweep: reassembly.NoTime,
 		stats: Stats{
 			ByConnState: make(map[string]uint64),
 			ByKind:      make(map[Kind]uint64),
@@ -102,7 +104,7 @@ func (a *Analyzer) Stats() *Stats { return &a.stats }
 func (a *Analyzer) Open() int { return a.tab.Len() }
 
 // Now returns the capture clock.
-func (a *Analyzer) Now() time.Time { return a.now }
+func (a *Analyzer) Now() time.Time { return timeOf(a.now) }
 
 // Add analyzes one segment. It does not allocate for a segment of a known
 // connection (unless the timeline is on or a finding is made). A segment
@@ -112,6 +114,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	if !a.tick(seg, true) {
 		return
 	}
+	t := stamp(seg.Time)
 	key := reassembly.KeyOf(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
 	var reused *reassembly.Conn[conn]
@@ -124,7 +127,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 			if seg.Flags&(capture.SYN|capture.ACK|capture.RST) != capture.SYN {
 				// A late segment of a connection that is over (a last
 				// retransmission): it belongs to the held record.
-				h.rec.End, h.rec.LastFrame = seg.Time, seg.Frame
+				h.rec.End, h.rec.LastFrame = timeOf(t), seg.Frame
 				if seg.Src == h.rec.Client {
 					h.rec.ClientPackets++
 				} else {
@@ -132,8 +135,8 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 				}
 				return
 			}
-			heldPrev = &prevConn{id: h.rec.ID, end: h.rec.End, clientISN: h.clientISN,
-				premature: true, timeWaitFor: seg.Time.Sub(h.twSince), who: h.tw}
+			heldPrev = &prevConn{id: h.rec.ID, end: stamp(h.rec.End), clientISN: h.clientISN,
+				premature: true, timeWaitFor: since(t, h.twSince), who: h.tw}
 			a.release(h, true)
 		}
 	}
@@ -190,13 +193,13 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 func (a *Analyzer) Advance(now time.Time) {
 	a.entry++
 	a.created = 0
-	if now.After(a.now) {
-		a.now = now
+	if t := stamp(now); t > a.now {
+		a.now = t
 	}
 	a.sweep(false)
 	if a.zeek != nil {
 		a.at(phaseZeekAdvance)
-		a.zeek.Sweep(a.now, a.input)
+		a.zeek.Sweep(timeOf(a.now), a.input)
 	}
 }
 
@@ -212,8 +215,8 @@ func (a *Analyzer) Advance(now time.Time) {
 func (a *Analyzer) Finish(end time.Time) {
 	a.entry++
 	a.created = 0
-	if end.After(a.now) {
-		a.now = end
+	if t := stamp(end); t > a.now {
+		a.now = t
 	}
 	a.finishing = true
 	a.sweep(true)
@@ -223,7 +226,7 @@ func (a *Analyzer) Finish(end time.Time) {
 		a.at(phaseZeekFlush)
 		a.zeek.Flush(a.input)
 	}
-	a.now, a.nextSweep = time.Time{}, time.Time{}
+	a.now, a.nextSweep = reassembly.NoTime, reassembly.NoTime
 }
 
 // Flush is Finish at the last segment: the source did not say when the
@@ -234,7 +237,7 @@ func (a *Analyzer) Flush() { a.Finish(time.Time{}) }
 // deadline has come, in the table's activity order. With final, it ends
 // them all.
 func (a *Analyzer) sweep(final bool) {
-	a.nextSweep = a.now.Add(sweepEvery)
+	a.nextSweep = later(a.now, sweepEvery)
 	a.releaseHeld(false)
 	if final {
 		for rc := a.tab.Oldest(); rc != nil; {
@@ -249,7 +252,7 @@ func (a *Analyzer) sweep(final bool) {
 	for _, rc := range a.dueConns() {
 		c := &rc.Data
 		a.pos = Pos{Entry: a.entry, Phase: phaseDue, A: c.seq}
-		if a.now.Sub(rc.Last) >= a.cfg.IdleTimeout {
+		if since(a.now, rc.Last) >= a.cfg.IdleTimeout {
 			a.evict(rc, EndedIdle)
 			continue
 		}
@@ -269,15 +272,15 @@ func (a *Analyzer) sweep(final bool) {
 func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
-	var h heldRec
+	h := heldRec{until: reassembly.NoTime}
 	for i := range c.p {
 		if c.p[i].state == TimeWait {
-			if u := c.p[i].timeWaitSince.Add(2 * a.cfg.MSL); u.After(h.until) {
+			if u := later(c.p[i].timeWaitSince, 2*a.cfg.MSL); u > h.until {
 				h.until, h.twSince, h.tw = u, c.p[i].timeWaitSince, roleName(reassembly.Dir(i))
 			}
 		}
 	}
-	if !h.until.After(a.now) {
+	if h.until <= a.now {
 		a.end(rc)
 		return
 	}
@@ -394,7 +397,7 @@ func (a *Analyzer) emit(rc *reassembly.Conn[conn], f *Finding) {
 	if a.sink == nil {
 		return
 	}
-	f.Judged = a.now
+	f.Judged = timeOf(a.now)
 	rec := rc.Data.record(rc, a.input)
 	a.sink.Finding(rec, f)
 }

@@ -34,10 +34,10 @@ type peer struct {
 	finCount     int
 	finFrame     uint64
 	finLastFrame uint64
-	finTime      time.Time
+	finTime      int64
 	finAcked     bool // the other peer acknowledged this FIN
 	finAckFrame  uint64
-	finAckTime   time.Time
+	finAckTime   int64
 	passive      bool // the other peer's FIN was acknowledged before this one's FIN
 	// finInferred: the capture missed this FIN; the other peer's ACK
 	// finProofAck at frame finProof covered it (finFrame is that frame).
@@ -53,12 +53,12 @@ type peer struct {
 
 	rstSent  bool
 	rstFrame uint64
-	rstTime  time.Time
+	rstTime  int64
 	rstSeq   uint32
 
-	timeWaitSince time.Time
+	timeWaitSince int64
 	reported      uint32 // bit per once-only finding
-	dataAt        time.Time
+	dataAt        int64
 }
 
 // once reports whether the once-only finding bit has not been reported by
@@ -86,10 +86,10 @@ type synLog struct {
 	count  int
 	isn    uint32
 	frames [8]uint64
-	times  [8]time.Time
+	times  [8]int64
 }
 
-func (l *synLog) note(seq uint32, frame uint64, t time.Time) {
+func (l *synLog) note(seq uint32, frame uint64, t int64) {
 	l.isn = seq
 	if l.count < len(l.frames) {
 		l.frames[l.count] = frame
@@ -134,24 +134,24 @@ type conn struct {
 
 	clientISNs [4]uint32
 	nISN       uint8
-	lastSyn    time.Time // most recent SYN from the client, for the RTT
+	lastSyn    int64 // most recent SYN from the client, for the RTT (valid when nISN > 0)
 
 	synackValid  bool
 	badSynAck    bool   // a SYN-ACK with an unacceptable ack was seen
 	badSynAckAck uint32 // its ack
-	synackTime   time.Time
+	synackTime   int64
 	synackFrame  uint64
 	answered     bool // the server sent anything at all
-	answerTime   time.Time
+	answerTime   int64
 	answerFrame  uint64
 
 	hsDone       bool // the client's completing segment was seen (or the handshake was cut short)
 	hsComplete   bool
-	hsEndTime    time.Time
+	hsEndTime    int64
 	hsEndFrame   uint64
 	rtt          time.Duration
 	hasRTT       bool
-	rstAt        time.Time // first valid RST
+	rstAt        int64 // first valid RST
 	rstSeen      bool
 	reuse        *prevConn
 	lateAckFrame uint64
@@ -160,7 +160,7 @@ type conn struct {
 // prevConn describes the connection a reused port replaced.
 type prevConn struct {
 	id          uint64
-	end         time.Time
+	end         int64
 	clientISN   uint32
 	premature   bool
 	timeWaitFor time.Duration
@@ -181,7 +181,7 @@ func (a *Analyzer) prevOf(rc *reassembly.Conn[conn], seg *capture.Segment) prevC
 	for i := range c.p {
 		if c.p[i].state == TimeWait {
 			p.premature = true
-			p.timeWaitFor = seg.Time.Sub(c.p[i].timeWaitSince)
+			p.timeWaitFor = since(stamp(seg.Time), c.p[i].timeWaitSince)
 			p.who = roleName(reassembly.Dir(i))
 		}
 	}

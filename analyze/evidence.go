@@ -44,7 +44,7 @@ const reusedConn = "on the tuple of connection #"
 func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
 	c.reuse = &p
 	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection %s%d (client ISN %d), whose last segment was %s earlier",
-		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(seg.Time.Sub(p.end)))
+		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(since(stamp(seg.Time), p.end)))
 	if p.premature {
 		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), twoMSL)
 	}
@@ -53,14 +53,14 @@ func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration)
 
 // simultaneousClose notes, once, that the FINs crossed: a peer entered
 // CLOSING at time t.
-func (c *conn) simultaneousClose(t time.Time) {
+func (c *conn) simultaneousClose(t int64) {
 	if c.simClose {
 		return
 	}
 	c.simClose = true
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	c.add(Finding{Kind: SimultaneousClose, Severity: Info,
-		Frames: []uint64{min64(client.finFrame, server.finFrame), max64(client.finFrame, server.finFrame)}, Time: t,
+		Frames: []uint64{min64(client.finFrame, server.finFrame), max64(client.finFrame, server.finFrame)}, Time: timeOf(t),
 		Evidence: fmtS("FINs crossed: the client's FIN (seq %d, frame %d) and the server's FIN (seq %d, frame %d) were each sent before the other arrived; both peers pass through CLOSING",
 			c.rel(0, client.finSeq), client.finFrame, c.rel(1, server.finSeq), server.finFrame)})
 }
@@ -73,10 +73,10 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	case SynUnanswered:
 		n := client.syn.kept()
 		f.Frames = append(f.Frames[:0], client.syn.frames[:n]...)
-		f.Time = client.syn.times[0]
+		f.Time = timeOf(client.syn.times[0])
 		var at []string
 		for i := 0; i < n; i++ {
-			at = append(at, "+"+dur(client.syn.times[i].Sub(client.syn.times[0])))
+			at = append(at, "+"+dur(since(client.syn.times[i], client.syn.times[0])))
 		}
 		ev := fmtS("%d SYN(s) (ISN_c %d) sent at %s; ", client.syn.count, client.syn.isn, strings.Join(at, ", "))
 		if c.answered {
@@ -89,7 +89,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		f.Frames = f.Frames[:0]
 		n := server.synack.kept()
 		f.Frames = append(f.Frames, server.synack.frames[:n]...)
-		f.Time = c.synackTime
+		f.Time = timeOf(c.synackTime)
 		ev := fmtS("SYN-ACK (ISN_s %d, ack %d = ISN_c+1) sent %d time(s) from frame %d; ", server.synack.isn, client.syn.isn+1, server.synack.count, c.synackFrame)
 		if c.hsDone && c.hsEndFrame != 0 {
 			ev += fmtS("the client's ACK came only after %s (frame %d)", dur(f.Duration), c.hsEndFrame)
@@ -122,7 +122,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	case HalfCloseStuck:
 		xw, ow := who, roleName(d^1)
 		f.Frames = []uint64{o.finFrame, o.finAckFrame}
-		f.Time = o.finAckTime
+		f.Time = timeOf(o.finAckTime)
 		ev := fmtS("the %s's FIN (seq %d, frame %d) was acknowledged by the %s (ack %d = FIN+1, frame %d); the %s then sat in CLOSE_WAIT for %s without sending",
 			ow, c.rel(d^1, o.finSeq), o.finFrame, xw, c.rel(d^1, o.finSeq+1), o.finAckFrame, xw, dur(f.Duration))
 		switch {
@@ -142,7 +142,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	case ZeroWindowStuck:
 		if z := &x.zero; z.on && z.long < f.Duration {
 			f.Frames = []uint64{z.frame}
-			f.Time = z.since
+			f.Time = timeOf(z.since)
 			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s (still 0 at the end)", who, z.frame, dur(f.Duration)) +
 				c.pendingNote(true, f.Duration)
 		} else {
@@ -154,7 +154,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		if x.finLastFrame != x.finFrame {
 			f.Frames = append(f.Frames, x.finLastFrame)
 		}
-		f.Time = x.finTime
+		f.Time = timeOf(x.finTime)
 		ev := fmtS("the %s's FIN (seq %d, frame %d) was sent %d time(s)", who, c.rel(d, x.finSeq), x.finFrame, x.finCount)
 		if x.finAcked {
 			ev += fmtS(" and acknowledged only after %s (frame %d)", dur(f.Duration), x.finAckFrame)
@@ -210,10 +210,10 @@ func (c *conn) retransmittedHandshake() {
 		n := l.kept()
 		var gaps []string
 		for j := 1; j < n; j++ {
-			gaps = append(gaps, "+"+dur(l.times[j].Sub(l.times[j-1])))
+			gaps = append(gaps, "+"+dur(since(l.times[j], l.times[j-1])))
 		}
-		c.add(Finding{Kind: k, Severity: Info, Frames: append([]uint64(nil), l.frames[:n]...), Time: l.times[0],
-			Duration: l.times[n-1].Sub(l.times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
+		c.add(Finding{Kind: k, Severity: Info, Frames: append([]uint64(nil), l.frames[:n]...), Time: timeOf(l.times[0]),
+			Duration: since(l.times[n-1], l.times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
 			Evidence: fmtS("%s (ISN %d) sent %d times, each after %s", what, l.isn, l.count, strings.Join(gaps, ", "))})
 	}
 }

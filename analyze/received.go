@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"time"
-
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
@@ -31,15 +29,15 @@ const (
 
 type pending struct {
 	kind  pendKind
-	count uint16    // copies sent
-	step  int32     // timeline index of the latest copy; -1 without timeline
-	seq   uint32    // SYN, SYN-ACK: the ISN; FIN: the FIN's sequence number
-	time  time.Time // when the latest copy was sent
+	count uint16 // copies sent
+	step  int32  // timeline index of the latest copy; -1 without timeline
+	seq   uint32 // SYN, SYN-ACK: the ISN; FIN: the FIN's sequence number
+	time  int64  // when the latest copy was sent (a stamp)
 }
 
 const maxPend = 6
 
-func (c *conn) addPend(p *peer, kind pendKind, seq uint32, seg *capture.Segment, step int32) {
+func (c *conn) addPend(p *peer, kind pendKind, seq uint32, t int64, step int32) {
 	for i := 0; i < int(p.npend); i++ {
 		it := &p.pend[i]
 		if it.kind == kind && it.seq == seq {
@@ -47,7 +45,7 @@ func (c *conn) addPend(p *peer, kind pendKind, seq uint32, seg *capture.Segment,
 			if kind != pendAckSYN && kind != pendAckFIN {
 				// A resent SYN, FIN or RST: the latest copy is the one
 				// that may arrive. An ACK is received at its first copy.
-				it.step, it.time = step, seg.Time
+				it.step, it.time = step, t
 			}
 			return
 		}
@@ -57,7 +55,7 @@ func (c *conn) addPend(p *peer, kind pendKind, seq uint32, seg *capture.Segment,
 		copy(p.pend[:], p.pend[1:])
 		p.npend--
 	}
-	p.pend[p.npend] = pending{kind: kind, count: 1, step: step, seq: seq, time: seg.Time}
+	p.pend[p.npend] = pending{kind: kind, count: 1, step: step, seq: seq, time: t}
 	p.npend++
 }
 
@@ -150,7 +148,7 @@ func (c *conn) settleEnd() {
 				continue
 			}
 			it := &c.p[d].pend[0]
-			if best < 0 || it.time.Before(c.p[best].pend[0].time) {
+			if best < 0 || it.time < c.p[best].pend[0].time {
 				best, bi = d, 0
 			}
 		}

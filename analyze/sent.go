@@ -12,6 +12,7 @@ import (
 func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
 	p := &c.p[d]
 	f := seg.Flags
+	t := rc.Last // seg's capture time
 	c.z.Update(d == ClientToServer, seg)
 
 	if !p.hasBase {
@@ -25,7 +26,7 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 		c.start(rc, seg, d)
 	}
 	if d == ServerToClient && !c.answered {
-		c.answered, c.answerTime, c.answerFrame = true, seg.Time, seg.Frame
+		c.answered, c.answerTime, c.answerFrame = true, t, seg.Frame
 	}
 
 	c.settle(d, seg)
@@ -45,18 +46,19 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 	case c.p[d^1].finAcked:
 		// The other peer's FIN is acknowledged: no data will come that
 		// p's window could hold back.
-		p.zero.stop(seg.Time, seg.Frame)
+		p.zero.stop(t, seg.Frame)
 	case f&(capture.SYN|capture.FIN|capture.RST) == 0:
-		c.window(p, seg)
+		c.window(p, seg, t)
 	}
 	if c.cfg.Timeline {
 		c.step(seg, d, cls)
 	}
-	c.judge(rc, seg.Time, false, a)
+	c.judge(rc, t, false, a)
 }
 
 // start sets the initial states from the connection's first segment.
 func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+	t := rc.Last
 	c.started = true
 	switch seg.Flags & (capture.SYN | capture.ACK) {
 	case capture.SYN:
@@ -65,19 +67,19 @@ func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
 		// The client's SYN was not captured: it must have sent one, to a
 		// listening server.
 		c.synNotCaptured = true
-		c.setState(d^1, afterSend(Closed, sendSYN), seg.Time, -1)
-		c.setState(d, Listen, seg.Time, -1)
+		c.setState(d^1, afterSend(Closed, sendSYN), t, -1)
+		c.setState(d, Listen, t, -1)
 	default:
 		c.midstream = true
-		c.setState(ClientToServer, Established, seg.Time, -1)
-		c.setState(ServerToClient, Established, seg.Time, -1)
-		c.add(Finding{Kind: Midstream, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time,
+		c.setState(ClientToServer, Established, t, -1)
+		c.setState(ServerToClient, Established, t, -1)
+		c.add(Finding{Kind: Midstream, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 			Evidence: fmtS("first segment (frame %d, flags %s) carries no SYN: the handshake was not captured; both peers assumed ESTABLISHED", seg.Frame, seg.Flags)})
 	}
 }
 
 func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
-	p, q := &c.p[d], &c.p[d^1]
+	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	if d == ClientToServer {
 		known := false
 		for i := 0; i < int(c.nISN); i++ {
@@ -89,38 +91,38 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 			c.clientISNs[c.nISN] = seg.Seq
 			c.nISN++
 		}
-		c.lastSyn = seg.Time
+		c.lastSyn = t
 	} else if q.state == SynSent && !c.simOpen {
 		c.simOpen = true
 		c.addNow(rc, a, Finding{Kind: SimultaneousOpen, Severity: Info,
-			Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: seg.Time,
+			Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: timeOf(t),
 			Evidence: fmtS("the server sent its own SYN (seq %d, frame %d) while the client's SYN (frame %d) was still unanswered: the SYNs crossed",
 				seg.Seq, seg.Frame, q.syn.frames[0])})
 	}
-	c.noteSyn(p, seg)
-	c.setState(d, afterSend(p.state, sendSYN), seg.Time, -1)
+	c.noteSyn(p, seg, t)
+	c.setState(d, afterSend(p.state, sendSYN), t, -1)
 	if seg.Len > 0 && p.once(repSynWithData) {
 		tfo := ""
 		if seg.Opts.FastOpen {
 			tfo = " with a Fast Open option"
 		}
-		c.addNow(rc, a, Finding{Kind: SynWithData, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time,
+		c.addNow(rc, a, Finding{Kind: SynWithData, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 			By: roleName(d), Evidence: fmtS("SYN (frame %d) carries %d bytes of data%s (TCP Fast Open)", seg.Frame, seg.Len, tfo)})
 	}
-	c.addPend(p, pendSYN, seg.Seq, seg, c.nextStep())
+	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep())
 }
 
-func (c *conn) noteSyn(p *peer, seg *capture.Segment) {
+func (c *conn) noteSyn(p *peer, seg *capture.Segment, t int64) {
 	p.synISN = seg.Seq
 	if seg.Flags&capture.ACK != 0 {
-		p.synack.note(seg.Seq, seg.Frame, seg.Time)
+		p.synack.note(seg.Seq, seg.Frame, t)
 	} else {
-		p.syn.note(seg.Seq, seg.Frame, seg.Time)
+		p.syn.note(seg.Seq, seg.Frame, t)
 	}
 }
 
 func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
-	p, q := &c.p[d], &c.p[d^1]
+	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	valid := true
 	if d == ServerToClient && c.nISN > 0 {
 		// ISN_c+1 of any SYN seen, or beyond SYN data the server accepted
@@ -134,8 +136,8 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	} else if d == ClientToServer && q.syn.count > 0 {
 		valid = seg.Ack == q.synISN+1
 	}
-	c.noteSyn(p, seg)
-	c.setState(d, afterSend(p.state, sendSYNACK), seg.Time, -1)
+	c.noteSyn(p, seg, t)
+	c.setState(d, afterSend(p.state, sendSYNACK), t, -1)
 	if !valid {
 		c.badSynAck, c.badSynAckAck = true, seg.Ack
 		if len(c.findingsOf(SynAckBadAck)) == 0 {
@@ -151,7 +153,7 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 			if q.syn.count > 0 {
 				frames = []uint64{q.syn.frames[0], seg.Frame}
 			}
-			c.addNow(rc, a, Finding{Kind: SynAckBadAck, Severity: Error, Frames: frames, Time: seg.Time, By: roleName(d), Evidence: ev})
+			c.addNow(rc, a, Finding{Kind: SynAckBadAck, Severity: Error, Frames: frames, Time: timeOf(t), By: roleName(d), Evidence: ev})
 		}
 		return
 	}
@@ -159,9 +161,9 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	// the third ACK are about. A SYN-ACK from the client (a simultaneous
 	// open, or one that answers no SYN) is not it.
 	if d == ServerToClient && !c.synackValid {
-		c.synackValid, c.synackTime, c.synackFrame = true, seg.Time, seg.Frame
+		c.synackValid, c.synackTime, c.synackFrame = true, t, seg.Frame
 	}
-	c.addPend(p, pendSYNACK, seg.Seq, seg, c.nextStep())
+	c.addPend(p, pendSYNACK, seg.Seq, t, c.nextStep())
 }
 
 // rstClass is how the receiver of a RST takes it.
@@ -174,7 +176,7 @@ const (
 )
 
 func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
-	p, q := &c.p[d], &c.p[d^1]
+	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	if p.rstSent && seg.Seq == p.rstSeq {
 		return // the same RST again
 	}
@@ -186,20 +188,20 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 			f.Frames = append(f.Frames, seg.Frame)
 			f.Evidence += fmtS("; the client answered it with RST seq %d (frame %d) and stays in SYN_SENT, as RFC 9293 requires", seg.Seq, seg.Frame)
 		}
-		p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = false, seg.Frame, seg.Time, seg.Seq
+		p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = false, seg.Frame, t, seg.Seq
 		return
 	}
 	class, why := c.classifyRST(rc, seg, d)
 	switch class {
 	case rstInWindow:
 		if p.once(repRstChallenge) {
-			c.addNow(rc, a, Finding{Kind: RstChallengeable, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time,
+			c.addNow(rc, a, Finding{Kind: RstChallengeable, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 				By: roleName(d), Evidence: why})
 		}
 		return
 	case rstOutside:
 		if p.once(repRstInvalid) {
-			c.addNow(rc, a, Finding{Kind: RstInvalid, Severity: Error, Frames: []uint64{seg.Frame}, Time: seg.Time,
+			c.addNow(rc, a, Finding{Kind: RstInvalid, Severity: Error, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 				By: roleName(d), Evidence: why})
 		}
 		return
@@ -212,8 +214,8 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		if q.syn.count > 1 {
 			ev += fmtS(" (after %d SYNs)", q.syn.count)
 		}
-		c.addNow(rc, a, Finding{Kind: ConnectionRefused, Severity: Warning, Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: seg.Time,
-			Duration: seg.Time.Sub(q.syn.times[0]), HasDuration: true, By: who, Evidence: ev})
+		c.addNow(rc, a, Finding{Kind: ConnectionRefused, Severity: Warning, Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: timeOf(t),
+			Duration: since(t, q.syn.times[0]), HasDuration: true, By: who, Evidence: ev})
 		c.hsDone = true
 	case !c.midstream && !c.hsComplete && (p.state == SynSent || p.state == SynRcvd || q.state == SynRcvd || q.state == SynSent):
 		synack := c.synackFrame
@@ -224,7 +226,7 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		if synack != 0 {
 			frames = []uint64{synack, seg.Frame}
 		}
-		c.addNow(rc, a, Finding{Kind: HandshakeReset, Severity: Warning, Frames: frames, Time: seg.Time, By: who,
+		c.addNow(rc, a, Finding{Kind: HandshakeReset, Severity: Warning, Frames: frames, Time: timeOf(t), By: who,
 			Evidence: fmtS("RST from the %s (frame %d, seq %d) after the SYN-ACK (frame %d), before the handshake completed",
 				who, seg.Frame, c.rel(d, seg.Seq), synack)})
 		c.hsDone = true
@@ -240,17 +242,17 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		if seg.Len > 0 {
 			ev += fmtS("; the RST carries %d bytes", seg.Len)
 		}
-		c.addNow(rc, a, Finding{Kind: Reset, Severity: Warning, Frames: frames, Time: seg.Time, By: who, Evidence: ev})
+		c.addNow(rc, a, Finding{Kind: Reset, Severity: Warning, Frames: frames, Time: timeOf(t), By: who, Evidence: ev})
 	}
-	p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = true, seg.Frame, seg.Time, seg.Seq
+	p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = true, seg.Frame, t, seg.Seq
 	if !c.rstSeen {
-		c.rstSeen, c.rstAt = true, seg.Time
+		c.rstSeen, c.rstAt = true, t
 	}
 	p.quiet.cancel()
 	// The receiver of a valid RST is CLOSED: its CLOSE_WAIT ends here.
-	q.quiet.stop(seg.Time, seg.Frame)
-	c.setState(d, afterSend(p.state, sendRST), seg.Time, -1)
-	c.addPend(p, pendRST, seg.Seq, seg, c.nextStep())
+	q.quiet.stop(t, seg.Frame)
+	c.setState(d, afterSend(p.state, sendRST), t, -1)
+	c.addPend(p, pendRST, seg.Seq, t, c.nextStep())
 }
 
 // classifyRST applies RFC 9293 §3.10.7 and RFC 5961 §3 as the receiver would.
@@ -309,9 +311,9 @@ func (c *conn) classifyRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Di
 // sentOther is a segment without SYN or RST: in order, what it says of the
 // handshake, its data, its acknowledgments and its FIN.
 func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
-	p := &c.p[d]
+	p, t := &c.p[d], rc.Last
 	if who := roleName(d); p.rstSent && p.once(repDataAfterReset) {
-		c.addNow(rc, a, Finding{Kind: DataAfterReset, Severity: Warning, Frames: []uint64{p.rstFrame, seg.Frame}, Time: seg.Time, By: who,
+		c.addNow(rc, a, Finding{Kind: DataAfterReset, Severity: Warning, Frames: []uint64{p.rstFrame, seg.Frame}, Time: timeOf(t), By: who,
 			Evidence: fmtS("the %s sent RST at frame %d and kept sending: frame %d (%s, len %d)", who, p.rstFrame, seg.Frame, seg.Flags, seg.Len)})
 	}
 	c.sentInHandshake(rc, seg, d, a)
@@ -322,14 +324,14 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 		c.sentACK(rc, seg, d)
 	}
 	if seg.Flags&capture.FIN != 0 {
-		c.sentFIN(seg, d)
+		c.sentFIN(seg, d, t)
 	}
 }
 
 // sentInHandshake: the client's segment that completes the handshake, or
 // the server's that shows it was completed out of sight.
 func (c *conn) sentInHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
-	p, q := &c.p[d], &c.p[d^1]
+	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	f := seg.Flags
 	if d == ClientToServer && c.synackValid && !c.hsDone && !c.simOpen && f&capture.ACK != 0 {
 		c.completeHandshake(rc, seg, a)
@@ -340,13 +342,13 @@ func (c *conn) sentInHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, 
 		(seg.Len > 0 || f&capture.FIN != 0) && seg.Ack == q.synISN+1 {
 		if !c.hsDone {
 			c.hsDone, c.hsComplete = true, true
-			c.hsEndTime, c.hsEndFrame = seg.Time, seg.Frame
-			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: seg.Time, By: "client",
+			c.hsEndTime, c.hsEndFrame = t, seg.Frame
+			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: timeOf(t), By: "client",
 				Evidence: fmtS("the server sends at frame %d (seq %d, ack %d = ISN_c+1) as only an ESTABLISHED server does: the client's ACK completing the handshake was not captured", seg.Frame, c.rel(d, seg.Seq), c.rel(d^1, seg.Ack))})
 		}
-		c.setState(d, afterReceive(p.state, pendAckSYN), seg.Time, -1)
+		c.setState(d, afterReceive(p.state, pendAckSYN), t, -1)
 		if q.state == SynSent {
-			c.setState(d^1, afterReceive(q.state, pendSYNACK), seg.Time, -1)
+			c.setState(d^1, afterReceive(q.state, pendSYNACK), t, -1)
 		}
 	}
 }
@@ -354,22 +356,22 @@ func (c *conn) sentInHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, 
 // sentData: payload from a peer not yet established or past its own FIN,
 // and the end of a CLOSE_WAIT quiet stretch.
 func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
-	p := &c.p[d]
+	p, t := &c.p[d], rc.Last
 	who := roleName(d)
 	if !c.midstream && beforeHandshake(p.state) && !(p.state == Closed && p.rstSent) && p.once(repDataBeforeHS) {
-		c.addNow(rc, a, Finding{Kind: DataBeforeHandshake, Severity: Warning, Frames: []uint64{seg.Frame}, Time: seg.Time, By: who,
+		c.addNow(rc, a, Finding{Kind: DataBeforeHandshake, Severity: Warning, Frames: []uint64{seg.Frame}, Time: timeOf(t), By: who,
 			Evidence: fmtS("the %s sent %d bytes (frame %d, seq %d) while in %s, before the handshake completed", who, seg.Len, seg.Frame, c.rel(d, seg.Seq), p.state)})
 	}
 	// (After an inferred FIN, data beyond it says the lost byte was data.)
 	if p.finSent && !p.finInferred && reassembly.SeqGT(seg.Seq+seg.Len, p.finSeq) && p.once(repDataAfterFin) {
-		c.addNow(rc, a, Finding{Kind: DataAfterFin, Severity: Error, Frames: []uint64{p.finFrame, seg.Frame}, Time: seg.Time, By: who,
+		c.addNow(rc, a, Finding{Kind: DataAfterFin, Severity: Error, Frames: []uint64{p.finFrame, seg.Frame}, Time: timeOf(t), By: who,
 			Evidence: fmtS("the %s's FIN took seq %d (frame %d), then it sent data seq %d..%d (frame %d) beyond it", who, c.rel(d, p.finSeq), p.finFrame, c.rel(d, seg.Seq), c.rel(d, seg.Seq+seg.Len), seg.Frame)})
 	}
 	if cls == reassembly.New || cls == reassembly.Gap {
-		p.dataAt = seg.Time
+		p.dataAt = t
 		if p.quiet.on {
-			p.quiet.stop(seg.Time, seg.Frame)
-			p.quiet.start(seg.Time, seg.Frame)
+			p.quiet.stop(t, seg.Frame)
+			p.quiet.start(t, seg.Frame)
 		}
 	}
 }
@@ -377,43 +379,43 @@ func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 // sentACK: acknowledgments of the other peer's SYN and FIN, pending until
 // the other peer shows it received them.
 func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
-	p, q := &c.p[d], &c.p[d^1]
+	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	if c.finProven(rc, seg, d) {
 		c.inferFIN(rc, seg, d)
 	}
 	if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
-		c.addPend(p, pendAckSYN, q.synISN, seg, c.nextStep())
+		c.addPend(p, pendAckSYN, q.synISN, t, c.nextStep())
 	}
 	if q.finSent && reassembly.SeqGT(seg.Ack, q.finSeq) {
 		if !q.finAcked {
-			q.finAcked, q.finAckFrame, q.finAckTime = true, seg.Frame, seg.Time
+			q.finAcked, q.finAckFrame, q.finAckTime = true, seg.Frame, t
 			if !p.finSent && !p.rstSent {
-				p.quiet.start(seg.Time, seg.Frame)
+				p.quiet.start(t, seg.Frame)
 			}
 		}
 		if q.state == FinWait1 || q.state == Closing || q.state == LastAck {
-			c.addPend(p, pendAckFIN, q.finSeq, seg, c.nextStep())
+			c.addPend(p, pendAckFIN, q.finSeq, t, c.nextStep())
 		}
 	}
 }
 
 // sentFIN: the sender's first FIN moves it (FIN_WAIT_1 or LAST_ACK); a
 // copy is counted; either is pending until acknowledged.
-func (c *conn) sentFIN(seg *capture.Segment, d Dir) {
+func (c *conn) sentFIN(seg *capture.Segment, d Dir, t int64) {
 	p, q := &c.p[d], &c.p[d^1]
 	fin := seg.Seq + seg.Len
 	switch {
 	case !p.finSent:
 		p.finSent, p.finSeq, p.finCount = true, fin, 1
-		p.finFrame, p.finLastFrame, p.finTime = seg.Frame, seg.Frame, seg.Time
+		p.finFrame, p.finLastFrame, p.finTime = seg.Frame, seg.Frame, t
 		p.passive = q.finAcked || p.state == CloseWait
-		p.quiet.stop(seg.Time, seg.Frame)
-		c.setState(d, afterSend(p.state, sendFIN), seg.Time, -1)
+		p.quiet.stop(t, seg.Frame)
+		c.setState(d, afterSend(p.state, sendFIN), t, -1)
 	case fin == p.finSeq:
 		p.finCount++
 		p.finLastFrame = seg.Frame
 	}
-	c.addPend(p, pendFIN, p.finSeq, seg, c.nextStep())
+	c.addPend(p, pendFIN, p.finSeq, t, c.nextStep())
 }
 
 // finProven reports whether seg, from peer d, acknowledges one more than
@@ -436,7 +438,7 @@ func (c *conn) finProven(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir)
 // or LAST_ACK from CLOSE_WAIT), seg's sender received it, and the rest of
 // seg acknowledges it. The record notes it in capture_incomplete.
 func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
-	p, q, hq := &c.p[d], &c.p[d^1], &rc.Half[d^1]
+	p, q, hq, t := &c.p[d], &c.p[d^1], &rc.Half[d^1], rc.Last
 	fin := hq.Nxt
 	hq.Nxt++ // the FIN's sequence number
 	hq.FinSeen, hq.FinSeq = true, fin
@@ -444,12 +446,12 @@ func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) 
 		h.AckUnseen-- // the ack is explained: it acknowledges the FIN
 	}
 	q.finSent, q.finSeq, q.finCount = true, fin, 1
-	q.finFrame, q.finLastFrame, q.finTime = seg.Frame, seg.Frame, seg.Time
+	q.finFrame, q.finLastFrame, q.finTime = seg.Frame, seg.Frame, t
 	q.finInferred, q.finProof, q.finProofAck = true, seg.Frame, seg.Ack
 	q.passive = p.finAcked || q.state == CloseWait
-	q.quiet.stop(seg.Time, seg.Frame)
-	c.setState(d^1, afterSend(q.state, sendFIN), seg.Time, -1)
-	c.receive(d, &pending{kind: pendFIN, count: 1, step: -1, seq: fin, time: seg.Time})
+	q.quiet.stop(t, seg.Frame)
+	c.setState(d^1, afterSend(q.state, sendFIN), t, -1)
+	c.receive(d, &pending{kind: pendFIN, count: 1, step: -1, seq: fin, time: t})
 }
 
 // beforeHandshake reports whether a peer in s has not yet completed its
@@ -465,9 +467,9 @@ func beforeHandshake(s State) bool {
 // completeHandshake judges the client's first ACK-bearing segment after a
 // valid SYN-ACK.
 func (c *conn) completeHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, a *Analyzer) {
-	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
+	client, server, t := &c.p[ClientToServer], &c.p[ServerToClient], rc.Last
 	c.hsDone = true
-	c.hsEndTime, c.hsEndFrame = seg.Time, seg.Frame
+	c.hsEndTime, c.hsEndFrame = t, seg.Frame
 	wantSeq := client.syn.isn + 1
 	if c.nISN > 0 {
 		wantSeq = c.clientISNs[c.nISN-1] + 1
@@ -482,12 +484,12 @@ func (c *conn) completeHandshake(rc *reassembly.Conn[conn], seg *capture.Segment
 	switch {
 	case ackOK && seqOK:
 		c.hsComplete = true
-		if !c.lastSyn.IsZero() {
-			c.rtt, c.hasRTT = seg.Time.Sub(c.lastSyn), true
+		if c.nISN > 0 && c.lastSyn != reassembly.NoTime {
+			c.rtt, c.hasRTT = since(t, c.lastSyn), true
 			a.handshake(c.rtt)
 		}
 		if !pure {
-			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: seg.Time, By: "client",
+			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: timeOf(t), By: "client",
 				Evidence: fmtS("no pure ACK completed the handshake; the client's first segment after the SYN-ACK (frame %d, len %d) has seq %d = ISN_c+1 and ack %d = ISN_s+1, so the ACK was not captured (or rode on the data)",
 					seg.Frame, seg.Len, c.rel(ClientToServer, seg.Seq), c.rel(ServerToClient, seg.Ack))})
 		}
@@ -504,6 +506,6 @@ func (c *conn) completeHandshake(rc *reassembly.Conn[conn], seg *capture.Segment
 		default:
 			ev = fmtS("the client's completing ACK (frame %d) has ack %d ≠ ISN_s+1 = %d", seg.Frame, seg.Ack, wantAck)
 		}
-		c.addNow(rc, a, Finding{Kind: HandshakeBadAck, Severity: Error, Frames: []uint64{c.synackFrame, seg.Frame}, Time: seg.Time, By: "client", Evidence: ev})
+		c.addNow(rc, a, Finding{Kind: HandshakeBadAck, Severity: Error, Frames: []uint64{c.synackFrame, seg.Frame}, Time: timeOf(t), By: "client", Evidence: ev})
 	}
 }

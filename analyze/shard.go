@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
 // Hooks for running several Analyzers as shards of one stream (package
@@ -84,16 +85,16 @@ func (a *Analyzer) Skip(seg *capture.Segment) { a.tick(seg, false) }
 func (a *Analyzer) tick(seg *capture.Segment, own bool) bool {
 	a.entry++
 	a.created = 0
-	if seg.Time.After(a.now) {
-		a.now = seg.Time
+	if t := stamp(seg.Time); t > a.now {
+		a.now = t
 	}
 	if a.zeek != nil {
 		a.at(phaseZeekSweep)
 		a.zeek.Entry = a.entry
-		a.zeek.Tick(a.now, a.input)
+		a.zeek.Tick(timeOf(a.now), a.input)
 		if own {
 			a.at(phaseZeekSegment)
-			a.zeek.Add(seg, a.now, a.maxConns(), a.input)
+			a.zeek.Add(seg, timeOf(a.now), a.maxConns(), a.input)
 		}
 	}
 	if seg.BadChecksum {
@@ -102,11 +103,11 @@ func (a *Analyzer) tick(seg *capture.Segment, own bool) bool {
 	if own {
 		a.stats.Segments++
 	}
-	if !a.nextSweep.IsZero() && !a.now.Before(a.nextSweep) {
+	if a.nextSweep != reassembly.NoTime && a.now >= a.nextSweep {
 		a.sweep(false)
 	}
-	if a.nextSweep.IsZero() {
-		a.nextSweep = a.now.Add(sweepEvery)
+	if a.nextSweep == reassembly.NoTime {
+		a.nextSweep = later(a.now, sweepEvery)
 	}
 	a.at(phaseSegment)
 	return true

@@ -1,8 +1,6 @@
 package analyze
 
 import (
-	"time"
-
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
@@ -112,7 +110,7 @@ func afterTimeWait(s State) State {
 // the proof, so steps before its latest are left alone), or -1 when no
 // step written so far does (the current segment's step is written after).
 // It is the only writer of peer.state (state_test.go checks).
-func (c *conn) setState(d Dir, s State, t time.Time, from int32) {
+func (c *conn) setState(d Dir, s State, t int64, from int32) {
 	p := &c.p[d]
 	if s == p.state {
 		return

@@ -122,10 +122,8 @@ func (h *timerHeap[T]) down(i int) {
 
 func (c *conn) heapKey() int64      { return c.tkey }
 func (c *conn) heapSlot() *int32    { return &c.tslot }
-func (h *heldRec) heapKey() int64   { return h.until.UnixNano() }
+func (h *heldRec) heapKey() int64   { return h.until }
 func (h *heldRec) heapSlot() *int32 { return &h.tslot }
-
-func nanos(t time.Time) int64 { return t.UnixNano() }
 
 // schedule brings rc's key in the heap in line with its next deadline
 // after a segment: the key only ever moves forward in time lazily (when it
@@ -147,7 +145,7 @@ func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(&rc.D
 // sweep over all connections had), the connections whose deadline has come
 // at a.now. Keys that came too early are moved on.
 func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
-	now := nanos(a.now)
+	now := a.now
 	a.due = a.due[:0]
 	for a.timers.len() > 0 {
 		c := a.timers.min()
@@ -172,7 +170,7 @@ func (a *Analyzer) dueHeld(all bool) []*heldRec {
 	a.dueH = a.dueH[:0]
 	for a.held.len() > 0 {
 		h := a.held.min()
-		if !all && h.until.After(a.now) {
+		if !all && h.until > a.now {
 			break
 		}
 		a.held.remove(h)
@@ -188,11 +186,11 @@ func (a *Analyzer) dueHeld(all bool) []*heldRec {
 // (then now: every sweep updates it, as it always did), the close linger,
 // or the idle timeout. It mirrors judge's non-final part and over; being
 // early is harmless (judging changes nothing then), being late is not.
-func (c *conn) due(rc *reassembly.Conn[conn], now time.Time) int64 {
+func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
 	cfg := c.cfg
 	d := int64(never)
-	at := func(t time.Time, after time.Duration) {
-		if n := nanos(t.Add(after)); n < d {
+	at := func(t int64, after time.Duration) {
+		if n := later(t, after); n < d {
 			d = n
 		}
 	}
@@ -202,21 +200,17 @@ func (c *conn) due(rc *reassembly.Conn[conn], now time.Time) int64 {
 	}
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	if client.finAcked && server.finAcked {
-		t := client.finAckTime
-		if server.finAckTime.After(t) {
-			t = server.finAckTime
-		}
-		at(t, cfg.CloseLinger)
+		at(max(client.finAckTime, server.finAckTime), cfg.CloseLinger)
 	}
 	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream && !c.answered {
 		if c.slot[slotSynUnanswered] != 0 {
-			return nanos(now)
+			return now
 		}
 		at(client.syn.times[0], cfg.HandshakeTimeout)
 	}
 	if c.synackValid && !c.midstream && !c.simOpen && !c.hsDone {
 		if c.slot[slotMissingAck] != 0 {
-			return nanos(now)
+			return now
 		}
 		at(c.synackTime, cfg.HandshakeTimeout)
 	}
@@ -224,18 +218,18 @@ func (c *conn) due(rc *reassembly.Conn[conn], now time.Time) int64 {
 		x, o := &c.p[i], &c.p[i^1]
 		if o.finAcked && x.quiet.on {
 			if c.slot[slotHalfClose+i] != 0 {
-				return nanos(now)
+				return now
 			}
 			at(x.quiet.since, cfg.HalfCloseTimeout)
 		}
 		if x.zero.on {
 			if c.slot[slotZeroWindow+i] != 0 {
-				return nanos(now)
+				return now
 			}
 			at(x.zero.since, cfg.ZeroWindowTimeout)
 		}
 		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot[slotFinUnacked+i] != 0 {
-			return nanos(now)
+			return now
 		}
 	}
 	return d

@@ -27,7 +27,7 @@ const (
 // condition ends. With final, the connection is ending: pending receipts
 // are settled by the end-of-capture rules, and a condition still pending
 // under its timeout is noted as capture_incomplete.
-func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *Analyzer) {
+func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyzer) {
 	if c.finalized {
 		return
 	}
@@ -57,7 +57,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if open {
 			end = now
 		}
-		if d := end.Sub(client.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
+		if d := since(end, client.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
@@ -69,7 +69,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		if open {
 			end = now
 		}
-		if d := end.Sub(c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
+		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
@@ -83,14 +83,14 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 			if long := x.quiet.longest(now); long >= cfg.HalfCloseTimeout || closeWait && pending {
 				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
 			} else if final && closeWait {
-				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(now.Sub(x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
+				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(since(now, x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
 			}
 		}
 		// zero_window_stuck
 		if long := x.zero.longest(now); long >= cfg.ZeroWindowTimeout || x.zero.on && pending {
 			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
 		} else if final && x.zero.on {
-			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(now.Sub(x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(since(now, x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
 		}
 		// fin_unacked / last_ack_missing
 		if x.finSent && !o.rstSent && !x.rstSent {
@@ -99,7 +99,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 			if open {
 				end = now
 			}
-			d := end.Sub(x.finTime)
+			d := since(end, x.finTime)
 			kind := FinUnacked
 			if x.passive {
 				kind = LastAckMissing
@@ -117,7 +117,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 	}
 	// TIME_WAIT lasts 2·MSL of capture time.
 	for i := range c.p {
-		if now.Sub(c.p[i].timeWaitSince) >= 2*cfg.MSL {
+		if since(now, c.p[i].timeWaitSince) >= 2*cfg.MSL {
 			c.setState(Dir(i), afterTimeWait(c.p[i].state), now, -1)
 		}
 	}
@@ -145,7 +145,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 		}
 	}
 	if len(incomplete) > 0 {
-		c.add(Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: rc.First,
+		c.add(Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: timeOf(rc.First),
 			Evidence: strings.Join(incomplete, "; ")})
 	}
 	for i := range c.findings {
@@ -157,7 +157,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now time.Time, final bool, a *An
 // trackingLimit notes that the analysis stopped following the connection
 // early, and what it was still waiting for then. An idle connection with
 // nothing pending lost nothing: it gets no finding.
-func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now time.Time, pending []string) {
+func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []string) {
 	var why string
 	switch c.endedEarly {
 	case EndedMaxConns:
@@ -176,7 +176,7 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now time.Time, pending [
 		}
 		why = fmtS("no segment for %s (--idle-timeout)", c.cfg.IdleTimeout)
 	}
-	ev := why + "; tracking stopped " + dur(now.Sub(rc.Last)) + " after its last segment"
+	ev := why + "; tracking stopped " + dur(since(now, rc.Last)) + " after its last segment"
 	if len(pending) > 0 {
 		ev = why + "; " + strings.Join(pending, "; ")
 	}
@@ -184,7 +184,7 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now time.Time, pending [
 	if rc.FirstFrame == rc.LastFrame {
 		frames = frames[:1]
 	}
-	c.add(Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: rc.First, Evidence: ev})
+	c.add(Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev})
 }
 
 // slotFinding creates or updates the finding of a waiting condition.
@@ -194,7 +194,7 @@ func (c *conn) slotFinding(rc *reassembly.Conn[conn], a *Analyzer, slot int, k K
 		f.Duration = d
 		return
 	}
-	i := c.add(Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: rc.First})
+	i := c.add(Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: timeOf(rc.First)})
 	c.slot[slot] = int16(i + 1)
 	c.refresh(rc, &c.findings[i])
 	if !final {
@@ -211,17 +211,13 @@ func (c *conn) exchangeOver() bool {
 // over reports whether the connection's exchange is over and its record can
 // be made final: CloseLinger after a valid RST, or after both FINs were
 // acknowledged (late retransmissions within the linger still count).
-func (c *conn) over(now time.Time, cfg *Config) bool {
-	if c.rstSeen && now.Sub(c.rstAt) >= cfg.CloseLinger {
+func (c *conn) over(now int64, cfg *Config) bool {
+	if c.rstSeen && since(now, c.rstAt) >= cfg.CloseLinger {
 		return true
 	}
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	if client.finAcked && server.finAcked {
-		t := client.finAckTime
-		if server.finAckTime.After(t) {
-			t = server.finAckTime
-		}
-		return now.Sub(t) >= cfg.CloseLinger
+		return since(now, max(client.finAckTime, server.finAckTime)) >= cfg.CloseLinger
 	}
 	return false
 }
@@ -231,7 +227,7 @@ func (c *conn) over(now time.Time, cfg *Config) bool {
 // ended.
 type period struct {
 	on        bool
-	since     time.Time
+	since     int64
 	frame     uint64        // the frame that began the stretch under way
 	long      time.Duration // the longest stretch that ended
 	longFrame uint64        // the frame that began it
@@ -239,15 +235,15 @@ type period struct {
 }
 
 // start begins a stretch at frame, time t.
-func (p *period) start(t time.Time, frame uint64) { p.on, p.since, p.frame = true, t, frame }
+func (p *period) start(t int64, frame uint64) { p.on, p.since, p.frame = true, t, frame }
 
 // stop ends the stretch under way, if any, at frame, time t.
-func (p *period) stop(t time.Time, frame uint64) {
+func (p *period) stop(t int64, frame uint64) {
 	if !p.on {
 		return
 	}
 	p.on = false
-	if d := t.Sub(p.since); d > p.long {
+	if d := since(t, p.since); d > p.long {
 		p.long, p.longFrame, p.endFrame = d, p.frame, frame
 	}
 }
@@ -256,21 +252,21 @@ func (p *period) stop(t time.Time, frame uint64) {
 func (p *period) cancel() { p.on = false }
 
 // longest is the longest stretch, the one under way counted up to now.
-func (p *period) longest(now time.Time) time.Duration {
+func (p *period) longest(now int64) time.Duration {
 	l := p.long
 	if p.on {
-		l = max(l, now.Sub(p.since))
+		l = max(l, since(now, p.since))
 	}
 	return l
 }
 
 // window tracks zero windows advertised by p.
-func (c *conn) window(p *peer, seg *capture.Segment) {
+func (c *conn) window(p *peer, seg *capture.Segment, t int64) {
 	if seg.Window == 0 {
 		if !p.zero.on {
-			p.zero.start(seg.Time, seg.Frame)
+			p.zero.start(t, seg.Frame)
 		}
 		return
 	}
-	p.zero.stop(seg.Time, seg.Frame)
+	p.zero.stop(t, seg.Frame)
 }

@@ -2,7 +2,6 @@ package reassembly
 
 import (
 	"net/netip"
-	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
 )
@@ -20,8 +19,8 @@ type Conn[T any] struct {
 	// server (a SYN-ACK first, or port heuristics).
 	Flipped    bool
 	Half       [2]Half // indexed by Dir: Half[ClientToServer] is what the client sent
-	First      time.Time
-	Last       time.Time
+	First      int64   // capture time of the first segment (Stamp)
+	Last       int64   // capture time of the latest segment (Stamp)
 	FirstFrame uint64
 	LastFrame  uint64
 	Data       T
@@ -40,10 +39,10 @@ func (c *Conn[T]) DirOf(seg *capture.Segment) Dir {
 
 // Update records seg (in direction d) in the bookkeeping and classifies it.
 func (c *Conn[T]) Update(seg *capture.Segment, d Dir) Class {
+	c.Last, c.LastFrame = Stamp(seg.Time), seg.Frame
 	if c.FirstFrame == 0 {
-		c.First, c.FirstFrame = seg.Time, seg.Frame
+		c.First, c.FirstFrame = c.Last, seg.Frame
 	}
-	c.Last, c.LastFrame = seg.Time, seg.Frame
 	return c.Half[d].update(seg, &c.Half[d^1])
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
 )
@@ -170,10 +171,10 @@ func TestMemoryBudgetFailsCheck(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
 		t.Fatalf("analyze: exit %d, %v", code, err)
 	}
-	// 1 MiB holds 247 connections of 4,240 bytes.
-	s := doc.Summary
-	if s.MemoryHit == 0 || s.Evicted != s.MemoryHit || s.MaxOpen > 1<<20/4000 {
-		t.Errorf("summary %+v: want connections ended by the budget and at most ~250 open", s)
+	// 1 MiB holds 1 MiB / analyze.ConnCost connections.
+	s, fit := doc.Summary, int(1<<20/analyze.ConnCost)
+	if s.MemoryHit == 0 || s.Evicted != s.MemoryHit || s.MaxOpen > fit {
+		t.Errorf("summary %+v: want connections ended by the budget and at most %d open", s, fit)
 	}
 }
 
