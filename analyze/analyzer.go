@@ -149,7 +149,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 			prev = *heldPrev
 		}
 		if a.tab.Len() >= a.maxConns() {
-			a.evict(a.tab.Oldest(), EndedMaxConns)
+			a.evict(a.tab.Oldest(), endedMaxConns)
 		}
 		a.makeRoom(ConnCost, nil)
 		rc = a.tab.Insert(key, seg)
@@ -174,9 +174,9 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	d := rc.DirOf(seg)
 	cls := rc.Update(seg, d)
 	c := &rc.Data
-	steps := len(c.timeline)
+	steps := len(c.timeline())
 	c.segment(rc, seg, d, cls, a)
-	if n := len(c.timeline) - steps; n != 0 {
+	if n := len(c.timeline()) - steps; n != 0 {
 		a.steps += int64(n)
 		a.makeRoom(0, rc)
 	}
@@ -253,7 +253,7 @@ func (a *Analyzer) sweep(final bool) {
 		c := &rc.Data
 		a.pos = Pos{Entry: a.entry, Phase: phaseDue, A: c.seq}
 		if since(a.now, rc.Last) >= a.cfg.IdleTimeout {
-			a.evict(rc, EndedIdle)
+			a.evict(rc, endedIdle)
 			continue
 		}
 		c.judge(rc, a.now, false, a)
@@ -290,7 +290,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
 	h.cost = heldCost + int64(len(h.rec.Timeline))*stepCost
 	a.heldBytes += h.cost
-	a.steps -= int64(len(c.timeline))
+	a.steps -= int64(len(c.timeline()))
 	a.unschedule(rc)
 	a.tab.Remove(rc)
 	hp := &h
@@ -336,16 +336,16 @@ func (a *Analyzer) release(h *heldRec, closed bool) {
 	a.emitRecord(h.rec)
 }
 
-// evict ends rc before its time, for why (EndedMaxConns, ...): its
+// evict ends rc before its time, for why (endedMaxConns, ...): its
 // record says so, and so do the counters.
-func (a *Analyzer) evict(rc *reassembly.Conn[conn], why string) {
+func (a *Analyzer) evict(rc *reassembly.Conn[conn], why endReason) {
 	a.stats.Evicted++
 	switch why {
-	case EndedMaxConns:
+	case endedMaxConns:
 		a.stats.CapHit++
-	case EndedMaxMemory:
+	case endedMaxMemory:
 		a.stats.MemoryHit++
-	case EndedIdle:
+	case endedIdle:
 		a.stats.IdleEvicted++
 	}
 	rc.Data.endedEarly = why
@@ -357,7 +357,7 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
 	rec := c.record(rc, a.input)
-	a.steps -= int64(len(c.timeline))
+	a.steps -= int64(len(c.timeline()))
 	a.unschedule(rc)
 	a.tab.Remove(rc)
 	a.over(rec)

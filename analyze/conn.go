@@ -15,35 +15,13 @@ import (
 // goes through setState (state.go); findings carry their evidence
 // (evidence.go).
 
-// peer is what the analyzer knows of one side of a connection.
+// peer is what the analyzer knows of one side of a connection. Its fields
+// are ordered by size, so that no padding sits between them.
 type peer struct {
-	state    State // written only by conn.setState
-	npend    uint8
-	pend     [maxPend]pending
-	lastStep int32 // timeline index of this peer's latest segment, -1 if none
-
-	base    uint32 // relative sequence numbers count from here
-	hasBase bool
+	pend [maxPend]pending
 
 	syn    synLog // SYNs (without ACK) sent
 	synack synLog // SYN-ACKs sent
-	synISN uint32 // the ISN of the latest SYN or SYN-ACK
-
-	finSent      bool
-	finSeq       uint32
-	finCount     int
-	finFrame     uint64
-	finLastFrame uint64
-	finTime      int64
-	finAcked     bool // the other peer acknowledged this FIN
-	finAckFrame  uint64
-	finAckTime   int64
-	passive      bool // the other peer's FIN was acknowledged before this one's FIN
-	// finInferred: the capture missed this FIN; the other peer's ACK
-	// finProofAck at frame finProof covered it (finFrame is that frame).
-	finInferred bool
-	finProof    uint64
-	finProofAck uint32
 
 	// quiet is CLOSE_WAIT's quiet period: after this peer acknowledged the
 	// other's FIN, the time since it last sent new data (or since the ack).
@@ -51,14 +29,34 @@ type peer struct {
 	// zero is this peer advertising a zero window.
 	zero period
 
-	rstSent  bool
+	finFrame     uint64
+	finLastFrame uint64
+	finTime      int64
+	finAckFrame  uint64
+	finAckTime   int64
+	// finInferred: the capture missed this FIN; the other peer's ACK
+	// finProofAck at frame finProof covered it (finFrame is that frame).
+	finProof uint64
 	rstFrame uint64
-	rstTime  int64
-	rstSeq   uint32
 
 	timeWaitSince int64
-	reported      uint32 // bit per once-only finding
-	dataAt        int64
+
+	base        uint32 // relative sequence numbers count from here
+	synISN      uint32 // the ISN of the latest SYN or SYN-ACK
+	finSeq      uint32
+	finCount    uint32
+	finProofAck uint32
+	rstSeq      uint32
+	reported    uint32 // bit per once-only finding
+
+	state       State // written only by conn.setState
+	npend       uint8
+	hasBase     bool
+	finSent     bool
+	finAcked    bool // the other peer acknowledged this FIN
+	passive     bool // the other peer's FIN was acknowledged before this one's FIN
+	finInferred bool
+	rstSent     bool
 }
 
 // once reports whether the once-only finding bit has not been reported by
@@ -81,33 +79,42 @@ const (
 	repRstChallenge
 )
 
-// synLog counts a peer's SYNs or SYN-ACKs and remembers the first few.
+// synLog counts a peer's SYNs or SYN-ACKs and holds the first; the next
+// ones, up to synKept in all, are remembered out of line (connMore.syns),
+// for the few connections that sent more than one.
 type synLog struct {
-	count  int
-	isn    uint32
-	frames [8]uint64
-	times  [8]int64
+	frame uint64 // the first's
+	time  int64  // the first's
+	count uint32
+	isn   uint32 // the latest's
 }
 
-func (l *synLog) note(seq uint32, frame uint64, t int64) {
-	l.isn = seq
-	if l.count < len(l.frames) {
-		l.frames[l.count] = frame
-		l.times[l.count] = t
-	}
-	l.count++
+// synKept is how many SYNs (or SYN-ACKs) of a peer are remembered.
+const synKept = 8
+
+// synTail is the second to synKept-th SYNs (or SYN-ACKs) of a synLog.
+type synTail struct {
+	frames [synKept - 1]uint64
+	times  [synKept - 1]int64
 }
 
 // kept returns how many of the SYNs are remembered.
-func (l *synLog) kept() int {
-	if l.count > len(l.frames) {
-		return len(l.frames)
-	}
-	return l.count
+func (l *synLog) kept() int { return int(min(l.count, synKept)) }
+
+// connMore is what few connections need, kept out of line and allocated
+// at first use: a connection with a finding, a timeline, or a SYN sent
+// more than once.
+type connMore struct {
+	findings []Finding
+	timeline []Step
+	slot     [nSlots]int16 // index+1 of the slot's finding in findings
+	lastStep [2]int32      // timeline index of each peer's latest segment, -1 if none
+	syns     [4]synTail    // [2·peer]: SYNs, [2·peer+1]: SYN-ACKs
 }
 
 // conn is the analyzer's state of one connection, stored inline in the
-// connection table.
+// connection table. Its fields are ordered by size, so that no padding
+// sits between them.
 type conn struct {
 	id  uint64
 	cfg *Config
@@ -117,45 +124,107 @@ type conn struct {
 	// its next deadline, ns of capture time), index+1 in the heap, and the
 	// activity order
 	tkey  int64
-	tslot int32
 	seq   uint64
 	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
 	z     zeek.Tracker
+	more  *connMore // nil until needed
+	tslot int32
 
-	findings []Finding
-	timeline []Step
-	slot     [nSlots]int16 // index+1 of the slot's finding in findings
+	lastSyn     int64 // most recent SYN from the client, for the RTT (valid when nISN > 0)
+	synackTime  int64
+	synackFrame uint64
+	answerTime  int64
+	answerFrame uint64
+	hsEndTime   int64
+	hsEndFrame  uint64
+	rtt         time.Duration
+	rstAt       int64 // first valid RST
+
+	clientISNs   [4]uint32
+	badSynAckAck uint32 // the ack of a SYN-ACK with an unacceptable one
+	nISN         uint8
+	endedEarly   endReason // why tracking stops early, set before the last judge
 
 	started, midstream, finalized bool
 	atEnd                         bool // judged at the end of the capture
 	synNotCaptured                bool
-	endedEarly                    string // why tracking stops early, set before the last judge
 	simOpen, simClose             bool
-
-	clientISNs [4]uint32
-	nISN       uint8
-	lastSyn    int64 // most recent SYN from the client, for the RTT (valid when nISN > 0)
-
-	synackValid  bool
-	badSynAck    bool   // a SYN-ACK with an unacceptable ack was seen
-	badSynAckAck uint32 // its ack
-	synackTime   int64
-	synackFrame  uint64
-	answered     bool // the server sent anything at all
-	answerTime   int64
-	answerFrame  uint64
-
-	hsDone       bool // the client's completing segment was seen (or the handshake was cut short)
-	hsComplete   bool
-	hsEndTime    int64
-	hsEndFrame   uint64
-	rtt          time.Duration
-	hasRTT       bool
-	rstAt        int64 // first valid RST
-	rstSeen      bool
-	reuse        *prevConn
-	lateAckFrame uint64
+	synackValid                   bool
+	badSynAck                     bool // a SYN-ACK with an unacceptable ack was seen
+	answered                      bool // the server sent anything at all
+	hsDone                        bool // the client's completing segment was seen (or the handshake was cut short)
+	hsComplete                    bool
+	hasRTT                        bool
+	rstSeen                       bool
 }
+
+// x returns the connection's out-of-line state, allocating it at first use.
+func (c *conn) x() *connMore {
+	if c.more == nil {
+		c.more = &connMore{lastStep: [2]int32{-1, -1}}
+	}
+	return c.more
+}
+
+// findings returns the connection's findings so far.
+func (c *conn) findings() []Finding {
+	if c.more == nil {
+		return nil
+	}
+	return c.more.findings
+}
+
+// timeline returns the connection's timeline so far.
+func (c *conn) timeline() []Step {
+	if c.more == nil {
+		return nil
+	}
+	return c.more.timeline
+}
+
+// slot returns index+1 of the finding of waiting-condition slot i, 0 if none.
+func (c *conn) slot(i int) int16 {
+	if c.more == nil {
+		return 0
+	}
+	return c.more.slot[i]
+}
+
+// synList returns the frames and times of the SYNs (SYN-ACKs, with ack)
+// peer d sent, as many as are remembered.
+func (c *conn) synList(d Dir, ack bool) ([]uint64, []int64) {
+	l, i := &c.p[d].syn, 2*int(d)
+	if ack {
+		l, i = &c.p[d].synack, i+1
+	}
+	n := l.kept()
+	if n == 0 {
+		return nil, nil
+	}
+	frames, times := make([]uint64, n), make([]int64, n)
+	frames[0], times[0] = l.frame, l.time
+	if n > 1 {
+		tl := &c.more.syns[i]
+		copy(frames[1:], tl.frames[:n-1])
+		copy(times[1:], tl.times[:n-1])
+	}
+	return frames, times
+}
+
+// endReason is why tracking stopped early (Conn.EndedEarly by number).
+type endReason uint8
+
+const (
+	endedNot endReason = iota
+	endedMaxConns
+	endedMaxMemory
+	endedIdle
+)
+
+var endReasons = [...]string{endedNot: "", endedMaxConns: EndedMaxConns, endedMaxMemory: EndedMaxMemory, endedIdle: EndedIdle}
+
+// String is the reason's name in records ("" for none).
+func (r endReason) String() string { return endReasons[r] }
 
 // prevConn describes the connection a reused port replaced.
 type prevConn struct {
@@ -171,7 +240,6 @@ func (c *conn) init(id uint64, rc *reassembly.Conn[conn], cfg *Config) {
 	c.id = id
 	c.cfg = cfg
 	c.rc = rc
-	c.p[0].lastStep, c.p[1].lastStep = -1, -1
 }
 
 func (a *Analyzer) prevOf(rc *reassembly.Conn[conn], seg *capture.Segment) prevConn {

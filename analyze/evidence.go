@@ -17,20 +17,21 @@ func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args..
 
 // add appends a finding and returns its index.
 func (c *conn) add(f Finding) int {
-	c.findings = append(c.findings, f)
-	return len(c.findings) - 1
+	m := c.x()
+	m.findings = append(m.findings, f)
+	return len(m.findings) - 1
 }
 
 // addNow appends a finding and hands it to the sink at once.
 func (c *conn) addNow(rc *reassembly.Conn[conn], a *Analyzer, f Finding) {
 	i := c.add(f)
-	a.emit(rc, &c.findings[i])
+	a.emit(rc, &c.more.findings[i])
 }
 
 func (c *conn) findingsOf(k Kind) []int {
 	var out []int
-	for i := range c.findings {
-		if c.findings[i].Kind == k {
+	for i, f := range c.findings() {
+		if f.Kind == k {
 			out = append(out, i)
 		}
 	}
@@ -42,7 +43,6 @@ func (c *conn) findingsOf(k Kind) []int {
 const reusedConn = "on the tuple of connection #"
 
 func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
-	c.reuse = &p
 	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection %s%d (client ISN %d), whose last segment was %s earlier",
 		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(since(stamp(seg.Time), p.end)))
 	if p.premature {
@@ -71,12 +71,12 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	switch f.Kind {
 	case SynUnanswered:
-		n := client.syn.kept()
-		f.Frames = append(f.Frames[:0], client.syn.frames[:n]...)
-		f.Time = timeOf(client.syn.times[0])
+		frames, times := c.synList(ClientToServer, false)
+		f.Frames = append(f.Frames[:0], frames...)
+		f.Time = timeOf(times[0])
 		var at []string
-		for i := 0; i < n; i++ {
-			at = append(at, "+"+dur(since(client.syn.times[i], client.syn.times[0])))
+		for _, t := range times {
+			at = append(at, "+"+dur(since(t, times[0])))
 		}
 		ev := fmtS("%d SYN(s) (ISN_c %d) sent at %s; ", client.syn.count, client.syn.isn, strings.Join(at, ", "))
 		if c.answered {
@@ -87,8 +87,8 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		f.Evidence = ev + c.pendingNote(!c.answered, f.Duration)
 	case MissingThirdAck:
 		f.Frames = f.Frames[:0]
-		n := server.synack.kept()
-		f.Frames = append(f.Frames, server.synack.frames[:n]...)
+		frames, _ := c.synList(ServerToClient, true)
+		f.Frames = append(f.Frames, frames...)
 		f.Time = timeOf(c.synackTime)
 		ev := fmtS("SYN-ACK (ISN_s %d, ack %d = ISN_c+1) sent %d time(s) from frame %d; ", server.synack.isn, client.syn.isn+1, server.synack.count, c.synackFrame)
 		if c.hsDone && c.hsEndFrame != 0 {
@@ -107,7 +107,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	}
 	i := -1
 	for k := 0; k < 2 && i < 0; k++ {
-		if j := c.slot[base+k]; j != 0 && &c.findings[j-1] == f {
+		if j := c.slot(base + k); j != 0 && &c.more.findings[j-1] == f {
 			i = k
 		}
 	}
@@ -207,13 +207,14 @@ func (c *conn) retransmittedHandshake() {
 		if l.count < 2 {
 			continue
 		}
-		n := l.kept()
+		frames, times := c.synList(Dir(i), i == 1)
+		n := len(times)
 		var gaps []string
 		for j := 1; j < n; j++ {
-			gaps = append(gaps, "+"+dur(since(l.times[j], l.times[j-1])))
+			gaps = append(gaps, "+"+dur(since(times[j], times[j-1])))
 		}
-		c.add(Finding{Kind: k, Severity: Info, Frames: append([]uint64(nil), l.frames[:n]...), Time: timeOf(l.times[0]),
-			Duration: since(l.times[n-1], l.times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
+		c.add(Finding{Kind: k, Severity: Info, Frames: frames, Time: timeOf(times[0]),
+			Duration: since(times[n-1], times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
 			Evidence: fmtS("%s (ISN %d) sent %d times, each after %s", what, l.isn, l.count, strings.Join(gaps, ", "))})
 	}
 }

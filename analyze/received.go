@@ -66,10 +66,11 @@ func (p *peer) dropPend(i int) {
 
 // nextStep is the timeline index the current segment will get.
 func (c *conn) nextStep() int32 {
-	if !c.cfg.Timeline || len(c.timeline) >= c.cfg.MaxTimeline {
+	n := len(c.timeline())
+	if !c.cfg.Timeline || n >= c.cfg.MaxTimeline {
 		return -1
 	}
-	return int32(len(c.timeline))
+	return int32(n)
 }
 
 // settle decides, from seg (sent by peer d), which of the other peer's

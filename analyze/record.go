@@ -26,13 +26,13 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 		ClientPackets: cs.Packets,
 		ServerPackets: sc.Packets,
 		Midstream:     c.midstream,
-		EndedEarly:    c.endedEarly,
+		EndedEarly:    c.endedEarly.String(),
 		Handshake: Handshake{
 			Complete:    c.hsComplete,
 			RTT:         c.rtt,
 			HasRTT:      c.hasRTT,
-			SYNCount:    c.p[ClientToServer].syn.count,
-			SYNACKCount: c.p[ServerToClient].synack.count,
+			SYNCount:    int(c.p[ClientToServer].syn.count),
+			SYNACKCount: int(c.p[ServerToClient].synack.count),
 			MSS:         [2]uint16{cs.MSS, sc.MSS},
 			WScale:      [2]int8{-1, -1},
 			SACK:        cs.SACK && sc.SACK,
@@ -47,16 +47,16 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 	if sc.SynSeen {
 		r.Handshake.WScale[1] = sc.WScale
 	}
-	if len(c.findings) > 0 {
-		r.Findings = make([]Finding, len(c.findings))
-		copy(r.Findings, c.findings)
+	if fs := c.findings(); len(fs) > 0 {
+		r.Findings = make([]Finding, len(fs))
+		copy(r.Findings, fs)
 		for i := range r.Findings {
 			r.Findings[i].Frames = append([]uint64(nil), r.Findings[i].Frames...)
 		}
 		sortFindings(r.Findings)
 	}
-	if len(c.timeline) > 0 {
-		r.Timeline = append([]Step(nil), c.timeline...)
+	if tl := c.timeline(); len(tl) > 0 {
+		r.Timeline = append([]Step(nil), tl...)
 	}
 	return r
 }

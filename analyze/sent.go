@@ -95,11 +95,11 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	} else if q.state == SynSent && !c.simOpen {
 		c.simOpen = true
 		c.addNow(rc, a, Finding{Kind: SimultaneousOpen, Severity: Info,
-			Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: timeOf(t),
+			Frames: []uint64{q.syn.frame, seg.Frame}, Time: timeOf(t),
 			Evidence: fmtS("the server sent its own SYN (seq %d, frame %d) while the client's SYN (frame %d) was still unanswered: the SYNs crossed",
-				seg.Seq, seg.Frame, q.syn.frames[0])})
+				seg.Seq, seg.Frame, q.syn.frame)})
 	}
-	c.noteSyn(p, seg, t)
+	c.noteSyn(d, seg, t)
 	c.setState(d, afterSend(p.state, sendSYN), t, -1)
 	if seg.Len > 0 && p.once(repSynWithData) {
 		tfo := ""
@@ -112,13 +112,23 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep())
 }
 
-func (c *conn) noteSyn(p *peer, seg *capture.Segment, t int64) {
-	p.synISN = seg.Seq
+// noteSyn counts a SYN or SYN-ACK from peer d, remembering the first
+// synKept.
+func (c *conn) noteSyn(d Dir, seg *capture.Segment, t int64) {
+	p, i := &c.p[d], 2*int(d)
+	l := &p.syn
 	if seg.Flags&capture.ACK != 0 {
-		p.synack.note(seg.Seq, seg.Frame, t)
-	} else {
-		p.syn.note(seg.Seq, seg.Frame, t)
+		l, i = &p.synack, i+1
 	}
+	p.synISN, l.isn = seg.Seq, seg.Seq
+	switch {
+	case l.count == 0:
+		l.frame, l.time = seg.Frame, t
+	case l.count < synKept:
+		tl := &c.x().syns[i]
+		tl.frames[l.count-1], tl.times[l.count-1] = seg.Frame, t
+	}
+	l.count++
 }
 
 func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
@@ -136,7 +146,7 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	} else if d == ClientToServer && q.syn.count > 0 {
 		valid = seg.Ack == q.synISN+1
 	}
-	c.noteSyn(p, seg, t)
+	c.noteSyn(d, seg, t)
 	c.setState(d, afterSend(p.state, sendSYNACK), t, -1)
 	if !valid {
 		c.badSynAck, c.badSynAckAck = true, seg.Ack
@@ -151,7 +161,7 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 			}
 			frames := []uint64{seg.Frame}
 			if q.syn.count > 0 {
-				frames = []uint64{q.syn.frames[0], seg.Frame}
+				frames = []uint64{q.syn.frame, seg.Frame}
 			}
 			c.addNow(rc, a, Finding{Kind: SynAckBadAck, Severity: Error, Frames: frames, Time: timeOf(t), By: roleName(d), Evidence: ev})
 		}
@@ -184,11 +194,11 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		// RFC 9293 §3.10.7.3: a client in SYN-SENT answers an unacceptable
 		// SYN-ACK with <SEQ=SEG.ACK><CTL=RST> and stays in SYN-SENT.
 		if i := c.findingsOf(SynAckBadAck); len(i) > 0 {
-			f := &c.findings[i[0]]
+			f := &c.more.findings[i[0]]
 			f.Frames = append(f.Frames, seg.Frame)
 			f.Evidence += fmtS("; the client answered it with RST seq %d (frame %d) and stays in SYN_SENT, as RFC 9293 requires", seg.Seq, seg.Frame)
 		}
-		p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = false, seg.Frame, t, seg.Seq
+		p.rstSent, p.rstFrame, p.rstSeq = false, seg.Frame, seg.Seq
 		return
 	}
 	class, why := c.classifyRST(rc, seg, d)
@@ -210,17 +220,17 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	switch {
 	case d == ServerToClient && q.state == SynSent && p.state != SynRcvd && !c.synackValid:
 		ev := fmtS("RST (frame %d, seq %d, ack %d = ISN_c+1) answers the SYN at frame %d: nobody listening on %s",
-			seg.Frame, seg.Seq, seg.Ack, q.syn.frames[0], rc.Server)
+			seg.Frame, seg.Seq, seg.Ack, q.syn.frame, rc.Server)
 		if q.syn.count > 1 {
 			ev += fmtS(" (after %d SYNs)", q.syn.count)
 		}
-		c.addNow(rc, a, Finding{Kind: ConnectionRefused, Severity: Warning, Frames: []uint64{q.syn.frames[0], seg.Frame}, Time: timeOf(t),
-			Duration: since(t, q.syn.times[0]), HasDuration: true, By: who, Evidence: ev})
+		c.addNow(rc, a, Finding{Kind: ConnectionRefused, Severity: Warning, Frames: []uint64{q.syn.frame, seg.Frame}, Time: timeOf(t),
+			Duration: since(t, q.syn.time), HasDuration: true, By: who, Evidence: ev})
 		c.hsDone = true
 	case !c.midstream && !c.hsComplete && (p.state == SynSent || p.state == SynRcvd || q.state == SynRcvd || q.state == SynSent):
 		synack := c.synackFrame
 		if synack == 0 {
-			synack = c.p[ServerToClient].synack.frames[0]
+			synack = c.p[ServerToClient].synack.frame
 		}
 		frames := []uint64{seg.Frame}
 		if synack != 0 {
@@ -244,7 +254,7 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		}
 		c.addNow(rc, a, Finding{Kind: Reset, Severity: Warning, Frames: frames, Time: timeOf(t), By: who, Evidence: ev})
 	}
-	p.rstSent, p.rstFrame, p.rstTime, p.rstSeq = true, seg.Frame, t, seg.Seq
+	p.rstSent, p.rstFrame, p.rstSeq = true, seg.Frame, seg.Seq
 	if !c.rstSeen {
 		c.rstSeen, c.rstAt = true, t
 	}
@@ -368,7 +378,6 @@ func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 			Evidence: fmtS("the %s's FIN took seq %d (frame %d), then it sent data seq %d..%d (frame %d) beyond it", who, c.rel(d, p.finSeq), p.finFrame, c.rel(d, seg.Seq), c.rel(d, seg.Seq+seg.Len), seg.Frame)})
 	}
 	if cls == reassembly.New || cls == reassembly.Gap {
-		p.dataAt = t
 		if p.quiet.on {
 			p.quiet.stop(t, seg.Frame)
 			p.quiet.start(t, seg.Frame)

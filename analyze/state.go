@@ -119,15 +119,16 @@ func (c *conn) setState(d Dir, s State, t int64, from int32) {
 	if s == TimeWait {
 		p.timeWaitSince = t
 	}
-	if from < 0 {
+	if from < 0 || c.more == nil {
 		return
 	}
-	from = max(from, p.lastStep+1)
-	for i := int(from); i < len(c.timeline); i++ {
+	m := c.more
+	from = max(from, m.lastStep[d]+1)
+	for i := int(from); i < len(m.timeline); i++ {
 		if d == ClientToServer {
-			c.timeline[i].ClientState = s
+			m.timeline[i].ClientState = s
 		} else {
-			c.timeline[i].ServerState = s
+			m.timeline[i].ServerState = s
 		}
 	}
 }
@@ -135,7 +136,7 @@ func (c *conn) setState(d Dir, s State, t int64, from int32) {
 // step appends seg to the timeline, with both peers' states as they are
 // now; a receipt proven later rewrites them (setState).
 func (c *conn) step(seg *capture.Segment, d Dir, cls reassembly.Class) {
-	if len(c.timeline) >= c.cfg.MaxTimeline {
+	if len(c.timeline()) >= c.cfg.MaxTimeline {
 		return
 	}
 	st := Step{Frame: seg.Frame, Time: seg.Time, Dir: d, Flags: seg.Flags, Seq: c.rel(d, seg.Seq), Len: seg.Len,
@@ -143,6 +144,7 @@ func (c *conn) step(seg *capture.Segment, d Dir, cls reassembly.Class) {
 	if seg.Flags&capture.ACK != 0 {
 		st.Ack = c.rel(d^1, seg.Ack)
 	}
-	c.p[d].lastStep = int32(len(c.timeline))
-	c.timeline = append(c.timeline, st)
+	m := c.x()
+	m.lastStep[d] = int32(len(m.timeline))
+	m.timeline = append(m.timeline, st)
 }

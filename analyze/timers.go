@@ -203,13 +203,13 @@ func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
 		at(max(client.finAckTime, server.finAckTime), cfg.CloseLinger)
 	}
 	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream && !c.answered {
-		if c.slot[slotSynUnanswered] != 0 {
+		if c.slot(slotSynUnanswered) != 0 {
 			return now
 		}
-		at(client.syn.times[0], cfg.HandshakeTimeout)
+		at(client.syn.time, cfg.HandshakeTimeout)
 	}
 	if c.synackValid && !c.midstream && !c.simOpen && !c.hsDone {
-		if c.slot[slotMissingAck] != 0 {
+		if c.slot(slotMissingAck) != 0 {
 			return now
 		}
 		at(c.synackTime, cfg.HandshakeTimeout)
@@ -217,18 +217,18 @@ func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
 	for i := range c.p {
 		x, o := &c.p[i], &c.p[i^1]
 		if o.finAcked && x.quiet.on {
-			if c.slot[slotHalfClose+i] != 0 {
+			if c.slot(slotHalfClose+i) != 0 {
 				return now
 			}
 			at(x.quiet.since, cfg.HalfCloseTimeout)
 		}
 		if x.zero.on {
-			if c.slot[slotZeroWindow+i] != 0 {
+			if c.slot(slotZeroWindow+i) != 0 {
 				return now
 			}
 			at(x.zero.since, cfg.ZeroWindowTimeout)
 		}
-		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot[slotFinUnacked+i] != 0 {
+		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot(slotFinUnacked+i) != 0 {
 			return now
 		}
 	}

@@ -44,10 +44,10 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 	// pending: at the end of a finished test, a condition still open is a
 	// finding whatever its duration. A connection the analysis stopped
 	// following early is not at the end of anything.
-	c.atEnd = final && a != nil && a.finishing && c.endedEarly == ""
+	c.atEnd = final && a != nil && a.finishing && c.endedEarly == endedNot
 	pending := c.atEnd && cfg.FinishedTest
 	ended := "the capture ended"
-	if c.endedEarly != "" {
+	if c.endedEarly != endedNot {
 		ended = "tracking stopped"
 	}
 
@@ -57,7 +57,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if open {
 			end = now
 		}
-		if d := since(end, client.syn.times[0]); d >= cfg.HandshakeTimeout || open && pending {
+		if d := since(end, client.syn.time); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
@@ -69,7 +69,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if open {
 			end = now
 		}
-		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot[slotMissingAck] != 0 || c.hsComplete) || open && pending {
+		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot(slotMissingAck) != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
@@ -122,7 +122,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		}
 	}
 	c.retransmittedHandshake()
-	if c.endedEarly != "" {
+	if c.endedEarly != endedNot {
 		c.trackingLimit(rc, now, incomplete)
 		incomplete = nil
 	}
@@ -148,8 +148,8 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		c.add(Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: timeOf(rc.First),
 			Evidence: strings.Join(incomplete, "; ")})
 	}
-	for i := range c.findings {
-		c.refresh(rc, &c.findings[i])
+	for i := range c.findings() {
+		c.refresh(rc, &c.more.findings[i])
 	}
 	c.finalized = true
 }
@@ -160,12 +160,12 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []string) {
 	var why string
 	switch c.endedEarly {
-	case EndedMaxConns:
+	case endedMaxConns:
 		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", c.cfg.MaxConns)
 		if w := c.cfg.Workers; w > 1 {
 			why += fmtS(" of its worker's share (--workers %d: %d each)", w, (c.cfg.MaxConns+w-1)/w)
 		}
-	case EndedMaxMemory:
+	case endedMaxMemory:
 		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", c.cfg.maxMemoryText())
 		if w := c.cfg.Workers; w > 1 {
 			why += fmtS(" of its worker's share (--workers %d split it equally)", w)
@@ -189,16 +189,16 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []str
 
 // slotFinding creates or updates the finding of a waiting condition.
 func (c *conn) slotFinding(rc *reassembly.Conn[conn], a *Analyzer, slot int, k Kind, sev Severity, d time.Duration, final bool) {
-	if i := c.slot[slot]; i != 0 {
-		f := &c.findings[i-1]
+	if i := c.slot(slot); i != 0 {
+		f := &c.more.findings[i-1]
 		f.Duration = d
 		return
 	}
 	i := c.add(Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: timeOf(rc.First)})
-	c.slot[slot] = int16(i + 1)
-	c.refresh(rc, &c.findings[i])
+	c.more.slot[slot] = int16(i + 1)
+	c.refresh(rc, &c.more.findings[i])
 	if !final {
-		a.emit(rc, &c.findings[i])
+		a.emit(rc, &c.more.findings[i])
 	}
 }
 
