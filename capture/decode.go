@@ -21,8 +21,12 @@ const (
 
 // Decoder turns one frame into a Segment. It keeps no per-packet state
 // beyond the last call and allocates nothing per packet once the skip
-// reasons for unusual link and ether types have been seen. A Decoder is not
-// safe for concurrent use; make one per goroutine.
+// reasons for unusual link and ether types have been seen. A Decoder made by
+// NewDecoder does not reassemble IP fragments: a first fragment holding the
+// TCP header yields a segment (its payload counted as not captured), later
+// fragments are skipped; a Reader's or Live's decoder reassembles them
+// (see FragmentConfig). A Decoder is not safe for concurrent use; make one
+// per goroutine.
 type Decoder struct {
 	verify bool
 
@@ -47,6 +51,13 @@ type Decoder struct {
 	// moreSubframes is set when another one follows it.
 	subframe      int
 	moreSubframes bool
+
+	// frag reassembles IP fragments (a Reader's or Live's decoder; nil for
+	// NewDecoder's, which decodes frames one by one); now and frame are the
+	// capture time (ns) and number of the frame being decoded, for it.
+	frag  *defrag
+	now   int64
+	frame uint64
 
 	// text is the text of the last SkipLinkType or SkipEtherType reason,
 	// made once per type and kept in these maps.
@@ -123,6 +134,9 @@ func (d *Decoder) DecodeNext(data []byte, wireLen int, link layers.LinkType, seg
 }
 
 func (d *Decoder) decode(data []byte, wireLen int, link layers.LinkType, seg *Segment) Reason {
+	if d.frag != nil && d.frag.nDone > 0 {
+		d.frag.release()
+	}
 	d.moreSubframes = false
 	d.frameCap, d.end = cap(data), wireLen
 	if wireLen < len(data) {

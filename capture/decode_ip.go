@@ -93,12 +93,16 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
 		d.badIPHeader = true
 	}
-	frag := binary.BigEndian.Uint16(b[6:])
-	if frag&ipv4FragOffset != 0 {
-		return SkipFragment
-	}
-	if frag&ipv4MoreFragments != 0 { // first fragment: the checksum covers bytes not here
-		verifiable = false
+	if frag := binary.BigEndian.Uint16(b[6:]); frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
+		if d.frag != nil && !d.badIPHeader {
+			if k, held := d.ipv4Fragment(b, ihl, total, frag, seg, bad); held {
+				return k
+			}
+		}
+		if frag&ipv4FragOffset != 0 {
+			return SkipFragment
+		}
+		verifiable = false // a first fragment: the checksum covers bytes not here
 	}
 	d.src, d.dst = b[12:16], b[16:20]
 	if ihl > 20 {
@@ -150,6 +154,15 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 		case layers.IPProtocolIPv6Fragment:
 			if len(b) < 8 {
 				return SkipTruncated
+			}
+			if d.frag != nil && binary.BigEndian.Uint16(b[2:])&(ipv6FragOffset|ipv6MoreFragments) != 0 {
+				if data, proto, held := d.ipv6Fragment(b, wire, seg); held {
+					if data == nil {
+						return SkipFragment
+					}
+					next, b, wire = proto, data, len(data)
+					continue
+				}
 			}
 			if binary.BigEndian.Uint16(b[2:])&ipv6FragOffset != 0 {
 				return SkipFragment
@@ -259,4 +272,68 @@ func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, v
 		return d.udp(payload, seg, bad)
 	}
 	return SkipNonTCP
+}
+
+// ipv4Fragment hands an IPv4 fragment (header length ihl, total length
+// total) to reassembly and, when it completes its datagram, decodes the
+// datagram's payload. held is false when the fragment was not captured
+// whole: it is decoded as it is (Zeek does the same).
+func (d *Decoder) ipv4Fragment(b []byte, ihl, total int, frag uint16, seg *Segment, bad *bool) (k SkipKind, held bool) {
+	d.frag.stats.Fragments++
+	if d.clamped || total > len(b) {
+		d.frag.stats.Uncaptured++
+		return 0, false
+	}
+	key := fragKey{id: uint32(binary.BigEndian.Uint16(b[4:])), proto: b[9]}
+	copy(key.src[:], b[12:16])
+	copy(key.dst[:], b[16:20])
+	data, _ := d.frag.add(&key, int(frag&ipv4FragOffset)*8, frag&ipv4MoreFragments != 0, b[ihl:total], b[9], ihl, d.now, d.frame)
+	if data == nil {
+		return SkipFragment, true
+	}
+	// The datagram is decoded as this fragment's, its header the last
+	// fragment's (source routes are copied into every fragment).
+	d.src, d.dst = b[12:16], b[16:20]
+	if ihl > 20 {
+		d.sourceRouteDst(b[20:ihl])
+	}
+	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
+	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
+	seg.IPLen = uint32(ihl + len(data))
+	d.reframe(data)
+	return d.transport(layers.IPProtocol(b[9]), data, len(data), true, seg, bad), true
+}
+
+// ipv6Fragment hands the IPv6 fragment whose fragment header starts b
+// (wire bytes on the wire from there) to reassembly. It returns the
+// datagram's fragmentable part and its next header when the fragment
+// completed it, nil when it did not; held is false when the fragment was
+// not captured whole, to be decoded as it is.
+func (d *Decoder) ipv6Fragment(b []byte, wire int, seg *Segment) (data []byte, proto layers.IPProtocol, held bool) {
+	d.frag.stats.Fragments++
+	if d.clamped || wire > len(b) {
+		d.frag.stats.Uncaptured++
+		return nil, 0, false
+	}
+	if wire < 8 {
+		return nil, 0, true
+	}
+	key := fragKey{src: seg.Src.Addr().As16(), dst: seg.Dst.Addr().As16(), id: binary.BigEndian.Uint32(b[4:]), v6: true}
+	unfrag := int(seg.IPLen) - wire // the IPv6 header and the extension headers before this one
+	off := int(binary.BigEndian.Uint16(b[2:]) & ipv6FragOffset)
+	// The payload length field, which the datagram's must fit, counts
+	// the extension headers but not the IPv6 header.
+	data, next := d.frag.add(&key, off, b[3]&ipv6MoreFragments != 0, b[8:wire], b[0], unfrag-40, d.now, d.frame)
+	if data == nil {
+		return nil, 0, true
+	}
+	seg.IPLen = uint32(unfrag + len(data))
+	d.reframe(data)
+	return data, layers.IPProtocol(next), true
+}
+
+// reframe makes a reassembled datagram's payload the frame being decoded:
+// its layers end where it does.
+func (d *Decoder) reframe(data []byte) {
+	d.frameCap, d.end = cap(data), len(data)
 }

@@ -13,9 +13,16 @@
 // Linux ARCnet, IP over InfiniBand and Juniper Ethernet link layers; IPv4 and
 // IPv6 with extension headers; and the tunnels real captures carry (GRE with
 // ERSPAN, WCCP and PPTP, VXLAN, Geneve, MPLS, PPPoE, VN-Tag, IP-in-IP,
-// Teredo, GTP-U), reporting the innermost TCP connection. IP fragments are
-// not reassembled: a first fragment holding the whole TCP header yields a
-// segment, later fragments are skipped.
+// Teredo, GTP-U), reporting the innermost TCP connection. A Reader or Live
+// reassembles IPv4 and IPv6 fragments, at any layer of a tunnel, before
+// TCP, as Zeek, tshark and Suricata do: the segment of a reassembled
+// datagram comes in the frame of its last fragment. Reassembly is bounded
+// ([FragmentConfig]: a timeout on the capture's clock, datagrams and bytes
+// held, 65,535 bytes a datagram), keeps the bytes that came first where
+// fragments overlap, and counts what it did in [FragmentStats];
+// defrag.go states its rules and how the others differ. Fragments the
+// snap length cut short are not reassembled: a first fragment holding the
+// TCP header yields a segment, later fragments are skipped.
 //
 // Frames without a TCP segment are not errors: they are counted in [Stats]
 // by reason ("non-tcp", "fragment", "ether type ARP", "unsupported link type
@@ -34,7 +41,9 @@
 // whatever the input claims.
 //
 // Decoding a frame and reading the next one from a pcap file allocate
-// nothing in the steady state; the tests prove it with testing.AllocsPerRun.
+// nothing in the steady state, reassembling fragments included (finished
+// datagrams hand their buffers on); the tests prove it with
+// testing.AllocsPerRun.
 // Segments never point into the packet buffer.
 //
 // # Why the decoder is hand-written

@@ -52,6 +52,7 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		st.Skip(Reason{Kind: SkipFiltered})
 		return false
 	}
+	f.dec.now, f.dec.frame = t.UnixNano(), f.frame
 	reason := f.dec.DecodeWire(data, wireLen, link, seg)
 	for reason.Skipped() && f.dec.More() {
 		reason = f.dec.DecodeNext(data, wireLen, link, seg)
@@ -109,4 +110,17 @@ func (f *frames) deliver(seg *Segment, t time.Time) {
 	seg.Frame = f.frame
 	seg.Time = t
 	seg.Input = f.input
+}
+
+// reassemble makes the decoder reassemble IP fragments within cfg's bounds,
+// counting into the Stats.
+func (f *frames) reassemble(cfg FragmentConfig) {
+	f.dec.frag = newDefrag(cfg, &f.stats.Fragments)
+}
+
+// end gives up the datagrams still incomplete when the input ended.
+func (f *frames) end() {
+	if f.dec.frag != nil {
+		f.dec.frag.finish()
+	}
 }

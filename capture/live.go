@@ -32,6 +32,10 @@ type LiveConfig struct {
 	BufferSize int
 	// VerifyChecksums checks TCP and IPv4 header checksums (see Config).
 	VerifyChecksums bool
+	// Fragments bounds IP fragment reassembly (see Config). Fragments the
+	// snap length cuts short are not reassembled: a first fragment is
+	// decoded as far as it goes.
+	Fragments FragmentConfig
 }
 
 // DefaultSnapLen is LiveConfig.SnapLen's default.
@@ -189,6 +193,7 @@ func newLive(iface string, src liveSource, c *LiveConfig) *Live {
 		frames: frames{dec: NewDecoder(&Config{VerifyChecksums: c.VerifyChecksums})},
 	}
 	l.stats.LinkTypes = map[string]uint64{LinkTypeName(l.link): 0}
+	l.reassemble(c.Fragments)
 	return l
 }
 
@@ -218,6 +223,7 @@ func (l *Live) Next(seg *Segment) error {
 			if err != io.EOF {
 				err = &LiveError{Interface: l.iface, Err: err}
 			}
+			l.end()
 			l.err = err
 			return err
 		}
@@ -252,6 +258,7 @@ func (l *Live) Close() error {
 		return nil
 	}
 	l.Stats()
+	l.end()
 	l.src.Close()
 	l.src = nil
 	if l.err == nil {

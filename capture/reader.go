@@ -38,6 +38,10 @@ type Config struct {
 	// skipped and counted in Stats.Skipped as "filtered". Default "": every
 	// frame. Compiling it needs libpcap's shared library at run time.
 	Filter string
+	// Fragments bounds the reassembly of IP fragments (timeout on the
+	// capture's clock, datagrams and bytes held). The zero value applies
+	// the defaults.
+	Fragments FragmentConfig
 	// Stdin is what Open reads for the name "-": the caller's standard
 	// input (a command passes its own, a test a buffer). Open never reads
 	// os.Stdin itself, nor closes Stdin. Default nil: Open("-") fails with
@@ -106,6 +110,11 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 		name:   name,
 		frames: frames{dec: NewDecoder(cfg)},
 	}
+	var fc FragmentConfig
+	if cfg != nil {
+		fc = cfg.Fragments
+	}
+	r.reassemble(fc)
 	if cfg != nil && cfg.Filter != "" {
 		f, err := NewLinkFilter(cfg.Filter, maxSnapLen)
 		if err != nil {
@@ -273,6 +282,7 @@ func (r *Reader) Next(seg *Segment) error {
 	}
 	for {
 		if err := r.src.next(&r.rec); err != nil {
+			r.end()
 			if err == io.EOF && r.raw.err == nil && (r.cnt == r.raw || r.cnt.err == nil) {
 				r.err = io.EOF
 				return r.err

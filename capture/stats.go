@@ -18,6 +18,10 @@ type Stats struct {
 	// for a bad IPv4 header checksum and segments delivered flagged
 	// (Segment.BadChecksum) for a bad TCP checksum.
 	BadChecksum uint64
+	// Fragments counts IP fragment reassembly. A fragment held for its
+	// datagram, or given up, is skipped as "fragment"; the segment of a
+	// reassembled datagram comes in the frame of its last fragment.
+	Fragments   FragmentStats
 	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason's text
 	Reasons     map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind
 	LinkTypes   map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
@@ -60,6 +64,7 @@ func (s *Stats) Add(o *Stats) {
 	s.Bytes += o.Bytes
 	s.Segments += o.Segments
 	s.BadChecksum += o.BadChecksum
+	s.Fragments.add(&o.Fragments)
 	s.Dropped += o.Dropped
 	s.IfDropped += o.IfDropped
 	addMap(&s.Skipped, o.Skipped)

@@ -347,6 +347,13 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 	if line := badTCPChecksumLine(s); line != "" {
 		n = append(n, htmlNotice{"info", line})
 	}
+	if line, limit := fragmentLine(s); line != "" {
+		level := "info"
+		if limit {
+			level = "warning"
+		}
+		n = append(n, htmlNotice{level, "fragments: " + line})
+	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		n = append(n, htmlNotice{"warning", fmt.Sprintf("dropped: %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)})

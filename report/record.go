@@ -177,10 +177,13 @@ type InputRecord struct {
 	// (pcapng isb_endtime), when that is later than its last packet: the
 	// end pending conditions were judged against.
 	CaptureStopped string `json:"capture_stopped,omitempty" yaml:"capture_stopped,omitempty"`
-	Dropped        uint64 `json:"dropped,omitempty" yaml:"dropped,omitempty"`         // kernel drops (live)
-	IfDropped      uint64 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
-	Error          string `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
-	Interrupted    string `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
+	// IPFragments counts IP fragment reassembly, with the frames of the
+	// first datagrams given up; present when the input held fragments.
+	IPFragments *capture.FragmentStats `json:"ip_fragments,omitempty" yaml:"ip_fragments,omitempty"`
+	Dropped     uint64                 `json:"dropped,omitempty" yaml:"dropped,omitempty"`         // kernel drops (live)
+	IfDropped   uint64                 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
+	Error       string                 `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
+	Interrupted string                 `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
 }
 
 // SummaryRecord is the document's "summary" (and, with "type":"summary", the
@@ -204,9 +207,13 @@ type SummaryRecord struct {
 	MaxOpen        int               `json:"max_open" yaml:"max_open"`
 	CaptureStart   string            `json:"capture_start,omitempty" yaml:"capture_start,omitempty"` // absent when no packet was read
 	CaptureEnd     string            `json:"capture_end,omitempty" yaml:"capture_end,omitempty"`
-	Dropped        uint64            `json:"dropped,omitempty" yaml:"dropped,omitempty"` // kernel drops (live), when nonzero
-	IfDropped      uint64            `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`
-	ElapsedS       *float64          `json:"elapsed_s,omitempty" yaml:"elapsed_s,omitempty"` // wall clock; absent with NoElapsed
+	// IPFragments counts IP fragment reassembly over every input (the
+	// frames of datagrams given up are in each input's record); present
+	// when any input held fragments.
+	IPFragments *capture.FragmentStats `json:"ip_fragments,omitempty" yaml:"ip_fragments,omitempty"`
+	Dropped     uint64                 `json:"dropped,omitempty" yaml:"dropped,omitempty"` // kernel drops (live), when nonzero
+	IfDropped   uint64                 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`
+	ElapsedS    *float64               `json:"elapsed_s,omitempty" yaml:"elapsed_s,omitempty"` // wall clock; absent with NoElapsed
 }
 
 // RTTRecord is SummaryRecord.HandshakeRTT. Percentiles come from a
@@ -234,6 +241,7 @@ func NewInputRecords(s *Summary) []InputRecord {
 			Skipped:      in.Stats.Skipped,
 			CaptureStart: formatTimeOpt(in.Stats.First),
 			CaptureEnd:   formatTimeOpt(in.Stats.Last),
+			IPFragments:  fragmentRecord(&in.Stats.Fragments, true),
 			Dropped:      in.Stats.Dropped,
 			IfDropped:    in.Stats.IfDropped,
 			Interrupted:  in.Interrupted,
@@ -277,6 +285,7 @@ func newSummaryRecord(s *Summary, t *tally, noElapsed bool) *SummaryRecord {
 		MaxOpen:        a.MaxOpen,
 		CaptureStart:   formatTimeOpt(cs.First),
 		CaptureEnd:     formatTimeOpt(cs.Last),
+		IPFragments:    fragmentRecord(&cs.Fragments, len(s.Inputs) <= 1),
 		Dropped:        cs.Dropped,
 		IfDropped:      cs.IfDropped,
 	}
@@ -372,4 +381,17 @@ func flagNames(f capture.Flags) string {
 		return "none"
 	}
 	return string(b)
+}
+
+// fragmentRecord is the record of f, nil when no fragment was read; frames
+// says whether its frame numbers name frames of one input.
+func fragmentRecord(f *capture.FragmentStats, frames bool) *capture.FragmentStats {
+	if f.Fragments == 0 {
+		return nil
+	}
+	r := *f
+	if !frames {
+		r.TimeoutFrame, r.LimitFrame, r.InvalidFrame, r.UnfinishedFrame = 0, 0, 0, 0
+	}
+	return &r
 }

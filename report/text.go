@@ -252,6 +252,12 @@ func (t *textWriter) Close(s *Summary) error {
 	if line := badTCPChecksumLine(s); line != "" {
 		b.WriteString("checksums:  " + line + "\n")
 	}
+	if line, limit := fragmentLine(s); line != "" {
+		if limit {
+			line = p.Yellow(line)
+		}
+		b.WriteString("fragments:  " + line + "\n")
+	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		b.WriteString(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
@@ -458,6 +464,48 @@ func badTCPChecksumLine(s *Summary) string {
 		return ""
 	}
 	return human.Plural(n, "segment") + " with a bad TCP checksum: in Zeek's history (C/c), no peer state changed"
+}
+
+// fragmentLine says what IP fragment reassembly did, or "" when there were
+// no fragments; limit is set when datagrams were given up at a limit
+// (timeout or memory), so that the analysis misses their segments. Frame
+// numbers are named when there is one input.
+func fragmentLine(s *Summary) (line string, limit bool) {
+	f := &s.Capture.Fragments
+	if f.Fragments == 0 {
+		return "", false
+	}
+	frame := func(n uint64) string {
+		if n == 0 || len(s.Inputs) > 1 {
+			return ""
+		}
+		return fmt.Sprintf(" (the first at frame %d)", n)
+	}
+	line = human.Plural(f.Fragments, "IP fragment") + ", " + human.Plural(f.Reassembled, "datagram") + " reassembled"
+	if f.Overlapping > 0 {
+		line += fmt.Sprintf("; %d overlapping, the bytes first seen kept (%d with other bytes)", f.Overlapping, f.Inconsistent)
+	}
+	var up []string
+	for _, g := range []struct {
+		n, frame uint64
+		what     string
+	}{
+		{f.Timeout, f.TimeoutFrame, "timed out"},
+		{f.Limit, f.LimitFrame, "at the reassembly limit"},
+		{f.Invalid, f.InvalidFrame, "impossible"},
+		{f.Unfinished, f.UnfinishedFrame, "unfinished at the end"},
+	} {
+		if g.n > 0 {
+			up = append(up, fmt.Sprintf("%d %s%s", g.n, g.what, frame(g.frame)))
+		}
+	}
+	if len(up) > 0 {
+		line += "; given up: " + strings.Join(up, ", ")
+	}
+	if f.Uncaptured > 0 {
+		line += fmt.Sprintf("; %d cut by the snap length, not reassembled", f.Uncaptured)
+	}
+	return line, f.Timeout+f.Limit > 0
 }
 
 // kindDoc returns the catalogue's one-line meaning of k.

@@ -21,6 +21,7 @@ PORT=8080
 CPORT=40000
 NSC=tfc-cli-$$
 NSS=tfc-srv-$$
+NSR=
 C4=192.0.2.1 S4=192.0.2.2 C6=2001:db8::1 S6=2001:db8::2
 MACC=02:00:00:00:00:01 MACS=02:00:00:00:00:02
 
@@ -28,7 +29,7 @@ ALL=(normal-close server-closes-first refused syn-unanswered missing-third-ack
 	half-close-stuck half-close-with-data rst-by-client rst-by-server
 	simultaneous-close simultaneous-open simultaneous-open-crossed syn-retransmitted port-reuse zero-window
 	keep-alive loss-retransmission normal-close-ipv6 refused-ipv6
-	half-close-stuck-ipv6 normal-close-any close-wait-leak syn-timeout)
+	half-close-stuck-ipv6 normal-close-any close-wait-leak syn-timeout ip-fragments)
 
 if [[ ${1:-} == --list ]]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
 if [[ $(id -u) != 0 ]]; then echo "record-pcaps: needs root (network namespaces)" >&2; exit 2; fi
@@ -44,6 +45,8 @@ teardown() {
 	PIDS=()
 	ip netns del "$NSC" 2>/dev/null || true
 	ip netns del "$NSS" 2>/dev/null || true
+	[[ -z ${NSR:-} ]] || ip netns del "$NSR" 2>/dev/null || true
+	NSR=
 }
 cleanup() { teardown; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -98,6 +101,40 @@ setup() {
 	ip -n "$NSS" neigh replace $C4 lladdr $MACC dev vs nud permanent
 	ip -n "$NSC" neigh replace $S6 lladdr $MACS dev vc nud permanent
 	ip -n "$NSS" neigh replace $C6 lladdr $MACC dev vs nud permanent
+}
+
+# via_router puts a router namespace between client and server: the client's
+# veth goes to the router (MTU 1500 on the router's side, 9000 elsewhere),
+# the router forwards to the server over a second pair. The two ends keep
+# their addresses and MACs and see the router's MAC as the other's, so the
+# capture at the client still holds only client and server addresses.
+# IPv4 only: IPv6 routers never fragment.
+via_router() {
+	NSR=tfc-rtr-$$
+	local macr1=02:00:00:00:00:11 macr2=02:00:00:00:00:12
+	ip netns add "$NSR"
+	ip -n "$NSR" link set lo up
+	ip netns exec "$NSR" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$NSR" sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$NSC" link del vc
+	ip -n "$NSS" link del vs 2>/dev/null || true
+	ip link add vc netns "$NSC" address $MACC type veth peer name rc netns "$NSR" address $macr1
+	ip link add rs netns "$NSR" address $macr2 type veth peer name vs netns "$NSS" address $MACS
+	inc sysctl -qw net.ipv6.conf.vc.addr_gen_mode=1
+	ins sysctl -qw net.ipv6.conf.vs.addr_gen_mode=1
+	ip -n "$NSC" addr add $C4/24 dev vc
+	ip -n "$NSS" addr add $S4/24 dev vs
+	ip -n "$NSC" link set vc mtu 9000 up
+	ip -n "$NSS" link set vs mtu 9000 up
+	ip -n "$NSS" link set dev vs gso_max_segs 1 gso_max_size 9000 2>/dev/null || ip -n "$NSS" link set dev vs gso_max_size 9000
+	ip -n "$NSR" link set rc mtu 1500 up
+	ip -n "$NSR" link set rs mtu 9000 up
+	ip -n "$NSR" route add $C4/32 dev rc
+	ip -n "$NSR" route add $S4/32 dev rs
+	ip -n "$NSR" neigh replace $C4 lladdr $MACC dev rc nud permanent
+	ip -n "$NSR" neigh replace $S4 lladdr $MACS dev rs nud permanent
+	ip -n "$NSC" neigh replace $S4 lladdr $macr1 dev vc nud permanent
+	ip -n "$NSS" neigh replace $C4 lladdr $macr2 dev vs nud permanent
 }
 
 # start_dump NS IFACE FILE [tcpdump args...]
@@ -212,6 +249,15 @@ record() {
 		# ~50 ms after the client left, the server still in CLOSE_WAIT and no
 		# timeout passed. check must fail it (pending at the trace's end).
 		SETTLE=0.05
+		;;
+	ip-fragments)
+		# The server answers 4 KB in one segment (MTU 9000 both ends) without
+		# DF (no path MTU discovery); the router's 1500-byte link to the
+		# client fragments it. Recorded at the client, as the fragments arrive.
+		SCEN=half-close-with-data
+		via_router
+		ins sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+		CAPNS=$NSC CAPIF=vc
 		;;
 	syn-timeout)
 		# A SYN into an nft DROP whose client gives up after 1 s; tcpdump

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
+	"github.com/tcpflow-check/tcpflow-check/report"
+)
+
+// fragmentedCapture writes a normal connection, IPv4 or IPv6, whose 3000-byte
+// response travels in three IP fragments sent last first, followed by the
+// first fragment of a datagram whose rest never comes; with whole, every
+// packet is sent unfragmented instead. It returns the file's path.
+func fragmentedCapture(t *testing.T, v6, whole bool) string {
+	t.Helper()
+	client, server := pcapgen.CraftedClient, pcapgen.CraftedServer
+	if v6 {
+		client, server = pcapgen.CraftedClient6, pcapgen.CraftedServer6
+	}
+	c := pcapgen.NewConv(client, server, 1000, 5000, pcapgen.CraftedStart)
+	c.Normal(100, 3000)
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.Format{}, pcapgen.Ethernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr pcapgen.Framer
+	off := pcapgen.Ethernet.IPOffset()
+	for i := range c.Segs {
+		s := &c.Segs[i]
+		f, err := fr.Frame(pcapgen.Ethernet, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pieces := [][]byte{f}
+		if s.Len == 3000 && !whole {
+			if pieces, err = pcapgen.Fragment(f, off, 1400, 77); err != nil {
+				t.Fatal(err)
+			}
+			pieces[0], pieces[len(pieces)-1] = pieces[len(pieces)-1], pieces[0]
+		}
+		for _, p := range pieces {
+			if err := w.WriteFrame(0, s.Time, p, len(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == len(c.Segs)-1 && !whole {
+			orphan, err := pcapgen.Fragment(f, off, 8, 78)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.WriteFrame(0, s.Time, orphan[0], len(orphan[0])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := "whole.pcap"
+	if !whole {
+		name = "fragmented.pcap"
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestFragmentsEveryFormat reads a connection whose response came in IP
+// fragments: it is analyzed as the same connection sent whole, and every
+// output format says what reassembly did.
+func TestFragmentsEveryFormat(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		frag, whole := fragmentedCapture(t, v6, false), fragmentedCapture(t, v6, true)
+		var docs [2]struct {
+			Connections []map[string]any `json:"connections"`
+			Inputs      []report.InputRecord
+			Summary     report.SummaryRecord
+		}
+		for i, path := range []string{frag, whole} {
+			code, out, errs := runCmd(t, nil, "analyze", "--format", "json", path)
+			if code != 0 {
+				t.Fatalf("analyze %s: exit %d: %s", path, code, errs)
+			}
+			if err := json.Unmarshal([]byte(out), &docs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fc, wc := docs[0].Connections, docs[1].Connections
+		if len(fc) != 1 || len(wc) != 1 {
+			t.Fatalf("v6 %v: %d and %d connections, want 1 and 1", v6, len(fc), len(wc))
+		}
+		for _, k := range []string{"client", "server", "conn_state", "history", "client_state", "server_state", "client_bytes", "server_bytes", "packets", "findings"} {
+			if a, b := jsonOf(t, fc[0][k]), jsonOf(t, wc[0][k]); a != b {
+				t.Errorf("v6 %v: %s is %s fragmented, %s whole", v6, k, a, b)
+			}
+		}
+		if fc[0]["history"] != "ShADadFf" || fc[0]["conn_state"] != "SF" {
+			t.Errorf("v6 %v: %v %v, want SF ShADadFf", v6, fc[0]["conn_state"], fc[0]["history"])
+		}
+		// The response is the 6th segment; its fragments are frames 6-8,
+		// and it is analyzed at frame 8; the orphan is frame 13.
+		want := capture.FragmentStats{Fragments: 4, Reassembled: 1, Unfinished: 1, UnfinishedFrame: 13}
+		if got := docs[0].Summary.IPFragments; got == nil || *got != want {
+			t.Errorf("v6 %v: summary ip_fragments %+v, want %+v", v6, got, want)
+		}
+		if got := docs[0].Inputs[0].IPFragments; got == nil || *got != want {
+			t.Errorf("v6 %v: input ip_fragments %+v, want %+v", v6, got, want)
+		}
+		if got := docs[1].Summary.IPFragments; got != nil {
+			t.Errorf("v6 %v: ip_fragments %+v in a capture without fragments", v6, got)
+		}
+		if got := docs[0].Summary.Skipped["fragment"]; got != 3 {
+			t.Errorf("v6 %v: %d frames skipped as fragment, want 3", v6, got)
+		}
+		for _, format := range []string{"text", "jsonl", "yaml", "html"} {
+			code, out, errs := runCmd(t, nil, "analyze", "--format", format, frag)
+			if code != 0 {
+				t.Fatalf("--format %s: exit %d: %s", format, code, errs)
+			}
+			wantText := map[string]string{
+				"text":  "fragments:  4 IP fragments, 1 datagram reassembled; given up: 1 unfinished at the end (the first at frame 13)",
+				"jsonl": `"ip_fragments":{"fragments":4,"reassembled":1,`,
+				"yaml":  "ip_fragments:\n",
+				"html":  "fragments: 4 IP fragments, 1 datagram reassembled; given up: 1 unfinished at the end (the first at frame 13)",
+			}[format]
+			if !strings.Contains(out, wantText) {
+				t.Errorf("v6 %v: --format %s does not say %q", v6, format, wantText)
+			}
+		}
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
