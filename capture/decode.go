@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"net/netip"
 
 	"github.com/gopacket/gopacket/layers"
@@ -51,6 +52,11 @@ type Decoder struct {
 	// moreSubframes is set when another one follows it.
 	subframe      int
 	moreSubframes bool
+
+	// tunnel identifies the innermost tunnel of the frame (Segment.Tunnel);
+	// udpPorts are the ports of the UDP header being decoded.
+	tunnel   uint64
+	udpPorts [2]uint16
 
 	// frag reassembles IP fragments (a Reader's or Live's decoder; nil for
 	// NewDecoder's, which decodes frames one by one); now and frame are the
@@ -149,9 +155,11 @@ func (d *Decoder) decode(data []byte, wireLen int, link layers.LinkType, seg *Se
 	seg.Opts = Options{}
 	seg.BadChecksum = false
 	d.badIPHeader = false
+	d.tunnel = 0
 	bad := false
 	switch k := d.link(data, link, seg, &bad); k {
 	case NotSkipped:
+		seg.Tunnel = d.tunnel
 		switch {
 		case d.badIPHeader:
 			// Zeek drops the packet before it looks for a connection.
@@ -179,3 +187,44 @@ func (d *Decoder) onWire(b []byte) int { return d.end - (d.frameCap - cap(b)) }
 func (d *Decoder) limit(b []byte, n int) {
 	d.end = min(d.end, d.frameCap-cap(b)+n)
 }
+
+// Kinds of tunnel, for Segment.Tunnel: an IP tunnel is known by its outer
+// addresses, a tunnel in UDP by its outer UDP connection.
+const (
+	tunnelIP  = 1 // IP in IP
+	tunnelGRE = 2
+	tunnelUDP = 3 // VXLAN, Geneve, GTP-U, Teredo, AYIYA
+)
+
+// enter records that what follows is inside a tunnel of kind whose outer
+// endpoints are the current IP header's addresses (seg.Src and seg.Dst) and,
+// for a tunnel in UDP, the ports sport and dport. The innermost tunnel is
+// the one a segment reports. Its identity is the same in both directions:
+// an FNV-1a hash of the kind and the two endpoints in order.
+func (d *Decoder) enter(kind byte, seg *Segment, sport, dport uint16) {
+	a, b := seg.Src.Addr().As16(), seg.Dst.Addr().As16()
+	if c := bytes.Compare(a[:], b[:]); c > 0 || c == 0 && sport > dport {
+		a, b, sport, dport = b, a, dport, sport
+	}
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	mix := func(c byte) { h = (h ^ uint64(c)) * prime64 }
+	mix(kind)
+	for _, c := range a {
+		mix(c)
+	}
+	mix(byte(sport >> 8))
+	mix(byte(sport))
+	for _, c := range b {
+		mix(c)
+	}
+	mix(byte(dport >> 8))
+	mix(byte(dport))
+	if h == 0 {
+		h = 1
+	}
+	d.tunnel = h
+}
+
+// enterUDP is enter for a tunnel in the UDP datagram being decoded.
+func (d *Decoder) enterUDP(seg *Segment) { d.enter(tunnelUDP, seg, d.udpPorts[0], d.udpPorts[1]) }

@@ -79,6 +79,10 @@ func TestDecodeEncapsulations(t *testing.T) {
 				t.Fatalf("skipped: %s", r)
 			}
 			got.IPLen = 0
+			if (got.Tunnel != 0) != inTunnel(c.encaps) {
+				t.Errorf("Tunnel = %#x inside %q", got.Tunnel, c.encaps)
+			}
+			got.Tunnel = 0
 			if got != want {
 				t.Errorf("got %+v\nwant %+v", got, want)
 			}

@@ -260,11 +260,13 @@ func (d *Decoder) transport(proto layers.IPProtocol, payload []byte, wire int, v
 		if !d.push("IP-in-IP") {
 			return SkipTooDeep
 		}
+		d.enter(tunnelIP, seg, 0, 0)
 		return d.ipv4(payload, seg, bad)
 	case layers.IPProtocolIPv6:
 		if !d.push("IP-in-IP") {
 			return SkipTooDeep
 		}
+		d.enter(tunnelIP, seg, 0, 0)
 		return d.ipv6(payload, seg, bad)
 	case layers.IPProtocolGRE:
 		return d.gre(payload, seg, bad)

@@ -624,6 +624,10 @@ func TestDecode(t *testing.T) {
 			if c.want.IPLen == 0 {
 				got.IPLen = 0 // checked where the case states it
 			}
+			if (got.Tunnel != 0) != inTunnel(c.encaps) {
+				t.Errorf("Tunnel = %#x inside %q", got.Tunnel, c.encaps)
+			}
+			got.Tunnel = 0 // TestTunnelIdentity checks its value
 			if got != c.want {
 				t.Errorf("Decode segment mismatch\n got %+v\nwant %+v", got, c.want)
 			}
@@ -696,5 +700,58 @@ func TestChecksumAgainstGopacket(t *testing.T) {
 		if got := checksum(b, 0); uint32(got) != slow {
 			t.Errorf("checksum(% x) = %#x, want %#x", b, got, slow)
 		}
+	}
+}
+
+// inTunnel reports whether encapsulations encaps hold a tunnel, which
+// Segment.Tunnel names.
+func inTunnel(encaps []string) bool {
+	for _, e := range encaps {
+		switch e {
+		case "IP-in-IP", "GRE", "VXLAN", "Geneve", "AYIYA", "GTP", "Teredo":
+			return true
+		}
+	}
+	return false
+}
+
+// TestTunnelIdentity: the innermost tunnel is named the same in both
+// directions and differently for other outer endpoints.
+func TestTunnelIdentity(t *testing.T) {
+	tunnelOf := func(ls ...gopacket.SerializableLayer) uint64 {
+		t.Helper()
+		var seg Segment
+		if r := NewDecoder(nil).Decode(serialize(t, ls...), layers.LinkTypeEthernet, &seg); r.Skipped() {
+			t.Fatalf("skipped: %s", r)
+		}
+		return seg.Tunnel
+	}
+	inner := func() []gopacket.SerializableLayer {
+		i := ip4(v4a, v4b, layers.IPProtocolTCP)
+		return []gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), i, tcpData(i), hello}
+	}
+	vxlan := func(src, dst net.IP, sport, dport layers.UDPPort) uint64 {
+		o := ip4(src, dst, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: sport, DstPort: dport}
+		u.SetNetworkLayerForChecksum(o)
+		return tunnelOf(append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), o, u, vxlanHeader()}, inner()...)...)
+	}
+	gre := func(src, dst net.IP) uint64 {
+		return tunnelOf(append([]gopacket.SerializableLayer{eth(layers.EthernetTypeIPv4), ip4(src, dst, layers.IPProtocolGRE),
+			&layers.GRE{Protocol: layers.EthernetTypeTransparentEthernetBridging}}, inner()...)...)
+	}
+	fwd, back := vxlan(o4a, o4b, 4789, 4789), vxlan(o4b, o4a, 4789, 4789)
+	if fwd == 0 || fwd != back {
+		t.Errorf("VXLAN one way %#x, the other %#x: want the same, not 0", fwd, back)
+	}
+	if other := vxlan(o4a, o4b, 50000, 4789); other == fwd {
+		t.Error("VXLAN from another outer port: the same tunnel")
+	}
+	g, gb := gre(o4a, o4b), gre(o4b, o4a)
+	if g == 0 || g != gb || g == fwd {
+		t.Errorf("GRE %#x and back %#x (VXLAN %#x): want equal, not 0, not VXLAN's", g, gb, fwd)
+	}
+	if other := gre(o4a, net.IP{192, 0, 2, 3}); other == g {
+		t.Error("GRE to another address: the same tunnel")
 	}
 }

@@ -122,6 +122,7 @@ func (d *Decoder) gre(b []byte, seg *Segment, bad *bool) SkipKind {
 	if !d.push("GRE") {
 		return SkipTooDeep
 	}
+	d.enter(tunnelGRE, seg, 0, 0)
 	b = b[hl:]
 	switch layers.EthernetType(proto) {
 	case layers.EthernetTypeERSPAN: // type II has an 8-byte header when the sequence bit is set; type I has none
@@ -234,6 +235,7 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 	}
 	sport := binary.BigEndian.Uint16(b)
 	dport := binary.BigEndian.Uint16(b[2:])
+	d.udpPorts = [2]uint16{sport, dport}
 	if l := int(binary.BigEndian.Uint16(b[4:])); l >= 8 {
 		d.limit(b, l)
 		if l < len(b) {
@@ -253,6 +255,7 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 		if !d.push("VXLAN") {
 			return SkipTooDeep
 		}
+		d.enterUDP(seg)
 		return d.ether(b[8:], seg, bad)
 	case dport == portVXLANGPE:
 		if len(b) < 8 {
@@ -261,6 +264,7 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 		if !d.push("VXLAN") {
 			return SkipTooDeep
 		}
+		d.enterUDP(seg)
 		switch b[3] { // next protocol
 		case gpeIPv4:
 			return d.ipv4(b[8:], seg, bad)
@@ -284,6 +288,7 @@ func (d *Decoder) udp(b []byte, seg *Segment, bad *bool) SkipKind {
 		if !d.push("Geneve") {
 			return SkipTooDeep
 		}
+		d.enterUDP(seg)
 		return d.ethertype(binary.BigEndian.Uint16(b[2:]), b[hl:], seg, bad)
 	case dport == portGREinUDP:
 		return d.gre(b, seg, bad)
@@ -318,6 +323,7 @@ func (d *Decoder) ayiya(b []byte, seg *Segment, bad *bool) SkipKind {
 	if !d.push("AYIYA") {
 		return SkipTooDeep
 	}
+	d.enterUDP(seg)
 	return d.ip(b[hl:], seg, bad)
 }
 
@@ -349,6 +355,7 @@ func (d *Decoder) gtpu(b []byte, seg *Segment, bad *bool) SkipKind {
 	if !d.push("GTP") {
 		return SkipTooDeep
 	}
+	d.enterUDP(seg)
 	return d.ip(b, seg, bad)
 }
 
@@ -378,6 +385,7 @@ func (d *Decoder) teredo(b []byte, seg *Segment, bad *bool, sniff bool) SkipKind
 	if !d.push("Teredo") {
 		return SkipTooDeep
 	}
+	d.enterUDP(seg)
 	return d.ipv6(b, seg, bad)
 }
 

@@ -98,6 +98,13 @@ type Segment struct {
 	// Input is the index of the input (file) the segment came from, in the
 	// order inputs were given.
 	Input int
+	// Tunnel identifies the innermost tunnel the segment came in, 0 when
+	// none: IP in IP and GRE by their outer addresses, the tunnels in UDP
+	// (VXLAN, Geneve, GTP-U, Teredo, AYIYA) by their outer UDP connection,
+	// the same in both directions. These are Zeek's encapsulating
+	// connections, whose uids conn.log lists in tunnel_parents; VLAN, MPLS,
+	// PPPoE and the other tags are not tunnels.
+	Tunnel uint64
 }
 
 // PayloadCaptured reports whether the frame holds the whole payload (the

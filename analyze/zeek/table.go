@@ -37,8 +37,13 @@ type Record struct {
 	MissedBytes              uint64 // payload bytes in content gaps (the 'g' letters)
 	OrigPkts, RespPkts       uint64
 	OrigIPBytes, RespIPBytes uint64 // IP bytes (headers included), as Zeek's conn size analyzer
-	// TunnelParents are the uids of the tunnels the segments came in,
-	// outermost first; nil outside tunnels.
+	// TunnelParents are the uids of the tunnels the connection's segments
+	// came in, as Zeek fills the field (base/protocols/conn/main.zeek): the
+	// innermost encapsulating connection of each segment, each once, in
+	// the order first seen (at most maxTunnelParents); nil outside tunnels.
+	// The uids name the tunnel (its outer addresses, and ports for a tunnel
+	// in UDP) and the input; Zeek's are those of its UDP connection or IP
+	// tunnel, which conn.log and tunnel.log list and this tool does not.
 	TunnelParents []string
 }
 
@@ -52,8 +57,14 @@ type session struct {
 	z              Tracker
 	pkts, ipBytes  [2]uint64 // by the tracker's side: 0 = client
 	born           uint64    // Table.Entry when it began
+	tunnels        []uint64  // Segment.Tunnel of its segments, each once; nil outside tunnels
 	prev, next     *session
 }
+
+// maxTunnelParents bounds the tunnels one record lists: Zeek's set grows
+// when a connection moves between tunnels (tunnel_changed), which a real
+// one does once or twice.
+const maxTunnelParents = 8
 
 // sweepEvery is how often, in capture time, the table looks for
 // connections Zeek's timers would have removed.
@@ -110,6 +121,9 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 		i = 0
 	}
 	s.z.Update(fromClient, seg)
+	if seg.Tunnel != 0 {
+		s.addTunnel(seg.Tunnel)
+	}
 	if !seg.BadChecksum && !seg.HeaderCut {
 		// Zeek's conn size analyzer sees only what the TCP analyzer
 		// processed.
@@ -161,7 +175,7 @@ func (t *Table) remove(s *session, input string) {
 	delete(t.byKey, s.key)
 	t.unlink(s)
 	t.removing = s.born
-	*s = session{next: t.free}
+	*s = session{next: t.free, tunnels: s.tunnels[:0]}
 	t.free = s
 	t.end(r)
 }
@@ -221,7 +235,33 @@ func (s *session) record(input string) *Record {
 		RespIPBytes: s.ipBytes[r],
 	}
 	rec.UID = zeekUID(rec.Start, rec.Orig, rec.Resp, input)
+	for _, tun := range s.tunnels {
+		rec.TunnelParents = append(rec.TunnelParents, tunnelUID(tun, input))
+	}
 	return rec
+}
+
+// addTunnel notes that a segment came in tunnel tun.
+func (s *session) addTunnel(tun uint64) {
+	for _, t := range s.tunnels {
+		if t == tun {
+			return
+		}
+	}
+	if len(s.tunnels) < maxTunnelParents {
+		s.tunnels = append(s.tunnels, tun)
+	}
+}
+
+// tunnelUID makes the uid of tunnel tun in Zeek's form, from the tunnel's
+// identity and the input's name, as zeekUID does for connections.
+func tunnelUID(tun uint64, input string) string {
+	h := fnv.New128a()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], tun)
+	h.Write(b[:])
+	h.Write([]byte(input))
+	return uid96(h.Sum(nil))
 }
 
 // zeekUID makes a uid of Zeek's form ('C' and up to 17 base62 digits of 96
@@ -240,7 +280,11 @@ func zeekUID(start time.Time, orig, resp netip.AddrPort, input string) string {
 		h.Write(b[:2])
 	}
 	h.Write([]byte(input))
-	sum := h.Sum(nil)
+	return uid96(h.Sum(nil))
+}
+
+// uid96 is the uid of Zeek's form made of the first 96 bits of sum.
+func uid96(sum []byte) string {
 	hi := uint64(binary.BigEndian.Uint32(sum[:4]))
 	lo := binary.BigEndian.Uint64(sum[4:12])
 	return string(appendBase62x96(append(make([]byte, 0, 18), 'C'), hi, lo))

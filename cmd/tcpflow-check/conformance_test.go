@@ -180,6 +180,9 @@ func TestConformance(t *testing.T) {
 	// (the other formats' records follow the TCP connection: a trace
 	// Zeek splits by its timers has more conn.log lines than connections).
 	zs, zh := &tally{name: "zeek conn_state"}, &tally{name: "zeek history"}
+	// Zeek's tunnel uids name its own UDP connections and IP tunnels: only
+	// whether a record has parents, and how many, can agree.
+	zt := &tally{name: "zeek tunnel_parents count"}
 	fs, fh := &perFile{name: "zeek conn_state per file"}, &perFile{name: "zeek history per file"}
 	ts, tc := &tally{name: "tshark SYN/FIN/RST counts"}, &tally{name: "tshark handshake complete"}
 	ss := &tally{name: "suricata tcp.state"}
@@ -196,7 +199,7 @@ func TestConformance(t *testing.T) {
 		run.conns(t, pcap, false)
 
 		if rows := readZeek(t, truth+".zeek.tsv"); len(rows) > 0 {
-			zeekPerFile(t, source+"/"+base, rows, zeekLog(t, pcap, rows[0].validated), rules, zeekTallies{zs, zh, fs, fh})
+			zeekPerFile(t, source+"/"+base, rows, zeekLog(t, pcap, rows[0].validated), rules, zeekTallies{zs, zh, zt, fs, fh})
 		}
 		if streams := readTshark(t, truth+".tshark.json"); len(streams) > 0 {
 			ours := byTuple(run.conns(t, pcap, false))
@@ -255,10 +258,10 @@ func TestConformance(t *testing.T) {
 	}
 
 	t.Logf("conformance over %d captures in %s:", files, dir)
-	for _, x := range []fmt.Stringer{zs, zh, fs, fh, ts, tc, ss} {
+	for _, x := range []fmt.Stringer{zs, zh, fs, fh, zt, ts, tc, ss} {
 		t.Logf("  %s", x)
 	}
-	for _, x := range []*tally{zs, zh, ts, tc, ss} {
+	for _, x := range []*tally{zs, zh, zt, ts, tc, ss} {
 		for _, d := range x.disagreements {
 			t.Logf("  disagree [%s] %s", x.name, d)
 		}
@@ -278,12 +281,21 @@ func TestConformance(t *testing.T) {
 	}{
 		{zs, conformanceFloor["zeek conn_state"]}, {zh, conformanceFloor["zeek history"]},
 		{fs, conformanceFloor["zeek conn_state per file"]}, {fh, conformanceFloor["zeek history per file"]},
+		{zt, conformanceFloor["zeek tunnel_parents"]},
 		{ts, conformanceFloor["tshark counts"]}, {tc, conformanceFloor["tshark complete"]}, {ss, conformanceFloor["suricata"]},
 	} {
 		if x.t.pct() < x.floor {
 			t.Errorf("%s fell below its floor %.2f%%", x.t, x.floor)
 		}
 	}
+}
+
+// parentCount is how many uids a conn.log tunnel_parents field lists.
+func parentCount(v string) int {
+	if v == "-" || v == "(empty)" || v == "" {
+		return 0
+	}
+	return strings.Count(v, ",") + 1
 }
 
 // conformanceFloor pins the agreement reached, so a regression fails.
@@ -294,6 +306,7 @@ var conformanceFloor = map[string]float64{
 	"zeek history":             99.5,
 	"zeek conn_state per file": 99,
 	"zeek history per file":    98.5,
+	"zeek tunnel_parents":      100,
 	"tshark counts":            97.5,
 	"tshark complete":          98,
 	"suricata":                 80,
@@ -337,6 +350,7 @@ type zeekRow struct {
 	connState, history string
 	validated          bool
 	guessed            bool // tshark-single-stream: Zeek's orientation is a guess
+	tunnels            int  // how many tunnel_parents; -1 when the baseline has no such column
 }
 
 func readZeek(t *testing.T, path string) []zeekRow {
@@ -376,8 +390,12 @@ func readZeek(t *testing.T, path string) []zeekRow {
 		if !ok1 || !ok2 {
 			continue
 		}
+		tunnels := -1
+		if i, ok := cols["tunnel_parents"]; ok && i < len(p) && p[i] != "" {
+			tunnels = parentCount(p[i])
+		}
 		rows = append(rows, zeekRow{orig: o, resp: r, connState: get("conn_state"), history: get("history"), validated: get("checksums") == "validated",
-			guessed: strings.HasPrefix(get("tuple_source"), "tshark-single-stream")})
+			guessed: strings.HasPrefix(get("tuple_source"), "tshark-single-stream"), tunnels: tunnels})
 	}
 	return rows
 }

@@ -24,6 +24,7 @@ const zeekFileWeightCap = 50
 type zeekLogLine struct {
 	orig, resp         netip.AddrPort
 	connState, history string
+	tunnels            int // how many tunnel_parents
 	used               bool
 }
 
@@ -61,7 +62,11 @@ func readZeekLog(t *testing.T, log []byte) []*zeekLogLine {
 			t.Errorf("conn.log line %q: bad endpoints", sc.Text())
 			continue
 		}
-		out = append(out, &zeekLogLine{orig: o, resp: r, connState: get("conn_state"), history: get("history")})
+		tunnels := 0
+		if i, ok := cols["tunnel_parents"]; ok && i < len(p) {
+			tunnels = parentCount(p[i])
+		}
+		out = append(out, &zeekLogLine{orig: o, resp: r, connState: get("conn_state"), history: get("history"), tunnels: tunnels})
 	}
 	return out
 }
@@ -144,8 +149,8 @@ func (p *perFile) worst(k int) []string {
 
 // zeekTallies are where zeekPerFile counts: per connection and per file.
 type zeekTallies struct {
-	state, hist         *tally
-	fileState, fileHist *perFile
+	state, hist, tunnels *tally
+	fileState, fileHist  *perFile
 }
 
 // zeekPerFile compares, for one trace, the conn.log --format zeek wrote with
@@ -175,6 +180,10 @@ func zeekPerFile(t *testing.T, name string, rows []zeekRow, log []byte, rules []
 			}
 		}
 		gs, gh, orient := "(no record)", "(no record)", ""
+		if got != nil && r.tunnels >= 0 {
+			z.tunnels.add(got.tunnels == r.tunnels, isAccepted(rules, "zeek", name, "tunnel_parents"),
+				fmt.Sprintf("%s %s: tunnel_parents want %d got %d", name, tupleKey(r.orig, r.resp), r.tunnels, got.tunnels))
+		}
 		if got != nil {
 			got.used = true
 			gs, gh = got.connState, got.history
