@@ -67,12 +67,13 @@ func WriteGitHub(w io.Writer, v *Verdict, opts *Options) error {
 	}
 	b.WriteString("::group::tcpflow-check report\n")
 	var text bytes.Buffer
-	if err := WriteText(&text, v, &Options{MaxFindings: o.MaxFindings}); err != nil {
+	if err := WriteText(&text, v, &Options{MaxFindings: o.MaxFindings, Width: o.Width}); err != nil {
 		return err
 	}
-	// The verdict, the report's last line, goes after the group, where it is seen.
+	// The verdict, the report's last paragraph (a line unless wrapped),
+	// goes after the group, where it is seen.
 	report := strings.TrimRight(text.String(), "\n")
-	last := strings.LastIndexByte(report, '\n')
+	last := strings.LastIndex(report, "\n\n") + 1
 	b.WriteString(report[:last+1])
 	b.WriteString("::endgroup::\n")
 	b.WriteString(report[last+1:] + "\n")

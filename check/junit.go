@@ -145,7 +145,7 @@ func junitCases(rules []RuleResult, classname string, out *string) []junitCase {
 			var text bytes.Buffer
 			fmt.Fprintf(&text, "%s (%s)\n", r.Message, r.where())
 			for _, f := range r.Found {
-				writeFinding(&text, f, r.Input == "", human.Painter{})
+				writeFinding(&text, f, r.Input == "", human.Painter{}, 0)
 			}
 			if r.Level == LevelWarn {
 				fmt.Fprintf(&warnings, "warning: %s: %s", r.Rule, text.String())

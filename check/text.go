@@ -18,6 +18,9 @@ type Options struct {
 	MaxFindings int
 	// Color colours the text output. Default off.
 	Color bool
+	// Width wraps the text output's lines at this many columns, with
+	// hanging indents. Default 0: no wrapping.
+	Width int
 }
 
 func (o *Options) withDefaults() Options {
@@ -39,21 +42,24 @@ func WriteText(w io.Writer, v *Verdict, opts *Options) error {
 	o := opts.withDefaults()
 	p := human.Painter{On: o.Color}
 	var b bytes.Buffer
+	put := func(line string, hang int) { b.WriteString(human.Wrap(line, o.Width, hang) + "\n") }
 	conns := 0
 	for i := range v.Inputs {
 		conns += v.Inputs[i].Connections
 	}
-	fmt.Fprintf(&b, "%s  policy %s · %s · %s · %s", p.Bold("tcpflow-check check"), v.Policy,
-		human.Plural(uint64(len(v.Inputs)), "input"), human.Plural(uint64(conns), "connection"), human.Plural(uint64(len(v.Findings)), "finding"))
+	findings := human.Plural(uint64(len(v.Findings)), "finding")
 	if v.Ignored > 0 || v.Known > 0 {
-		fmt.Fprintf(&b, " (%d ignored, %d known from the baseline)", v.Ignored, v.Known)
+		findings += fmt.Sprintf(" (%d ignored, %d known from the baseline)", v.Ignored, v.Known)
 	}
-	b.WriteString("\n")
+	b.WriteString(human.WrapList(p.Bold("tcpflow-check check")+"  ", []string{"policy " + v.Policy,
+		human.Plural(uint64(len(v.Inputs)), "input"), human.Plural(uint64(conns), "connection"), findings}, " · ", o.Width, 2) + "\n")
 
 	for i := range v.Inputs {
 		in := &v.Inputs[i]
 		if in.Err != nil {
-			fmt.Fprintf(&b, "\n%s %s: %v\n      the readable part was checked; a damaged trace never passes\n", p.Red("ERROR"), in.Name, in.Err)
+			b.WriteString("\n")
+			put(fmt.Sprintf("%s %s: %v", p.Red("ERROR"), in.Name, in.Err), ruleHang)
+			put("      the readable part was checked; a damaged trace never passes", ruleHang+2)
 		}
 	}
 	for _, level := range []Level{LevelFail, LevelWarn} {
@@ -75,14 +81,15 @@ func WriteText(w io.Writer, v *Verdict, opts *Options) error {
 				break
 			}
 			shown++
-			fmt.Fprintf(&b, "  %s #%d %s → %s in %s — %s (ignore rule at line %d)\n", f.Kind, f.ConnID,
-				human.AddrPort(f.Client), human.AddrPort(f.Server), filepath.Base(f.Input), f.Ignored, f.IgnoreLine)
+			put(fmt.Sprintf("  %s #%d %s → %s in %s — %s (ignore rule at line %d)", f.Kind, f.ConnID,
+				human.AddrPort(f.Client), human.AddrPort(f.Server), filepath.Base(f.Input), f.Ignored, f.IgnoreLine), 4)
 		}
 	}
 	if passed := passedRules(v); len(passed) > 0 {
-		fmt.Fprintf(&b, "\n%s %s\n", p.Green("passed:"), strings.Join(passed, " · "))
+		b.WriteString("\n" + human.WrapList(p.Green("passed:")+" ", passed, " · ", o.Width, len("passed: ")) + "\n")
 	}
-	b.WriteString("\n" + verdictLine(v, p) + "\n")
+	b.WriteString("\n")
+	put(verdictLine(v, p), len("verdict: "))
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -96,31 +103,41 @@ func writeRuleText(b *bytes.Buffer, r *RuleResult, o Options, p human.Painter) {
 	if r.Input != "" {
 		where = "in " + r.Input
 	}
-	fmt.Fprintf(b, "\n%s %s  (%s)\n      %s: %s\n", tag, p.Bold(r.Rule), r.where(), where, r.Message)
+	b.WriteString("\n")
+	b.WriteString(human.Wrap(fmt.Sprintf("%s %s  (%s)", tag, p.Bold(r.Rule), r.where()), o.Width, ruleHang) + "\n")
+	b.WriteString(human.Wrap(fmt.Sprintf("      %s: %s", where, r.Message), o.Width, ruleHang+2) + "\n")
 	for i, f := range r.Found {
 		if i == o.MaxFindings {
-			fmt.Fprintf(b, "      … and %d more (all of them are in the --junit and --format json output)\n", len(r.Found)-i)
+			b.WriteString(human.Wrap(fmt.Sprintf("      … and %d more (all of them are in the --junit and --format json output)", len(r.Found)-i),
+				o.Width, ruleHang+2) + "\n")
 			break
 		}
-		writeFinding(b, f, r.Input == "", p)
+		writeFinding(b, f, r.Input == "", p, o.Width)
 	}
 }
 
-func writeFinding(b *bytes.Buffer, f *Finding, withInput bool, p human.Painter) {
-	fmt.Fprintf(b, "      #%d  %s → %s  %s %s", f.ConnID, human.AddrPort(f.Client), human.AddrPort(f.Server), p.Severity(f.Severity), f.Kind)
+// ruleHang is where the lines of a failed rule start, and (plus two) where
+// they continue when wrapped; a finding's evidence is indented four more.
+const ruleHang = 6
+
+func writeFinding(b *bytes.Buffer, f *Finding, withInput bool, p human.Painter, width int) {
+	parts := []human.Part{{Text: fmt.Sprintf("#%d", f.ConnID)},
+		{Sep: "  ", Text: human.AddrPort(f.Client) + " → " + human.AddrPort(f.Server)},
+		{Sep: "  ", Text: p.Severity(f.Severity) + " " + string(f.Kind)}}
+	sep := " · "
 	if len(f.Frames) > 0 {
-		b.WriteString("  " + human.Frames(f.Frames, len(f.Frames)))
+		parts = append(parts, human.Part{Sep: "  ", Text: human.Frames(f.Frames, len(f.Frames))})
 	}
 	if f.HasDuration {
-		b.WriteString(" · lasted " + human.Duration(f.Duration))
+		parts = append(parts, human.Part{Sep: sep, Text: "lasted " + human.Duration(f.Duration)})
 	}
-	fmt.Fprintf(b, " · final client %s / server %s", f.ClientState, f.ServerState)
+	parts = append(parts, human.Part{Sep: sep, Text: fmt.Sprintf("final client %s / server %s", f.ClientState, f.ServerState)})
 	if withInput {
-		b.WriteString(" · " + f.Input)
+		parts = append(parts, human.Part{Sep: sep, Text: f.Input})
 	}
-	b.WriteString("\n")
+	b.WriteString(human.WrapParts("      ", parts, width, ruleHang+2) + "\n")
 	if f.Evidence != "" {
-		b.WriteString("          " + f.Evidence + "\n")
+		b.WriteString(human.Wrap("          "+f.Evidence, width, ruleHang+6) + "\n")
 	}
 }
 

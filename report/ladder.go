@@ -31,18 +31,21 @@ func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 	p := human.Painter{On: o.Color}
 	var b bytes.Buffer
 
+	put := func(line string, hang int) { b.WriteString(human.Wrap(line, o.Width, hang) + "\n") }
+
 	// Header.
-	fmt.Fprintf(&b, "%s  client %s → server %s", p.Bold("connection #"+strconv.FormatUint(c.ID, 10)),
-		human.AddrPort(c.Client), human.AddrPort(c.Server))
+	head := []human.Part{{Text: p.Bold("connection #" + strconv.FormatUint(c.ID, 10))},
+		{Sep: "  ", Text: "client " + human.AddrPort(c.Client) + " → server " + human.AddrPort(c.Server)}}
 	if c.Input != "" {
-		fmt.Fprintf(&b, "  (%s, frames %d–%d)", c.Input, c.FirstFrame, c.LastFrame)
+		head = append(head, human.Part{Sep: "  ", Text: fmt.Sprintf("(%s, frames %d–%d)", c.Input, c.FirstFrame, c.LastFrame)})
 	}
-	b.WriteString("\n")
-	fmt.Fprintf(&b, "start %s · duration %s · conn_state %s · history %s", formatTime(c.Start),
-		human.Duration(c.Duration()), orDash(c.ConnState), orDash(c.History))
+	b.WriteString(human.WrapParts("", head, o.Width, 2) + "\n")
+	parts := []string{"start " + formatTime(c.Start), "duration " + human.Duration(c.Duration()),
+		"conn_state " + orDash(c.ConnState), "history " + orDash(c.History)}
 	if c.Handshake.HasRTT {
-		b.WriteString(" · handshake RTT " + human.Duration(c.Handshake.RTT))
+		parts = append(parts, "handshake RTT "+human.Duration(c.Handshake.RTT))
 	}
+	b.WriteString(human.WrapList("", parts, " · ", o.Width, 2) + "\n")
 	var notes []string
 	if c.Midstream {
 		notes = append(notes, "seen mid-stream: states before the first segment are assumed")
@@ -50,16 +53,15 @@ func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 	if c.RolesGuessed {
 		notes = append(notes, "no SYN seen: client and server guessed from the ports")
 	}
-	b.WriteString("\n")
 	for _, n := range notes {
-		b.WriteString("note: " + n + "\n")
+		put("note: "+n, 6)
 	}
 	b.WriteString("\n")
 
 	if len(c.Timeline) == 0 {
-		b.WriteString("(no timeline recorded for this connection: analyze with the timeline on)\n")
+		put("(no timeline recorded for this connection: analyze with the timeline on)", 1)
 	} else {
-		drawLadder(&b, c, p)
+		drawLadder(&b, c, p, o.Width)
 	}
 	fmt.Fprintf(&b, "final: client %s / server %s\n", c.ClientState, c.ServerState)
 
@@ -71,21 +73,20 @@ func Ladder(w io.Writer, c *analyze.Conn, opts *Options) error {
 		base := ladderBase(c)
 		for i := range c.Findings {
 			f := &c.Findings[i]
-			fmt.Fprintf(&b, "  %s %s  %s", p.Severity(f.Severity), p.Bold(string(f.Kind)), human.Frames(f.Frames, len(f.Frames)))
+			parts := []human.Part{{Text: p.Severity(f.Severity) + " " + p.Bold(string(f.Kind))},
+				{Sep: "  ", Text: human.Frames(f.Frames, len(f.Frames))}}
 			if !f.Time.IsZero() && !base.IsZero() {
-				fmt.Fprintf(&b, "  at +%.6fs", f.Time.Sub(base).Seconds())
+				parts = append(parts, human.Part{Sep: "  ", Text: fmt.Sprintf("at +%.6fs", f.Time.Sub(base).Seconds())})
 			}
 			if f.HasDuration {
-				b.WriteString("  lasted " + human.Duration(f.Duration))
+				parts = append(parts, human.Part{Sep: "  ", Text: "lasted " + human.Duration(f.Duration)})
 			}
 			if f.By != "" {
-				b.WriteString("  by " + f.By)
+				parts = append(parts, human.Part{Sep: "  ", Text: "by " + f.By})
 			}
-			b.WriteString("\n")
-			for _, line := range wrap(f.Evidence, o.Width-11) {
-				if line != "" {
-					b.WriteString("           " + line + "\n")
-				}
+			b.WriteString(human.WrapParts("  ", parts, o.Width, 4) + "\n")
+			if f.Evidence != "" {
+				put("           "+f.Evidence, 13)
 			}
 		}
 	}
@@ -105,7 +106,11 @@ func ladderBase(c *analyze.Conn) time.Time {
 // stateWidth fits the longest state name, "ESTABLISHED".
 const stateWidth = 11
 
-func drawLadder(b *bytes.Buffer, c *analyze.Conn, p human.Painter) {
+// drawLadder draws c's timeline. Its rows are a table and stay aligned: to
+// fit width (when it is > 0), arrows give up their spare length first, and
+// the findings marked on a row that would run past width go beneath its
+// arrow, between the lifelines (▲ kind, ...).
+func drawLadder(b *bytes.Buffer, c *analyze.Conn, p human.Painter, width int) {
 	base := ladderBase(c)
 
 	// Findings marked on the line of their first frame, worst first.
@@ -128,6 +133,14 @@ func drawLadder(b *bytes.Buffer, c *analyze.Conn, p human.Painter) {
 		timeW = max(timeW, len(relTime(s.Time, base)))
 	}
 	arrowW := max(longest+8, 30)
+	// Every column but the arrow's: frame, time, the client's state, the
+	// lifelines and the server's state.
+	fixed := frameW + 2 + timeW + 2 + stateWidth + 2 + 2 + stateWidth
+	if width > 0 && fixed+arrowW > width {
+		arrowW = max(longest+6, width-fixed)
+	}
+	markCol := fixed + arrowW + 2 // where an inline mark starts
+	lifeline := strings.Repeat(" ", frameW+2+timeW+2+stateWidth+1) + "│"
 
 	// Column heads: "client" over the client's states, "server" over the
 	// server's, which start right of the server's lifeline.
@@ -148,26 +161,39 @@ func drawLadder(b *bytes.Buffer, c *analyze.Conn, p human.Painter) {
 		var line strings.Builder
 		fmt.Fprintf(&line, "%*d  %*s  %-*s │%s│ ", frameW, s.Frame, timeW, relTime(s.Time, base), stateWidth, cs,
 			arrow(labels[i], s.Dir, arrowW))
-		if fs := marks[s.Frame]; len(fs) > 0 {
-			fmt.Fprintf(&line, "%-*s  ", stateWidth, ss)
-			kinds := make([]string, len(fs))
-			worst := analyze.Info
-			for j, f := range fs {
-				kinds[j] = string(f.Kind)
-				worst = max(worst, f.Severity)
-			}
-			text := "◀ " + strings.Join(kinds, ", ")
+		fs := marks[s.Frame]
+		if len(fs) == 0 {
+			line.WriteString(ss)
+			b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+			continue
+		}
+		kinds := make([]string, len(fs))
+		worst := analyze.Info
+		for j, f := range fs {
+			kinds[j] = string(f.Kind)
+			worst = max(worst, f.Severity)
+		}
+		paint := func(s string) string {
 			switch worst {
 			case analyze.Error:
-				text = p.Red(text)
+				return p.Red(s)
 			case analyze.Warning:
-				text = p.Yellow(text)
+				return p.Yellow(s)
 			}
-			line.WriteString(text)
-		} else {
-			line.WriteString(ss)
+			return s
 		}
+		if text := "◀ " + strings.Join(kinds, ", "); width <= 0 || markCol+utf8.RuneCountInString(text) <= width {
+			fmt.Fprintf(&line, "%-*s  %s", stateWidth, ss, paint(text))
+			b.WriteString(line.String() + "\n")
+			continue
+		}
+		line.WriteString(ss)
 		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+		under := human.WrapList("▲ ", kinds, ", ", arrowW-2, 2)
+		for _, l := range strings.Split(under, "\n") {
+			pad := max(arrowW-2-human.Columns(l), 0)
+			b.WriteString(lifeline + " " + paint(l) + strings.Repeat(" ", pad) + " │\n")
+		}
 	}
 	if total := c.ClientPackets + c.ServerPackets; uint64(len(c.Timeline)) < total {
 		fmt.Fprintf(b, "(the timeline holds the first %d of %d segments)\n", len(c.Timeline), total)

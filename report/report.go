@@ -77,9 +77,14 @@ type Options struct {
 	// caller decides (a terminal, no NO_COLOR); libraries never look.
 	// Default off.
 	Color bool
-	// Width wraps the text output's long lines (the evidence sentences) at
-	// this many columns. Default 0: no wrapping.
+	// Width wraps the text output's lines and the ladder's at this many
+	// columns, with hanging indents; a ladder's rows stay aligned. Default
+	// 0: no wrapping.
 	Width int
+	// StreamWidth wraps the lines Live streams, one a finding, at this
+	// many columns. Default 0: one line each, whatever Width, so that a
+	// pipe gets lines for grep and tail.
+	StreamWidth int
 	// MaxExamples is how many findings of each kind the text output shows,
 	// with their connection and evidence. Default (0): up to 10, fewer when
 	// many kinds compete, so that the output fits one screen (about 40

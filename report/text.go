@@ -98,11 +98,13 @@ func (t *textWriter) Finding(c *analyze.Conn, f *analyze.Finding) {
 // or "update"), the finding and its connection; more follows the duration.
 func (t *textWriter) liveLine(at time.Time, what string, c *analyze.Conn, f *analyze.Finding, more string) {
 	p := human.Painter{On: t.opts.Color}
-	b := &t.buf
+	var b strings.Builder
+	hang := 2
 	if !at.IsZero() {
 		b.WriteString(at.UTC().Format("15:04:05.000000") + " ")
+		hang = b.Len() // under the severity
 	}
-	fmt.Fprintf(b, "%s %s  #%d  %s → %s", what, p.Bold(string(f.Kind)), c.ID,
+	fmt.Fprintf(&b, "%s %s  #%d  %s → %s", what, p.Bold(string(f.Kind)), c.ID,
 		human.AddrPort(c.Client), human.AddrPort(c.Server))
 	if len(f.Frames) > 0 {
 		b.WriteString("  " + human.Frames(f.Frames, len(f.Frames)))
@@ -116,7 +118,7 @@ func (t *textWriter) liveLine(at time.Time, what string, c *analyze.Conn, f *ana
 	if f.Evidence != "" {
 		b.WriteString(": " + f.Evidence)
 	}
-	b.WriteString("\n")
+	t.buf.WriteString(human.Wrap(b.String(), t.opts.StreamWidth, hang) + "\n")
 	t.live = true
 }
 
@@ -188,37 +190,37 @@ func (t *textWriter) Close(s *Summary) error {
 		b.WriteString("\n") // set the summary apart from the live lines
 	}
 	// Header: what was read.
-	b.WriteString(p.Bold("tcpflow-check") + "  " + inputNames(s) + ": ")
-	fmt.Fprintf(b, "%s, %s", human.Plural(s.Capture.Packets, "packet"), human.Plural(a.Connections, "TCP connection"))
+	head := []human.Part{{Text: human.Plural(s.Capture.Packets, "packet")},
+		{Sep: ", ", Text: human.Plural(a.Connections, "TCP connection")}}
 	if span := captureSpan(s.Capture.First, s.Capture.Last); span != "" {
-		b.WriteString(", " + span)
+		head = append(head, human.Part{Sep: ", ", Text: span})
 		if end := s.Capture.End; end.After(s.Capture.Last) {
-			b.WriteString(", stopped " + human.Duration(end.Sub(s.Capture.Last)) + " after its last packet")
+			head = append(head, human.Part{Sep: ", ", Text: "stopped " + human.Duration(end.Sub(s.Capture.Last)) + " after its last packet"})
 		}
 	}
 	switch {
 	case t.opts.NoElapsed || s.Elapsed <= 0:
 	case t.opts.Live: // the span above is capture time; this is the clock on the wall
-		b.WriteString("; captured for " + human.Duration(s.Elapsed) + " of wall-clock time")
+		head = append(head, human.Part{Sep: "; ", Text: "captured for " + human.Duration(s.Elapsed) + " of wall-clock time"})
 	default:
-		b.WriteString("; analyzed in " + human.Duration(s.Elapsed))
+		head = append(head, human.Part{Sep: "; ", Text: "analyzed in " + human.Duration(s.Elapsed)})
 	}
-	b.WriteString("\n")
+	b.WriteString(human.WrapParts(p.Bold("tcpflow-check")+"  "+inputNames(s)+": ", head, t.opts.Width, 2) + "\n")
 
 	// Verdict.
 	errs, warns, infos := t.bySev[analyze.Error], t.bySev[analyze.Warning], t.bySev[analyze.Info]
 	switch {
 	case a.Connections == 0:
-		b.WriteString("verdict:    " + p.Yellow("no TCP connections") + " in the capture\n")
+		t.put("verdict:    "+p.Yellow("no TCP connections")+" in the capture", labelWidth)
 	case errs+warns+infos == 0:
-		b.WriteString("verdict:    " + p.Green("no findings") + fmt.Sprintf(" — nothing wrong in %s\n", human.Plural(a.Connections, "connection")))
+		t.put("verdict:    "+p.Green("no findings")+fmt.Sprintf(" — nothing wrong in %s", human.Plural(a.Connections, "connection")), labelWidth)
 	case errs+warns == 0 && t.nHalfOpen > 0:
 		// Never "no errors or warnings" over a server left in CLOSE_WAIT.
-		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.Yellow("no errors or warnings, but "+t.halfOpenCount()),
-			infos, t.connsBad, human.Plural(a.Connections, "connection"))
+		t.put(fmt.Sprintf("verdict:    %s; %d info in %d of %s", p.Yellow("no errors or warnings, but "+t.halfOpenCount()),
+			infos, t.connsBad, human.Plural(a.Connections, "connection")), labelWidth)
 	case errs+warns == 0:
-		fmt.Fprintf(b, "verdict:    %s; %d info in %d of %s\n", p.Green("no errors or warnings"), infos,
-			t.connsBad, human.Plural(a.Connections, "connection"))
+		t.put(fmt.Sprintf("verdict:    %s; %d info in %d of %s", p.Green("no errors or warnings"), infos,
+			t.connsBad, human.Plural(a.Connections, "connection")), labelWidth)
 	default:
 		v := fmt.Sprintf("%s, %s, %d info", human.Plural(errs, "error"), human.Plural(warns, "warning"), infos)
 		switch {
@@ -227,40 +229,40 @@ func (t *textWriter) Close(s *Summary) error {
 		case warns > 0:
 			v = p.Yellow(v)
 		}
-		fmt.Fprintf(b, "verdict:    %s in %d of %s", v, t.connsBad, human.Plural(a.Connections, "connection"))
+		verdict := fmt.Sprintf("verdict:    %s in %d of %s", v, t.connsBad, human.Plural(a.Connections, "connection"))
 		if t.nHalfOpen > 0 {
-			b.WriteString("; " + t.halfOpenCount())
+			verdict += "; " + t.halfOpenCount()
 		}
-		b.WriteString("\n")
+		t.put(verdict, labelWidth)
 	}
 	if t.nHalfOpen > 0 {
-		b.WriteString("half-open:  " + t.halfOpenLine() + "\n")
+		t.putList("half-open:  ", t.halfOpenParts())
 	}
 
 	// The shape of the traffic.
 	if len(a.ByConnState) > 0 {
-		b.WriteString("conn_state: " + joinCounts(a.ByConnState) + "\n")
+		t.putList("conn_state: ", countParts(a.ByConnState))
 	}
 	if h := &a.HandshakeRTT; h.Count > 0 {
-		fmt.Fprintf(b, "handshake:  RTT p50 %s · p99 %s · max %s (%s)\n",
+		t.put(fmt.Sprintf("handshake:  RTT p50 %s · p99 %s · max %s (%s)",
 			human.Duration(h.Quantile(0.5)), human.Duration(h.Quantile(0.99)), human.Duration(h.Max),
-			human.Plural(h.Count, "complete handshake"))
+			human.Plural(h.Count, "complete handshake")), labelWidth)
 	}
 	if skipped := skippedCounts(s); len(skipped) > 0 {
-		b.WriteString("skipped:    " + joinCounts(skipped) + "\n")
+		t.putList("skipped:    ", countParts(skipped))
 	}
 	if line := badTCPChecksumLine(s); line != "" {
-		b.WriteString("checksums:  " + line + "\n")
+		t.put("checksums:  "+line, labelWidth)
 	}
 	if line, limit := fragmentLine(s); line != "" {
 		if limit {
 			line = p.Yellow(line)
 		}
-		b.WriteString("fragments:  " + line + "\n")
+		t.put("fragments:  "+line, labelWidth)
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
-		b.WriteString(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
-			s.Capture.Dropped, s.Capture.IfDropped)) + "\n")
+		t.put(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
+			s.Capture.Dropped, s.Capture.IfDropped)), labelWidth)
 	}
 	if a.Evicted > 0 {
 		line := fmt.Sprintf("ended early: %d idle, %d at the connection cap (--max-conns), %d at the memory budget (--max-memory); at most %d open at once",
@@ -268,7 +270,7 @@ func (t *textWriter) Close(s *Summary) error {
 		if a.CapHit+a.MemoryHit > 0 {
 			line = p.Yellow(line + ": the analysis of those connections is incomplete")
 		}
-		b.WriteString(line + "\n")
+		t.put(line, labelWidth)
 	}
 	damaged := 0
 	for i := range s.Inputs {
@@ -277,7 +279,7 @@ func (t *textWriter) Close(s *Summary) error {
 			continue
 		}
 		if damaged++; damaged <= maxInputErrors {
-			b.WriteString(p.Red("input error") + ": " + in.Err.Error() + " (reading of " + in.Name + " stopped there)\n")
+			t.put(p.Red("input error")+": "+in.Err.Error()+" (reading of "+in.Name+" stopped there)", labelWidth)
 		}
 	}
 	if damaged > maxInputErrors {
@@ -285,8 +287,8 @@ func (t *textWriter) Close(s *Summary) error {
 	}
 	for i := range s.Inputs {
 		if in := &s.Inputs[i]; in.Interrupted != "" {
-			b.WriteString(p.Yellow("interrupted") + fmt.Sprintf(": %s while reading %s, after %s: the report covers what was read\n",
-				in.Interrupted, in.Name, human.Plural(in.Stats.Packets, "packet")))
+			t.put(p.Yellow("interrupted")+fmt.Sprintf(": %s while reading %s, after %s: the report covers what was read",
+				in.Interrupted, in.Name, human.Plural(in.Stats.Packets, "packet")), labelWidth)
 		}
 	}
 
@@ -312,16 +314,13 @@ func (t *textWriter) Close(s *Summary) error {
 			if i == 0 || show[i-1] >= 0 {
 				b.WriteString("\n")
 			}
-			t.writeGroupTitle(g, p)
-			b.WriteString(" · e.g. " + exampleIDs(g.examples, maxCompactIDs))
-			b.WriteString("\n")
+			t.put(t.groupTitle(g, p)+" · e.g. "+exampleIDs(g.examples, maxCompactIDs), titleHang)
 			continue
 		}
 		b.WriteString("\n")
-		t.writeGroupTitle(g, p)
-		b.WriteString("\n")
+		t.put(t.groupTitle(g, p), titleHang)
 		for j := range g.examples[:show[i]] {
-			t.writeExample(&g.examples[j])
+			b.WriteString(t.exampleText(&g.examples[j]))
 		}
 		if more := g.n - uint64(show[i]); more > 0 {
 			fmt.Fprintf(b, "  … and %d more\n", more)
@@ -331,11 +330,35 @@ func (t *textWriter) Close(s *Summary) error {
 	return t.err
 }
 
-func (t *textWriter) writeGroupTitle(g *group, p human.Painter) {
-	fmt.Fprintf(&t.buf, "%s %s × %d", p.Severity(g.worst), p.Bold(string(g.kind)), g.n)
+// Hanging indents of the text output's wrapped lines: the summary's lines
+// continue under their value, after a label of labelWidth columns
+// ("verdict:    "); a finding kind's title, its examples and their
+// evidence each hang two columns in from where they start.
+const (
+	labelWidth   = 12
+	titleHang    = 4
+	exampleHang  = 4
+	evidenceHang = 8
+)
+
+// put writes line, wrapped to Options.Width with continuation lines
+// indented by hang, and a newline.
+func (t *textWriter) put(line string, hang int) {
+	t.buf.WriteString(human.Wrap(line, t.opts.Width, hang) + "\n")
+}
+
+// putList writes label and parts joined by " · ", breaking between parts,
+// continuation lines under the first part.
+func (t *textWriter) putList(label string, parts []string) {
+	t.buf.WriteString(human.WrapList(label, parts, " · ", t.opts.Width, labelWidth) + "\n")
+}
+
+func (t *textWriter) groupTitle(g *group, p human.Painter) string {
+	title := fmt.Sprintf("%s %s × %d", p.Severity(g.worst), p.Bold(string(g.kind)), g.n)
 	if doc := kindDoc(g.kind); doc != "" {
-		t.buf.WriteString(" — " + doc)
+		title += " — " + doc
 	}
+	return title
 }
 
 // layout decides how many examples each group shows (groups are sorted worst
@@ -374,7 +397,7 @@ func (t *textWriter) layout(groups []*group, header int) []int {
 			default:
 				n += 2 // blank line and title
 				for j := range g.examples[:show[i]] {
-					n += 1 + len(wrap(g.examples[j].evidence, t.opts.Width-6))
+					n += strings.Count(t.exampleText(&g.examples[j]), "\n")
 				}
 				if g.n > uint64(show[i]) {
 					n++
@@ -415,29 +438,33 @@ func exampleIDs(ex []example, n int) string {
 	return b.String()
 }
 
-// writeExample writes one finding in two lines: where, then the evidence.
-func (t *textWriter) writeExample(e *example) {
-	b := &t.buf
-	b.WriteString("  #" + strconv.FormatUint(e.id, 10))
+// exampleText is one finding in two lines, each wrapped to Options.Width:
+// where, then the evidence.
+func (t *textWriter) exampleText(e *example) string {
+	parts := []human.Part{{Text: "#" + strconv.FormatUint(e.id, 10)}}
 	if t.manyInputs {
-		b.WriteString(" " + e.input)
+		parts = append(parts, human.Part{Sep: " ", Text: e.input})
 	}
-	b.WriteString("  " + human.AddrPort(e.client) + " → " + human.AddrPort(e.server))
+	parts = append(parts, human.Part{Sep: "  ", Text: human.AddrPort(e.client) + " → " + human.AddrPort(e.server)})
+	sep := "  "
 	if len(e.frames) > 0 {
-		b.WriteString("  " + human.Frames(e.frames, e.nFrames))
+		parts = append(parts, human.Part{Sep: sep, Text: human.Frames(e.frames, e.nFrames)})
+		sep = " · "
 	}
 	if e.by != "" {
-		b.WriteString(" · by " + e.by)
+		parts = append(parts, human.Part{Sep: sep, Text: "by " + e.by})
+		sep = " · "
 	}
 	if e.hasDur {
-		b.WriteString(" · lasted " + human.Duration(e.dur))
+		parts = append(parts, human.Part{Sep: sep, Text: "lasted " + human.Duration(e.dur)})
+		sep = " · "
 	}
-	b.WriteString(" · final client " + e.cs.String() + " / server " + e.ss.String() + "\n")
+	parts = append(parts, human.Part{Sep: sep, Text: "final client " + e.cs.String() + " / server " + e.ss.String()})
+	text := human.WrapParts("  ", parts, t.opts.Width, exampleHang) + "\n"
 	if e.evidence != "" {
-		for _, line := range wrap(e.evidence, t.opts.Width-6) {
-			b.WriteString("      " + line + "\n")
-		}
+		text += human.Wrap("      "+e.evidence, t.opts.Width, evidenceHang) + "\n"
 	}
+	return text
 }
 
 // skippedCounts are the packets not analyzed, by reason. A frame dropped for
@@ -549,40 +576,16 @@ func captureSpan(first, last time.Time) string {
 }
 
 // joinCounts writes "SF 50 · S0 3 · REJ 2", largest first.
-func joinCounts(m map[string]uint64) string {
+func joinCounts(m map[string]uint64) string { return strings.Join(countParts(m), " · ") }
+
+// countParts writes "SF 50", "S0 3", "REJ 2", largest first.
+func countParts(m map[string]uint64) []string {
 	keys := sortedKeys(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + " " + strconv.FormatUint(m[k], 10)
 	}
-	return strings.Join(parts, " · ")
-}
-
-// wrap splits s into lines of at most width columns at spaces; width <= 0
-// means one line.
-func wrap(s string, width int) []string {
-	if width <= 0 || len([]rune(s)) <= width {
-		return []string{s}
-	}
-	var lines []string
-	var cur []string
-	n := 0
-	for _, w := range strings.Fields(s) {
-		wl := len([]rune(w))
-		if n > 0 && n+1+wl > width {
-			lines = append(lines, strings.Join(cur, " "))
-			cur, n = nil, 0
-		}
-		if n > 0 {
-			n++
-		}
-		cur = append(cur, w)
-		n += wl
-	}
-	if len(cur) > 0 {
-		lines = append(lines, strings.Join(cur, " "))
-	}
-	return lines
+	return parts
 }
 
 // halfOpenCount says how many connections the capture's end left half-open.
@@ -590,9 +593,9 @@ func (t *textWriter) halfOpenCount() string {
 	return human.Plural(t.nHalfOpen, "connection") + " left half-open when the capture ended"
 }
 
-// halfOpenLine names the half-open connections by both peers' states,
+// halfOpenParts name the half-open connections by both peers' states,
 // most common first: "client FIN_WAIT_2 / server CLOSE_WAIT × 14 (#31, #32, #33 …)".
-func (t *textWriter) halfOpenLine() string {
+func (t *textWriter) halfOpenParts() []string {
 	gs := make([]*halfOpenGroup, 0, len(t.halfOpen))
 	for _, g := range t.halfOpen {
 		gs = append(gs, g)
@@ -615,5 +618,5 @@ func (t *textWriter) halfOpenLine() string {
 		}
 		parts[i] = fmt.Sprintf("client %s / server %s × %d (%s%s)", g.states[0], g.states[1], g.n, strings.Join(ids, ", "), more)
 	}
-	return strings.Join(parts, " · ")
+	return parts
 }

@@ -5,9 +5,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // incident is a typical bad day: a capture from a test run where a server
@@ -151,35 +151,25 @@ func TestTextManyInputs(t *testing.T) {
 	}
 }
 
+// TestTextWidthWraps: with a width, no line of the text output is wider,
+// colour or not, and evidence continues under a hanging indent.
 func TestTextWidthWraps(t *testing.T) {
-	out := textOf(t, &Options{Width: 60}, []*analyze.Conn{leakConn()}, testSummary())
-	found := false
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "      ") { // evidence
-			found = true
-			if n := utf8.RuneCountInString(line); n > 60 {
-				t.Errorf("evidence line of %d columns, want ≤ 60: %q", n, line)
+	for _, color := range []bool{false, true} {
+		out := textOf(t, &Options{Width: 60, Color: color}, []*analyze.Conn{leakConn(), refusedConn()}, testSummary())
+		hanging := false
+		for _, line := range strings.Split(out, "\n") {
+			if n := human.Columns(line); n > 60 {
+				t.Errorf("color %v: a line of %d columns, want ≤ 60: %q", color, n, line)
+			}
+			if strings.HasPrefix(line, "        ") && !strings.HasPrefix(line, "         ") {
+				hanging = true
 			}
 		}
-	}
-	if !found || !strings.Contains(out, "server sat in CLOSE_WAIT") {
-		t.Errorf("evidence missing:\n%s", out)
-	}
-}
-
-func TestWrap(t *testing.T) {
-	for _, tc := range []struct {
-		s     string
-		width int
-		want  []string
-	}{
-		{"a b c", 0, []string{"a b c"}},
-		{"a b c", 5, []string{"a b c"}},
-		{"aa bb cc", 5, []string{"aa bb", "cc"}},
-		{"averyveryverylongword x", 5, []string{"averyveryverylongword", "x"}},
-	} {
-		if got := wrap(tc.s, tc.width); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("wrap(%q, %d) = %q, want %q", tc.s, tc.width, got, tc.want)
+		if !hanging || !strings.Contains(out, "server sat in") {
+			t.Errorf("color %v: no evidence continued under a hanging indent:\n%s", color, out)
+		}
+		if unwrapped := textOf(t, &Options{Color: color}, []*analyze.Conn{leakConn(), refusedConn()}, testSummary()); strings.Join(strings.Fields(unwrapped), " ") != strings.Join(strings.Fields(out), " ") {
+			t.Errorf("color %v: wrapping changed the words:\n%s\nunwrapped:\n%s", color, out, unwrapped)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if *timeline && (*format == "text" || *format == "zeek") {
 			return usagef("analyze: --timeline has no place in --format %s (it goes with json, jsonl, yaml and html; ladder draws it)", *format)
 		}
-		opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic}
+		opts := &report.Options{Timeline: *timeline, NoElapsed: *deterministic, Width: textWidth(e.stdout)}
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
 		}

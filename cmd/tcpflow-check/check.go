@@ -79,7 +79,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		if *maxFindings < 1 {
 			return usagef("check: --max-findings must be at least 1, not %d (--format json lists every finding)", *maxFindings)
 		}
-		opts := &check.Options{MaxFindings: *maxFindings}
+		opts := &check.Options{MaxFindings: *maxFindings, Width: textWidth(e.stdout)}
 		colored, err := color.enabled(e.stdout)
 		if err != nil {
 			return err

@@ -80,7 +80,7 @@ expect_per_file:
 				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
 			}
 			assertInOrder(t, out, tc.want...)
-			if lines := strings.Split(strings.TrimRight(out, "\n"), "\n"); !strings.HasPrefix(lines[len(lines)-1], "verdict: ") {
+			if paras := strings.Split(strings.TrimRight(out, "\n"), "\n\n"); !strings.HasPrefix(paras[len(paras)-1], "verdict: ") {
 				t.Errorf("the last line is not the verdict:\n%s", out)
 			}
 		})
@@ -89,8 +89,9 @@ expect_per_file:
 
 func assertInOrder(t *testing.T, out string, want ...string) {
 	t.Helper()
-	rest := out
+	rest := flat(out) // text output is wrapped at the width
 	for _, w := range want {
+		w = flat(w)
 		i := strings.Index(rest, w)
 		if i < 0 {
 			t.Fatalf("output lacks %q (in this order):\n%s", w, out)

@@ -93,7 +93,7 @@ func TestPcapngEndTime(t *testing.T) {
 	if in := doc["inputs"].([]any)[0].(map[string]any); in["capture_stopped"] == nil || in["capture_stopped"] == in["capture_end"] {
 		t.Errorf("the input does not say when the capture stopped: %v", in)
 	}
-	if _, out, _ := runCmd(t, nil, "analyze", ng); !strings.Contains(out, ", stopped 2s after its last packet") {
+	if _, out, _ := runCmd(t, nil, "analyze", ng); !strings.Contains(flat(out), ", stopped 2s after its last packet") {
 		t.Errorf("the text header does not say when the capture stopped:\n%s", out)
 	}
 	pol := writePolicy(t, "fail_on: [half_close_stuck]\n")
@@ -212,7 +212,7 @@ func TestAnalyzeVerdictNamesHalfOpen(t *testing.T) {
 	}
 	want := "verdict:    no errors or warnings, but 1 connection left half-open when the capture ended; 1 info in 1 of 1 connection\n" +
 		"half-open:  client FIN_WAIT_2 / server CLOSE_WAIT × 1 (#1)\n"
-	if !strings.Contains(out, want) {
+	if !strings.Contains(flat(out), flat(want)) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	// A clean close leaves nothing half-open.
@@ -233,7 +233,7 @@ func TestCheckPendingAtEnd(t *testing.T) {
 			ng := pcapngUntil(t, realPcaps+tc.pcap, tc.frames, tc.after)
 			code, out, errOut := runCmd(t, nil, "check", "--policy", finished, ng)
 			want := "FAIL  fail_on: " + string(tc.kind)
-			if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "still pending when the trace ended") {
+			if code != 1 || !strings.Contains(flat(out), flat(want)) || !strings.Contains(flat(out), "still pending when the trace ended") {
 				t.Errorf("finished test: exit %d, want 1 with %q and the pending evidence:\n%s%s", code, want, out, errOut)
 			}
 			if code, out, errOut := runCmd(t, nil, "check", "--policy", cut, ng); code != 0 {
@@ -277,7 +277,7 @@ func TestCheckEmptyTrace(t *testing.T) {
 			t.Errorf("%s: exit %d, want 1\n%s%s", tc.file, code, out, errOut)
 		}
 		for _, w := range tc.want {
-			if !strings.Contains(out, w) {
+			if !strings.Contains(flat(out), flat(w)) {
 				t.Errorf("%s: output lacks %q:\n%s", tc.file, w, out)
 			}
 		}

@@ -100,7 +100,7 @@ func TestAnalyzeSignalFIFO(t *testing.T) {
 				"half_close_stuck × 1",
 				"final client FIN_WAIT_2 / server CLOSE_WAIT",
 			} {
-				if !strings.Contains(stdout, want) {
+				if !strings.Contains(flat(stdout), flat(want)) {
 					t.Errorf("stdout lacks %q:\n%s", want, stdout)
 				}
 			}

@@ -81,7 +81,7 @@ func newLadderCmd(e *env) *cobra.Command {
 		if len(ops.files) != 1 {
 			return usagef("ladder: give exactly one capture file (got %d)", len(ops.files))
 		}
-		opts := &report.Options{}
+		opts := &report.Options{Width: textWidth(e.stdout)}
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
 		}

@@ -69,7 +69,7 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 		t.Fatalf("exit %d, want %d (fail)\n%s%s", code, exitViolations, out, errOut)
 	}
 	want := "99000 connection(s) ended early because the connection table was full (--max-conns 1000): their analysis is incomplete, so the trace cannot pass; raise --max-conns"
-	if !strings.Contains(out, want) {
+	if !strings.Contains(flat(out), want) {
 		t.Errorf("check output lacks %q:\n%s", want, out)
 	}
 	if !strings.Contains(out, "FAIL  analysis limit: --max-conns  (built in)") || strings.Contains(out, "PASS") {
@@ -157,7 +157,7 @@ func TestMemoryBudgetFailsCheck(t *testing.T) {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitViolations, out, errOut)
 	}
 	if !strings.Contains(out, "FAIL  analysis limit: --max-memory  (built in)") ||
-		!strings.Contains(out, "ended early because the memory budget was spent (--max-memory 1 MiB): their analysis is incomplete, so the trace cannot pass; raise --max-memory") {
+		!strings.Contains(flat(out), "ended early because the memory budget was spent (--max-memory 1 MiB): their analysis is incomplete, so the trace cannot pass; raise --max-memory") {
 		t.Errorf("check output lacks the memory rule:\n%s", out)
 	}
 	code, out, _ = runCmd(t, nil, "analyze", "--format", "json", "--max-memory", "1MiB", flood)

@@ -90,6 +90,10 @@ func newLiveCmd(e *env) *cobra.Command {
 			return err
 		}
 		o.report.Color = colored
+		o.report.Width = textWidth(e.stdout)
+		if isTTY(e.stdout) { // in a pipe, a finding a line
+			o.report.StreamWidth = o.report.Width
+		}
 		o.capture.BufferSize = *bufMiB << 20
 		o.capture.VerifyChecksums = af.verifyChecksums
 		o.capture.Filter = strings.Join(args, " ")

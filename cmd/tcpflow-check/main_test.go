@@ -23,6 +23,11 @@ func runCmd(t *testing.T, stdin []byte, args ...string) (code int, stdout, stder
 	return code, out.String(), errb.String()
 }
 
+// flat is s with every run of white space, line breaks included, made one
+// space: text output as it reads before it is wrapped to the width, for
+// tests of what it says rather than of its layout.
+func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 // captures lists the bundled captures (relative to the repo root).
 func captures(t *testing.T) []string {
 	t.Helper()

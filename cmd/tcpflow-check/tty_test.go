@@ -16,34 +16,56 @@ import (
 // terminal.
 func runOnTerminal(t *testing.T, ttyErr bool, stdin []byte, args ...string) (int, string, string) {
 	t.Helper()
+	code, out, term, errOut := onTerminal(t, terminal{cols: 120, stdin: stdin, stderr: ttyErr}, args...)
+	return code, out, term + errOut
+}
+
+// terminal says which of a child's standard files are a pseudo-terminal
+// of cols columns: standard input unless stdin is given, standard output
+// and standard error when asked.
+type terminal struct {
+	cols           uint16
+	stdin          []byte
+	stdout, stderr bool
+}
+
+// onTerminal runs tcpflow-check ARGS on the terminal tm describes and
+// returns the exit code, what reached the terminal (newlines as the child
+// wrote them), and standard output and error where they are not the
+// terminal.
+func onTerminal(t *testing.T, tm terminal, args ...string) (code int, stdout, term, stderr string) {
+	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close()
-	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 40, Cols: tm.cols}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), liveChildEnv+"=main", "TERM=xterm")
 	var out, errOut bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, &errOut
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+	if tm.stdin != nil {
+		cmd.Stdin = bytes.NewReader(tm.stdin)
 	}
-	if ttyErr {
+	if tm.stdout {
+		cmd.Stdout = tty
+	}
+	if tm.stderr {
 		cmd.Stderr = tty
 	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	tty.Close()
-	var term bytes.Buffer
+	var onTTY bytes.Buffer
 	done := make(chan struct{})
-	go func() { term.ReadFrom(ptmx); close(done) }() // ends with EIO once the child exits
+	go func() { onTTY.ReadFrom(ptmx); close(done) }() // ends with EIO once the child exits
 	cmd.Wait()
 	<-done
-	return cmd.ProcessState.ExitCode(), out.String(), term.String() + errOut.String()
+	return cmd.ProcessState.ExitCode(), out.String(), strings.ReplaceAll(onTTY.String(), "\r\n", "\n"), errOut.String()
 }
 
 // TestStdinTerminal: with no file named, a terminal on standard input gets
