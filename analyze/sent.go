@@ -377,7 +377,7 @@ func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 		c.addNow(rc, a, Finding{Kind: DataAfterFin, Severity: Error, Frames: []uint64{p.finFrame, seg.Frame}, Time: timeOf(t), By: who,
 			Evidence: fmtS("the %s's FIN took seq %d (frame %d), then it sent data seq %d..%d (frame %d) beyond it", who, c.rel(d, p.finSeq), p.finFrame, c.rel(d, seg.Seq), c.rel(d, seg.Seq+seg.Len), seg.Frame)})
 	}
-	if cls == reassembly.New || cls == reassembly.Gap {
+	if cls == reassembly.New || cls == reassembly.Gap || cls == reassembly.ZeroWindowProbeNew {
 		if p.quiet.on {
 			p.quiet.stop(t, seg.Frame)
 			p.quiet.start(t, seg.Frame)

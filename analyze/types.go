@@ -221,7 +221,7 @@ type Step struct {
 	Window      uint16
 	ClientState State
 	ServerState State
-	Note        string // classification when not plain: "retransmission", "out-of-order", "keep-alive", ...
+	Note        string // classification when not plain: "retransmission", "out-of-order", "keep-alive", "zero-window probe", ...
 }
 
 // Handshake summarizes the three-way handshake of a connection.

@@ -45,9 +45,19 @@ const (
 	Gap                     // starts beyond Nxt: something before it was not captured
 	KeepAlive               // zero or one byte at Nxt-1 (RFC 9293 §3.8.4)
 	PureAck                 // no sequence space, at Nxt
+	// ZeroWindowProbe is a keep-alive's shape (zero or one byte at Nxt-1)
+	// sent while the peer's last window was zero: Linux probes a zero
+	// window so (tcp_xmit_probe_skb, seq SND.UNA-1). Wireshark would call
+	// it a keep-alive; it is neither new data nor a retransmission.
+	ZeroWindowProbe
+	// ZeroWindowProbeNew is one byte of new data at Nxt sent while the
+	// peer's last window was zero: the probe of RFC 9293 §3.8.6.1 as BSD
+	// and Windows send it, Wireshark's "TCP ZeroWindowProbe". It is counted
+	// as new data, as New is.
+	ZeroWindowProbeNew
 )
 
-var classNames = [...]string{"", "retransmission", "out-of-order", "gap", "keep-alive", ""}
+var classNames = [...]string{"", "retransmission", "out-of-order", "gap", "keep-alive", "", "zero-window probe", "zero-window probe"}
 
 // String names the class as the timeline notes it ("" for New and PureAck).
 func (c Class) String() string {
@@ -55,6 +65,18 @@ func (c Class) String() string {
 		return classNames[c]
 	}
 	return ""
+}
+
+// probe is c (KeepAlive, or New for one byte at Nxt) as a zero-window
+// probe when the peer's window is shut.
+func probe(c Class, shut bool) Class {
+	switch {
+	case !shut:
+		return c
+	case c == KeepAlive:
+		return ZeroWindowProbe
+	}
+	return ZeroWindowProbeNew
 }
 
 // update records seg, sent in this half's direction, and classifies it.
@@ -121,9 +143,11 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 	if f&capture.FIN != 0 && (!h.FinSeen || SeqGT(seg.Seq+seg.Len, h.FinSeq)) {
 		h.FinSeen, h.FinSeq = true, seg.Seq+seg.Len
 	}
+	// The peer's window is shut: a probe is what the sender may send.
+	shut := peer.Seen && peer.Win == 0 && !peer.RstSeen
 	if seqLen == 0 {
 		if f&(capture.SYN|capture.FIN|capture.RST) == 0 && seg.Seq == h.Nxt-1 {
-			return KeepAlive
+			return probe(KeepAlive, shut)
 		}
 		if f&capture.RST == 0 && SeqGT(seg.Seq, h.Nxt) {
 			h.Gaps++
@@ -135,7 +159,7 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 		return PureAck
 	}
 	if seg.Len == 1 && f&(capture.SYN|capture.FIN|capture.RST) == 0 && seg.Seq == h.Nxt-1 {
-		return KeepAlive
+		return probe(KeepAlive, shut)
 	}
 	end := seg.Seq + seqLen
 	switch {
@@ -151,8 +175,12 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 		if f&capture.FIN != 0 {
 			n--
 		}
+		oneAtNxt := seg.Len == 1 && f&(capture.SYN|capture.FIN|capture.RST) == 0 && seg.Seq == h.Nxt
 		h.Bytes += n
 		h.Nxt = end
+		if oneAtNxt {
+			return probe(New, shut)
+		}
 		return New
 	}
 	if h.holeLo != h.holeHi && SeqGE(seg.Seq, h.holeLo) && SeqLT(seg.Seq, h.holeHi) {

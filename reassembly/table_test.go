@@ -94,6 +94,26 @@ func TestClassify(t *testing.T) {
 				}
 				return ""
 			}},
+		// The peer's window is shut: the keep-alive's shape is Linux's
+		// zero-window probe; one new byte at Nxt is BSD's, counted as data.
+		{name: "zero-window-probe-at-nxt-minus-1", script: c().Handshake().C("PA", 1, 1, 10).S("A", 1, 11, 0).Win(0).C("A", 10, 1, 0),
+			want: []Class{New, New, PureAck, New, PureAck, ZeroWindowProbe},
+			check: func(cs, _ *Half) string {
+				if cs.Retrans != 0 || cs.Bytes != 10 || cs.Nxt != 1000+11 {
+					return "a probe at Nxt-1 is neither a retransmission nor new data"
+				}
+				return ""
+			}},
+		{name: "zero-window-probe-one-new-byte", script: c().Handshake().C("PA", 1, 1, 10).S("A", 1, 11, 0).Win(0).C("A", 11, 1, 1).C("A", 11, 1, 1),
+			want: []Class{New, New, PureAck, New, PureAck, ZeroWindowProbeNew, ZeroWindowProbe},
+			check: func(cs, _ *Half) string {
+				if cs.Retrans != 0 || cs.Bytes != 11 || cs.Nxt != 1000+12 {
+					return "want the probe's byte counted once as data, its repeat no retransmission"
+				}
+				return ""
+			}},
+		{name: "window-open-again-keep-alive", script: c().Handshake().C("PA", 1, 1, 10).S("A", 1, 11, 0).Win(0).S("A", 1, 11, 0).C("A", 10, 1, 0).C("A", 11, 1, 1),
+			want: []Class{New, New, PureAck, New, PureAck, PureAck, KeepAlive, New}},
 		{name: "fin-is-not-a-keep-alive", script: c().Handshake().C("FA", 1, 1, 0).C("FA", 1, 1, 0),
 			want: []Class{New, New, PureAck, New, Retrans},
 			check: func(cs, _ *Half) string {
@@ -186,7 +206,8 @@ func TestClassify(t *testing.T) {
 
 func TestClassNames(t *testing.T) {
 	for c, want := range map[Class]string{New: "", Retrans: "retransmission", OutOfOrder: "out-of-order",
-		Gap: "gap", KeepAlive: "keep-alive", PureAck: "", Class(99): ""} {
+		Gap: "gap", KeepAlive: "keep-alive", PureAck: "", ZeroWindowProbe: "zero-window probe",
+		ZeroWindowProbeNew: "zero-window probe", Class(99): ""} {
 		if got := c.String(); got != want {
 			t.Errorf("Class(%d).String() = %q, want %q", c, got, want)
 		}
