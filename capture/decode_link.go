@@ -279,7 +279,10 @@ func (d *Decoder) ethertype(t uint16, b []byte, seg *Segment, bad *bool) SkipKin
 		if !d.push("PPPoE") {
 			return SkipTooDeep
 		}
-		d.limit(b, pppoeSessionHeader+int(binary.BigEndian.Uint16(b[4:])))
+		// The length field is not believed over the IP header's, as in
+		// Zeek (its PPPoE analyzer skips the header): in
+		// zeek/pppoe-over-qinq it says 42 where IP says 46, and the TCP
+		// checksum holds over IP's 46 bytes. tshark cuts IP to it.
 		return d.pppProto(b[pppoeSessionHeader:], seg, bad)
 	case layers.EthernetTypeTransparentEthernetBridging: // GRE, Geneve
 		return d.ether(b, seg, bad)
