@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/ipfrag"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
 )
 
@@ -59,11 +60,22 @@ func bigSegment(t *testing.T, v6 bool, sport layers.TCPPort, n int, seed uint64)
 // fragments splits frame's IP packet into pieces of size bytes.
 func fragments(t *testing.T, frame []byte, size int, id uint32) [][]byte {
 	t.Helper()
-	fs, err := pcapgen.Fragment(frame, pcapgen.Ethernet.IPOffset(), size, id)
+	fs, err := ipfrag.Split(frame, pcapgen.Ethernet.IPOffset(), size, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fs
+}
+
+// withDestOpts puts an empty destination options header (the unfragmentable
+// part) in front of the fragment header of IPv6 fragment f.
+func withDestOpts(f []byte) []byte {
+	const ip = 14
+	g := append(append(append([]byte(nil), f[:ip+40]...), 44, 0, 1, 4, 0, 0, 0, 0), f[ip+40:]...)
+	g[ip+6] = 60 // destination options
+	plen := int(g[ip+4])<<8 | int(g[ip+5]) + 8
+	g[ip+4], g[ip+5] = byte(plen>>8), byte(plen)
+	return g
 }
 
 // pkt is one frame of a test capture: its bytes, when (after fragT0), and
@@ -210,6 +222,12 @@ func TestReassembly(t *testing.T) {
 			name:  "IPv6 fragment header, shuffled",
 			pkts:  seq(a6[1], a6[2], a6[0]),
 			want:  []got{{Frame: 3, Sport: 40000, Dport: 80, Len: 3000, IPLen: 40 + 20 + 3000}},
+			stats: capture.FragmentStats{Fragments: 3, Reassembled: 1},
+		},
+		{
+			name:  "IPv6 fragment header behind a destination options header",
+			pkts:  seq(withDestOpts(a6[2]), withDestOpts(a6[0]), withDestOpts(a6[1])),
+			want:  []got{{Frame: 3, Sport: 40000, Dport: 80, Len: 3000, IPLen: 40 + 8 + 20 + 3000}},
 			stats: capture.FragmentStats{Fragments: 3, Reassembled: 1},
 		},
 		{

@@ -6,7 +6,10 @@ import (
 	"io"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/ipfrag"
 )
 
 // FuzzReader feeds arbitrary bytes to the Reader: it must not panic, must
@@ -28,6 +31,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(gz(f, pcap))                                                       // gzip
 	f.Add(pcap[:len(pcap)-7])                                                // cut mid-packet
 	f.Add(pcap[:24])                                                         // header only
+	f.Add(writePcap(f, layers.LinkTypeEthernet, fragmentSeeds(f), false))    // IP fragments, shuffled, overlapping
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), "fuzz.pcap", &Config{VerifyChecksums: len(data)%2 == 0})
 		if err != nil {
@@ -86,4 +90,26 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("segment without addresses: %+v", seg)
 		}
 	})
+}
+
+// fragmentSeeds are the fragments of an IPv4 and an IPv6 segment of 3000
+// bytes, out of order, one repeated, one missing at the end.
+func fragmentSeeds(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, v6 := range []bool{false, true} {
+		var frame []byte
+		if v6 {
+			i := ip6(v6a, v6b, layers.IPProtocolTCP)
+			frame = serialize(t, eth(layers.EthernetTypeIPv6), i, tcpData(i), gopacket.Payload(make([]byte, 3000)))
+		} else {
+			i := ip4(v4a, v4b, layers.IPProtocolTCP)
+			frame = serialize(t, eth(layers.EthernetTypeIPv4), i, tcpData(i), gopacket.Payload(make([]byte, 3000)))
+		}
+		fs, err := ipfrag.Split(frame, 14, 1200, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fs[2], fs[0], fs[0], fs[1], fs[1][:100])
+	}
+	return out
 }

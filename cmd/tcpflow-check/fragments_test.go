@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/ipfrag"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
@@ -40,7 +41,7 @@ func fragmentedCapture(t *testing.T, v6, whole bool) string {
 		}
 		pieces := [][]byte{f}
 		if s.Len == 3000 && !whole {
-			if pieces, err = pcapgen.Fragment(f, off, 1400, 77); err != nil {
+			if pieces, err = ipfrag.Split(f, off, 1400, 77); err != nil {
 				t.Fatal(err)
 			}
 			pieces[0], pieces[len(pieces)-1] = pieces[len(pieces)-1], pieces[0]
@@ -51,7 +52,7 @@ func fragmentedCapture(t *testing.T, v6, whole bool) string {
 			}
 		}
 		if i == len(c.Segs)-1 && !whole {
-			orphan, err := pcapgen.Fragment(f, off, 8, 78)
+			orphan, err := ipfrag.Split(f, off, 8, 78)
 			if err != nil {
 				t.Fatal(err)
 			}
