@@ -35,8 +35,13 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "end a connection idle this long (capture time)")
 	fs.IntVar(&f.cfg.MaxConns, "max-conns", 1_000_000, "most connections tracked at once; the idlest is ended early beyond it")
 	fs.StringVar(&f.maxMemory, "max-memory", "auto", "memory the tracked connections may hold (2GiB, 512MiB, none); the idlest is ended early beyond it. auto: half the memory available at start (MemAvailable or the cgroup limit, whichever is smaller)")
-	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
 	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "check checksums as Zeek does without -C: ignore segments with a bad TCP checksum (--format zeek notes them as c) and drop frames with a bad IPv4 header checksum")
+}
+
+// registerContinuous adds --continuous, for commands that read several
+// files (not ladder, which reads one, nor live).
+func (f *analysisFlags) registerContinuous(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
 }
 
 // registerFilter adds --filter, for commands that read files.
@@ -100,6 +105,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 	var in inputFlags
 	in.register(fs)
 	af.register(fs)
+	af.registerContinuous(fs)
 	af.registerFilter(fs)
 	format := fs.StringP("format", "f", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (html: one self-contained page with ladder diagrams)")
 	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states (json, jsonl, yaml, html)")

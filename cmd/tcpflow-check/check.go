@@ -39,6 +39,7 @@ func newCheckCmd(e *env) *cobra.Command {
 	var in inputFlags
 	in.register(fs)
 	af.register(fs)
+	af.registerContinuous(fs)
 	af.registerFilter(fs)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if *policyFile == "" {
