@@ -24,12 +24,18 @@ type Exporter struct {
 	segments prometheus.Counter
 	drops    prometheus.Counter
 	ifDrops  prometheus.Counter
+	frags    prometheus.Counter
+	grams    *prometheus.CounterVec
 	rtt      prometheus.Histogram
 	open     *prometheus.GaugeVec
 	timeWait prometheus.Gauge
 	tracked  prometheus.Gauge
 
-	last struct{ packets, segments, drops, ifDrops, idle, capHit, memoryHit uint64 }
+	last struct {
+		packets, segments, drops, ifDrops, idle, capHit, memoryHit uint64
+		frags                                                      uint64
+		grams                                                      [len(datagramResults)]uint64
+	}
 }
 
 // OpenStater is what an analyzer offers to count its open connections per
@@ -67,6 +73,12 @@ func New() *Exporter {
 		ifDrops: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tcpflow_interface_drops_total", Help: "Frames the interface or its driver dropped (libpcap ps_ifdrop).",
 		}),
+		frags: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tcpflow_ip_fragments_total", Help: "IP fragments read (reassembled before TCP).",
+		}),
+		grams: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcpflow_ip_fragment_datagrams_total", Help: "Datagrams that came in IP fragments, by what became of them: reassembled, or given up (timeout, limit, invalid, unfinished at the end).",
+		}, []string{"result"}),
 		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tcpflow_handshake_rtt_seconds",
 			Help:    "Handshake round-trip time of complete handshakes, SYN to the ACK completing it, as seen at the capture point.",
@@ -82,13 +94,19 @@ func New() *Exporter {
 			Name: "tcpflow_tracked_connections", Help: "Connections being tracked now.",
 		}),
 	}
-	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.rtt, x.open, x.timeWait, x.tracked,
+	x.reg.MustRegister(x.findings, x.conns, x.ended, x.packets, x.segments, x.drops, x.ifDrops, x.frags, x.grams, x.rtt, x.open, x.timeWait, x.tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"idle", "cap", "memory"} {
 		x.ended.WithLabelValues(r)
 	}
+	for _, r := range datagramResults {
+		x.grams.WithLabelValues(r)
+	}
 	return x
 }
+
+// datagramResults are the results tcpflow_ip_fragment_datagrams_total counts.
+var datagramResults = [...]string{"reassembled", "timeout", "limit", "invalid", "unfinished"}
 
 // Registry returns the registry the metrics are in.
 func (x *Exporter) Registry() *prometheus.Registry { return x.reg }
@@ -153,6 +171,11 @@ func (x *Exporter) Update(cs *capture.Stats, an *analyze.Analyzer) {
 		add(x.packets, &x.last.packets, cs.Packets)
 		add(x.drops, &x.last.drops, cs.Dropped)
 		add(x.ifDrops, &x.last.ifDrops, cs.IfDropped)
+		f := &cs.Fragments
+		add(x.frags, &x.last.frags, f.Fragments)
+		for i, n := range [len(datagramResults)]uint64{f.Reassembled, f.Timeout, f.Limit, f.Invalid, f.Unfinished} {
+			add(x.grams.WithLabelValues(datagramResults[i]), &x.last.grams[i], n)
+		}
 	}
 	if an == nil {
 		return

@@ -247,3 +247,28 @@ func gauge(t *testing.T, x *metrics.Exporter, name, lv string) float64 {
 	t.Fatalf("no %s{%q}", name, lv)
 	return 0
 }
+
+// TestFragmentCounters: IP fragment reassembly's counts reach their
+// counters as they grow, each result under its label.
+func TestFragmentCounters(t *testing.T) {
+	x := metrics.New()
+	cs := &capture.Stats{Fragments: capture.FragmentStats{Fragments: 5, Reassembled: 1, Timeout: 1}}
+	x.Update(cs, nil)
+	cs.Fragments.Fragments, cs.Fragments.Reassembled, cs.Fragments.Unfinished = 9, 2, 1
+	x.Update(cs, nil)
+	want := `# HELP tcpflow_ip_fragment_datagrams_total Datagrams that came in IP fragments, by what became of them: reassembled, or given up (timeout, limit, invalid, unfinished at the end).
+# TYPE tcpflow_ip_fragment_datagrams_total counter
+tcpflow_ip_fragment_datagrams_total{result="invalid"} 0
+tcpflow_ip_fragment_datagrams_total{result="limit"} 0
+tcpflow_ip_fragment_datagrams_total{result="reassembled"} 2
+tcpflow_ip_fragment_datagrams_total{result="timeout"} 1
+tcpflow_ip_fragment_datagrams_total{result="unfinished"} 1
+# HELP tcpflow_ip_fragments_total IP fragments read (reassembled before TCP).
+# TYPE tcpflow_ip_fragments_total counter
+tcpflow_ip_fragments_total 9
+`
+	if err := testutil.GatherAndCompare(x.Registry(), strings.NewReader(want),
+		"tcpflow_ip_fragments_total", "tcpflow_ip_fragment_datagrams_total"); err != nil {
+		t.Error(err)
+	}
+}
