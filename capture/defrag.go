@@ -267,8 +267,11 @@ func (f *defrag) expire(now int64) {
 	}
 }
 
-// finish gives up every datagram still incomplete at the end of the input.
-func (f *defrag) finish() {
+// finish gives up every datagram still incomplete at the end of the input,
+// whose last frame came at now: those whose time had run out by then as
+// timed out, the others as unfinished.
+func (f *defrag) finish(now int64) {
+	f.expire(now)
 	for g := f.age.Front(); g != nil; g = f.age.Front() {
 		f.drop(g, &f.stats.Unfinished, &f.stats.UnfinishedFrame)
 	}

@@ -269,6 +269,12 @@ func TestReassembly(t *testing.T) {
 			stats: capture.FragmentStats{Fragments: 3, Timeout: 1, TimeoutFrame: 1, Unfinished: 1, UnfinishedFrame: 2},
 		},
 		{
+			name:  "a missing piece, and nothing else fragmented for longer than the timeout",
+			pkts:  []pkt{{data: a4[0]}, {data: whole, at: time.Second}, {data: whole, at: 70 * time.Second}},
+			want:  []got{{Frame: 2, Sport: 40003, Dport: 80, Len: 100, IPLen: 140}, {Frame: 3, Sport: 40003, Dport: 80, Len: 100, IPLen: 140}},
+			stats: capture.FragmentStats{Fragments: 1, Timeout: 1, TimeoutFrame: 1},
+		},
+		{
 			name:  "a missing piece at the end of the input",
 			pkts:  seq(a4[0], a4[2]),
 			stats: capture.FragmentStats{Fragments: 2, Unfinished: 1, UnfinishedFrame: 1},

@@ -121,6 +121,6 @@ func (f *frames) reassemble(cfg FragmentConfig) {
 // end gives up the datagrams still incomplete when the input ended.
 func (f *frames) end() {
 	if f.dec.frag != nil {
-		f.dec.frag.finish()
+		f.dec.frag.finish(f.dec.now)
 	}
 }
