@@ -29,7 +29,7 @@ var (
 // bigSegment is an Ethernet frame holding a TCP segment of n random bytes
 // (random, so that bytes put in the wrong place break its checksum) from
 // port sport, over IPv4 or IPv6.
-func bigSegment(t *testing.T, v6 bool, sport layers.TCPPort, n int, seed uint64) []byte {
+func bigSegment(t testing.TB, v6 bool, sport layers.TCPPort, n int, seed uint64) []byte {
 	t.Helper()
 	tcp := &layers.TCP{SrcPort: sport, DstPort: 80, Seq: 1001, Ack: 5001, ACK: true, PSH: true, Window: 502}
 	var nl gopacket.SerializableLayer
@@ -58,7 +58,7 @@ func bigSegment(t *testing.T, v6 bool, sport layers.TCPPort, n int, seed uint64)
 }
 
 // fragments splits frame's IP packet into pieces of size bytes.
-func fragments(t *testing.T, frame []byte, size int, id uint32) [][]byte {
+func fragments(t testing.TB, frame []byte, size int, id uint32) [][]byte {
 	t.Helper()
 	fs, err := ipfrag.Split(frame, pcapgen.Ethernet.IPOffset(), size, id)
 	if err != nil {
@@ -86,7 +86,7 @@ type pkt struct {
 	snap int
 }
 
-func pcapOf(t *testing.T, pkts []pkt) []byte {
+func pcapOf(t testing.TB, pkts []pkt) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := pcapgen.NewWriterLinkTypes(&buf, pcapgen.Format{}, []layers.LinkType{layers.LinkTypeEthernet}, nil)
@@ -374,5 +374,24 @@ func TestReassemblyAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("a reassembled datagram costs %v allocations, want 0", n)
+	}
+}
+
+// BenchmarkReassembly reads a 3000-byte segment sent in three fragments,
+// out of order, again and again: the cost of a reassembled datagram.
+func BenchmarkReassembly(b *testing.B) {
+	fs := fragments(b, bigSegment(b, false, 40000, 3000, 9), 1480, 7)
+	data := pcapOf(b, []pkt{{data: fs[2]}, {data: fs[0]}, {data: fs[1]}})
+	r, err := capture.NewReader(capture.NewLoopingReader(data, 24), "loop.pcap", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var seg capture.Segment
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data) - 24))
+	for b.Loop() {
+		if err := r.Next(&seg); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
