@@ -279,6 +279,9 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 		}
 		ir.Rules = append(ir.Rules, findingRules(p, ci.findings, in.Name, false)...)
 		ir.Rules = append(ir.Rules, c.limitRules(ci, in.Name)...)
+		if r, hit := fragmentLimitRule(&in.Stats.Fragments, in.Name); hit {
+			ir.Rules = append(ir.Rules, r)
+		}
 		if p.ExpectPerFile != nil {
 			ir.Rules = append(ir.Rules, expectRules(p.ExpectPerFile, "expect_per_file", ci.traffic, in.Name)...)
 		}
@@ -318,6 +321,23 @@ func (c *Checker) limitRules(in *inputState, input string) []RuleResult {
 			Message: fmt.Sprintf("%d connection(s) ended early because %s (%s): their analysis is incomplete, so the trace cannot pass; raise %s", n, l.what, limit, l.flag)})
 	}
 	return out
+}
+
+// RuleFragmentLimit fails a trace in which IP fragment reassembly gave up
+// datagrams to stay within its bounds: the segments they carried were
+// never analyzed. Datagrams that timed out or were impossible are the
+// traffic's doing, not a limit, and do not fail it.
+const RuleFragmentLimit = "analysis limit: IP fragment reassembly"
+
+// fragmentLimitRule is RuleFragmentLimit on an input, failed when hit.
+func fragmentLimitRule(f *capture.FragmentStats, input string) (RuleResult, bool) {
+	if f.Limit == 0 {
+		return RuleResult{}, false
+	}
+	return RuleResult{Rule: RuleFragmentLimit, Level: LevelFail, Input: input, Failed: true,
+		Message: fmt.Sprintf("%d IP datagram(s) given up unassembled to stay within %d datagrams and %d MiB held (the first at frame %d): "+
+			"the TCP segments they carried were not analyzed, so the trace cannot pass",
+			f.Limit, capture.DefaultMaxFragmentDatagrams, capture.DefaultMaxFragmentBytes>>20, f.LimitFrame)}, true
 }
 
 // RuleCaptured is the rule every policy holds without saying so: a trace

@@ -148,3 +148,58 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestFragmentLimitFailsCheck: a trace in which reassembly had to give up
+// datagrams at its limit (1100 first fragments that never get the rest,
+// beside a normal connection) never passes check, whatever the policy;
+// analyze says so in its summary.
+func TestFragmentLimitFailsCheck(t *testing.T) {
+	c := pcapgen.NewConv(pcapgen.CraftedClient, pcapgen.CraftedServer, 1000, 5000, pcapgen.CraftedStart)
+	c.Normal(100, 3000)
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.Format{}, pcapgen.Ethernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fr pcapgen.Framer
+	for i := range c.Segs {
+		s := &c.Segs[i]
+		f, err := fr.Frame(pcapgen.Ethernet, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteFrame(0, s.Time, f, len(f)); err != nil {
+			t.Fatal(err)
+		}
+		if s.Len == 3000 {
+			for id := range uint32(1100) {
+				pieces, err := ipfrag.Split(f, pcapgen.Ethernet.IPOffset(), 1400, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := w.WriteFrame(0, s.Time, pieces[0], len(pieces[0])); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fragment-flood.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, nil, "check", "--policy", starterPolicy(t), "--color", "never", path)
+	if code != exitViolations {
+		t.Fatalf("exit %d, want %d (fail)\n%s%s", code, exitViolations, out, errOut)
+	}
+	want := "76 IP datagram(s) given up unassembled to stay within 1024 datagrams and 16 MiB held (the first at frame 7)"
+	if !strings.Contains(flat(out), want) || !strings.Contains(out, "FAIL  analysis limit: IP fragment reassembly  (built in)") {
+		t.Errorf("check output lacks the fragment limit rule (%q):\n%s", want, out)
+	}
+	_, out, _ = runCmd(t, nil, "analyze", "--color", "never", path)
+	if want := "given up: 76 at the reassembly limit (the first at frame 7), 1024 unfinished at the end (the first at frame 83)"; !strings.Contains(flat(out), want) {
+		t.Errorf("analyze does not say %q:\n%s", want, out)
+	}
+}
