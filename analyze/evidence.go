@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/timefmt"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
@@ -46,7 +47,7 @@ func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration)
 	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection %s%d (client ISN %d), whose last segment was %s earlier",
 		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(since(stamp(seg.Time), p.end)))
 	if p.premature {
-		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), twoMSL)
+		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), dur(twoMSL))
 	}
 	c.add(Finding{Kind: PortReused, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time, Evidence: ev})
 }
@@ -219,17 +220,9 @@ func (c *conn) retransmittedHandshake() {
 	}
 }
 
-// dur formats a duration for evidence: "1.5s", "250ms", "12µs".
-func dur(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmtS("%.3gs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmtS("%.3gms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmtS("%.3gµs", float64(d)/float64(time.Microsecond))
-	}
-}
+// dur formats a duration for evidence as every output does
+// (timefmt.Duration): "1.5s", "250ms", "12µs", "2m30s".
+func dur(d time.Duration) string { return timefmt.Duration(d) }
 
 func min64(a, b uint64) uint64 {
 	if a == 0 || (b != 0 && b < a) {

@@ -60,7 +60,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if d := since(end, client.syn.time); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), dur(cfg.HandshakeTimeout)))
 		}
 	}
 	// missing_third_ack: a valid SYN-ACK and no ACK from the client.
@@ -72,7 +72,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot(slotMissingAck) != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), cfg.HandshakeTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), dur(cfg.HandshakeTimeout)))
 		}
 	}
 	for i := range c.p {
@@ -83,14 +83,14 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 			if long := x.quiet.longest(now); long >= cfg.HalfCloseTimeout || closeWait && pending {
 				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
 			} else if final && closeWait {
-				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(since(now, x.quiet.since)), roleName(reassembly.Dir(i^1)), cfg.HalfCloseTimeout))
+				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(since(now, x.quiet.since)), roleName(reassembly.Dir(i^1)), dur(cfg.HalfCloseTimeout)))
 			}
 		}
 		// zero_window_stuck
 		if long := x.zero.longest(now); long >= cfg.ZeroWindowTimeout || x.zero.on && pending {
 			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
 		} else if final && x.zero.on {
-			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(since(now, x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, cfg.ZeroWindowTimeout))
+			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(since(now, x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, dur(cfg.ZeroWindowTimeout)))
 		}
 		// fin_unacked / last_ack_missing
 		if x.finSent && !o.rstSent && !x.rstSent {
@@ -174,7 +174,7 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []str
 		if len(pending) == 0 {
 			return
 		}
-		why = fmtS("no segment for %s (--idle-timeout)", c.cfg.IdleTimeout)
+		why = fmtS("no segment for %s (--idle-timeout)", dur(c.cfg.IdleTimeout))
 	}
 	ev := why + "; tracking stopped " + dur(since(now, rc.Last)) + " after its last segment"
 	if len(pending) > 0 {

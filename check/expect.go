@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/human"
 )
 
 // expectation is one check of an Expect, named as the rule it is.
@@ -58,7 +59,8 @@ func (e *Expect) expectations() []expectation {
 				return true, "no complete handshake with a measured RTT"
 			}
 			p := s.rttQuantile(0.99)
-			return p <= lim, fmt.Sprintf("handshake RTT p99 %s over %d handshake(s), limit %s (max %s)", p, len(s.rtts), lim, s.rttQuantile(1))
+			return p <= lim, fmt.Sprintf("handshake RTT p99 %s over %d handshake(s), limit %s (max %s)", against(p, lim), len(s.rtts),
+				human.Duration(lim), human.Duration(s.rttQuantile(1)))
 		}})
 	}
 	if e.HandshakeRTTMax > 0 {
@@ -68,7 +70,7 @@ func (e *Expect) expectations() []expectation {
 				return true, "no complete handshake with a measured RTT"
 			}
 			m := s.rttQuantile(1)
-			return m <= lim, fmt.Sprintf("slowest handshake RTT %s over %d handshake(s), limit %s", m, len(s.rtts), lim)
+			return m <= lim, fmt.Sprintf("slowest handshake RTT %s over %d handshake(s), limit %s", against(m, lim), len(s.rtts), human.Duration(lim))
 		}})
 	}
 	for _, l := range e.MaxConnState {
@@ -150,4 +152,14 @@ func (s *trafficStats) rttQuantile(q float64) time.Duration {
 	}
 	rank := int(q*float64(len(s.rtts))+0.999999) - 1
 	return s.rtts[max(0, min(rank, len(s.rtts)-1))]
+}
+
+// against writes d, measured against the limit lim, for people
+// (human.Duration), or exactly where rounding would print it as lim while
+// it differs: "1.0004ms" over a limit of 1ms.
+func against(d, lim time.Duration) string {
+	if s := human.Duration(d); s != human.Duration(lim) || d == lim {
+		return s
+	}
+	return d.String()
 }

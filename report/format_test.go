@@ -199,7 +199,7 @@ func TestJSONNoElapsed(t *testing.T) {
 			out  []byte
 			want bool
 		}{{with, true}, {without, false}} {
-			got := bytes.Contains(c.out, []byte("elapsed_s")) || bytes.Contains(c.out, []byte("analyzed in 1.234s"))
+			got := bytes.Contains(c.out, []byte("elapsed_s")) || bytes.Contains(c.out, []byte("analyzed in 1.23s"))
 			if got != c.want {
 				t.Errorf("%s: elapsed shown = %v, want %v:\n%s", format, got, c.want, c.out)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/internal/timefmt"
 )
 
 // MaxFrames caps the frame numbers Frames lists.
@@ -42,18 +43,10 @@ func Plural(n uint64, noun string) string {
 	return strconv.FormatUint(n, 10) + " " + noun + "s"
 }
 
-// Duration rounds d for people: "231µs", "1.234ms", "4.2s".
-func Duration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Microsecond).String()
-	case d < time.Minute:
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
+// Duration writes d for people by the one rule of every output
+// (timefmt.Duration): "850µs", "12.3ms", "1.5s", "2m30s"; "0s" for zero
+// and negative durations.
+func Duration(d time.Duration) string { return timefmt.Duration(d) }
 
 // AddrPort writes ap as "10.0.0.1:80" or "[2001:db8::1]:443", without a zone
 // (a capture's zone is the capturing host's, not the peer's); "" when ap is
