@@ -117,6 +117,9 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	t := stamp(seg.Time)
 	key := reassembly.KeyOf(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
+	if rc != nil && t < rc.Last {
+		seg, t = monotonic(seg, rc.Last), rc.Last
+	}
 	var reused *reassembly.Conn[conn]
 	if rc != nil && rc.Reuses(seg) {
 		reused = rc
@@ -127,7 +130,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 			if seg.Flags&(capture.SYN|capture.ACK|capture.RST) != capture.SYN {
 				// A late segment of a connection that is over (a last
 				// retransmission): it belongs to the held record.
-				h.rec.End, h.rec.LastFrame = timeOf(t), seg.Frame
+				h.rec.End, h.rec.LastFrame = timeOf(max(t, stamp(h.rec.End))), seg.Frame
 				if seg.Src == h.rec.Client {
 					h.rec.ClientPackets++
 				} else {
@@ -185,6 +188,16 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		return
 	}
 	a.schedule(rc)
+}
+
+// monotonic returns a copy of seg stamped at last, the time of its
+// connection's latest segment, which seg's own time precedes: a
+// connection's clock never goes back (the capture's did: capture.Stats
+// counts it), so that its durations and RTTs are never negative.
+func monotonic(seg *capture.Segment, last int64) *capture.Segment {
+	s := *seg
+	s.Time = timeOf(last)
+	return &s
 }
 
 // Advance moves the capture clock to now without a segment (live capture

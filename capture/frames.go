@@ -14,7 +14,8 @@ type frames struct {
 	filter *LinkFilter // frames it does not match are skipped; nil for none
 	input  int         // stamped on every Segment's Input
 	stats  Stats
-	frame  uint64 // frames read so far; the last one's number
+	frame  uint64    // frames read so far; the last one's number
+	prev   time.Time // the time of the previous frame that had one
 	// the link type of the previous frame and its name, so that counting
 	// frames per link type costs no name lookup
 	lastLink     layers.LinkType
@@ -37,10 +38,9 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	f.frame++
 	st.Packets++
 	st.Bytes += uint64(len(data))
-	if st.Packets == 1 {
-		st.First = t
+	if !t.IsZero() {
+		f.clock(t)
 	}
-	st.Last = t
 	if link != f.lastLink || f.lastLinkName == "" {
 		f.lastLink, f.lastLinkName = link, LinkTypeName(link)
 		if st.LinkTypes == nil {
@@ -70,6 +70,26 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	}
 	f.deliver(seg, t)
 	return true
+}
+
+// clock counts frame time t into Stats: the earliest and latest time, and
+// a step back from the frame before.
+func (f *frames) clock(t time.Time) {
+	st := &f.stats
+	if t.Before(f.prev) {
+		if st.Backwards == 0 {
+			st.BackFrame = f.frame
+		}
+		st.Backwards++
+		st.BackMax = max(st.BackMax, f.prev.Sub(t))
+	}
+	f.prev = t
+	if st.First.IsZero() || t.Before(st.First) {
+		st.First = t
+	}
+	if t.After(st.Last) {
+		st.Last = t
+	}
 }
 
 // resume decodes the next segment of a frame that holds several (802.11

@@ -21,12 +21,26 @@ type Stats struct {
 	// Fragments counts IP fragment reassembly. A fragment held for its
 	// datagram, or given up, is skipped as "fragment"; the segment of a
 	// reassembled datagram comes in the frame of its last fragment.
-	Fragments   FragmentStats
-	Skipped     map[string]uint64 // frames without an analyzable TCP segment, by reason's text
-	Reasons     map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind
-	LinkTypes   map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
-	Encaps      map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
-	First, Last time.Time         // capture times of the first and last frame
+	Fragments FragmentStats
+	Skipped   map[string]uint64 // frames without an analyzable TCP segment, by reason's text
+	Reasons   map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind
+	LinkTypes map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
+	Encaps    map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
+	// First and Last are the earliest and the latest frame time (the
+	// first and last frame's, unless the clock went backwards), so that
+	// Last is never before First. Frames without a time (pcapng Simple
+	// Packet Blocks) count in neither.
+	First, Last time.Time
+	// Backwards counts the frames stamped earlier than the frame before
+	// them: a clock stepped back, or captures joined out of order. Each
+	// connection keeps its own clock from going back (analyze), so that
+	// no duration is negative; this says that times in the output may
+	// not be what the capture's clock said. BackMax is the largest step
+	// back (held at the largest time.Duration), BackFrame the number of
+	// the first frame that made one.
+	Backwards uint64
+	BackMax   time.Duration
+	BackFrame uint64
 	// End is when the capture stopped as its source states it: the latest
 	// isb_endtime (or, without one, the timestamp) of a pcapng Interface
 	// Statistics Block over all interfaces; zero when the source says
@@ -80,6 +94,11 @@ func (s *Stats) Add(o *Stats) {
 	if o.End.After(s.End) {
 		s.End = o.End
 	}
+	if s.Backwards == 0 {
+		s.BackFrame = o.BackFrame
+	}
+	s.Backwards += o.Backwards
+	s.BackMax = max(s.BackMax, o.BackMax)
 }
 
 func addMap[K comparable](dst *map[K]uint64, src map[K]uint64) {

@@ -27,6 +27,9 @@ type InputRecord struct {
 	Connections int    `json:"connections"`
 	Packets     uint64 `json:"packets"`
 	Error       string `json:"error,omitempty"` // damage that ended reading early
+	// TimeBackwards is present when frames are stamped earlier than the
+	// frame before them (as in analyze's records).
+	TimeBackwards *report.BackwardsRecord `json:"time_backwards,omitempty"`
 }
 
 // RuleRecord is one rule on one input ("input" empty: over all inputs).
@@ -75,7 +78,8 @@ func NewRecord(v *Verdict) *Record {
 	}
 	for i := range v.Inputs {
 		in := &v.Inputs[i]
-		ir := InputRecord{Name: in.Name, Connections: in.Connections, Packets: in.Stats.Packets}
+		ir := InputRecord{Name: in.Name, Connections: in.Connections, Packets: in.Stats.Packets,
+			TimeBackwards: report.NewBackwardsRecord(&in.Stats, "")}
 		if in.Err != nil {
 			ir.Error = in.Err.Error()
 			r.Summary.InputErrors++

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 // Options tunes the check writers. The zero value (or nil) means the
@@ -60,6 +61,12 @@ func WriteText(w io.Writer, v *Verdict, opts *Options) error {
 			b.WriteString("\n")
 			put(fmt.Sprintf("%s %s: %v", p.Red("ERROR"), in.Name, in.Err), ruleHang)
 			put("      the readable part was checked; a damaged trace never passes", ruleHang+2)
+		}
+	}
+	for i := range v.Inputs {
+		in := &v.Inputs[i]
+		if note := report.BackwardsNote(&in.Stats, in.Stats.BackFrame, in.Name); note != "" {
+			fmt.Fprintf(&b, "\n%s %s\n", p.Yellow("CLOCK"), note)
 		}
 	}
 	for _, level := range []Level{LevelFail, LevelWarn} {

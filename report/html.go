@@ -354,6 +354,9 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 		}
 		n = append(n, htmlNotice{level, "fragments: " + line})
 	}
+	if line := backwardsLine(s); line != "" {
+		n = append(n, htmlNotice{"warning", line})
+	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		n = append(n, htmlNotice{"warning", fmt.Sprintf("dropped: %d by the kernel, %d by the interface: the capture misses packets",
 			s.Capture.Dropped, s.Capture.IfDropped)})
@@ -546,13 +549,5 @@ func log10(d time.Duration) float64 {
 	return math.Log10(max(float64(d)/float64(time.Microsecond), 1))
 }
 
-// tickLabel writes a decade: "1µs", "10ms", "1s", "100s".
-func tickLabel(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return strconv.FormatInt(int64(d/time.Microsecond), 10) + "µs"
-	case d < time.Second:
-		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
-	}
-	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-}
+// tickLabel writes a decade: "1µs", "10ms", "1s", "1m40s".
+func tickLabel(d time.Duration) string { return human.Duration(d) }

@@ -7,6 +7,7 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/internal/timefmt"
 )
 
 // Record is one connection as the json, jsonl and yaml formats write it. The
@@ -184,6 +185,40 @@ type InputRecord struct {
 	IfDropped   uint64                 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`   // interface drops (live)
 	Error       string                 `json:"error,omitempty" yaml:"error,omitempty"`             // damage that ended reading early
 	Interrupted string                 `json:"interrupted,omitempty" yaml:"interrupted,omitempty"` // the signal that ended reading early
+	// TimeBackwards is present when frames are stamped earlier than the
+	// frame before them.
+	TimeBackwards *BackwardsRecord `json:"time_backwards,omitempty" yaml:"time_backwards,omitempty"`
+}
+
+// BackwardsRecord is "time_backwards" of an input and of the summary: the
+// frames stamped earlier than the frame before them in their input (a
+// clock stepped back), the largest step back, and the first frame that
+// made one, of FirstInput in the summary. Each connection's clock is held
+// at its latest time meanwhile, so that durations and RTTs are never
+// negative.
+type BackwardsRecord struct {
+	Count      uint64  `json:"count" yaml:"count"`
+	MaxJumpS   float64 `json:"max_jump_s" yaml:"max_jump_s"`
+	FirstFrame uint64  `json:"first_frame" yaml:"first_frame"`
+	FirstInput string  `json:"first_input,omitempty" yaml:"first_input,omitempty"` // in the summary
+}
+
+// NewBackwardsRecord is st's time_backwards; nil when time never went back.
+func NewBackwardsRecord(st *capture.Stats, input string) *BackwardsRecord {
+	if st.Backwards == 0 {
+		return nil
+	}
+	return &BackwardsRecord{Count: st.Backwards, MaxJumpS: seconds(st.BackMax), FirstFrame: st.BackFrame, FirstInput: input}
+}
+
+// firstBackwards is the first input whose clock went back; nil when none did.
+func firstBackwards(s *Summary) *Input {
+	for i := range s.Inputs {
+		if s.Inputs[i].Stats.Backwards > 0 {
+			return &s.Inputs[i]
+		}
+	}
+	return nil
 }
 
 // SummaryRecord is the document's "summary" (and, with "type":"summary", the
@@ -210,10 +245,11 @@ type SummaryRecord struct {
 	// IPFragments counts IP fragment reassembly over every input (the
 	// frames of datagrams given up are in each input's record); present
 	// when any input held fragments.
-	IPFragments *capture.FragmentStats `json:"ip_fragments,omitempty" yaml:"ip_fragments,omitempty"`
-	Dropped     uint64                 `json:"dropped,omitempty" yaml:"dropped,omitempty"` // kernel drops (live), when nonzero
-	IfDropped   uint64                 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`
-	ElapsedS    *float64               `json:"elapsed_s,omitempty" yaml:"elapsed_s,omitempty"` // wall clock; absent with NoElapsed
+	IPFragments   *capture.FragmentStats `json:"ip_fragments,omitempty" yaml:"ip_fragments,omitempty"`
+	Dropped       uint64                 `json:"dropped,omitempty" yaml:"dropped,omitempty"` // kernel drops (live), when nonzero
+	IfDropped     uint64                 `json:"if_dropped,omitempty" yaml:"if_dropped,omitempty"`
+	ElapsedS      *float64               `json:"elapsed_s,omitempty" yaml:"elapsed_s,omitempty"`           // wall clock; absent with NoElapsed
+	TimeBackwards *BackwardsRecord       `json:"time_backwards,omitempty" yaml:"time_backwards,omitempty"` // when a frame is stamped before the frame before it
 }
 
 // RTTRecord is SummaryRecord.HandshakeRTT. Percentiles come from a
@@ -234,17 +270,18 @@ func NewInputRecords(s *Summary) []InputRecord {
 	for i := range s.Inputs {
 		in := &s.Inputs[i]
 		r := InputRecord{
-			Name:         in.Name,
-			Packets:      in.Stats.Packets,
-			Bytes:        in.Stats.Bytes,
-			Segments:     in.Stats.Segments,
-			Skipped:      in.Stats.Skipped,
-			CaptureStart: formatTimeOpt(in.Stats.First),
-			CaptureEnd:   formatTimeOpt(in.Stats.Last),
-			IPFragments:  fragmentRecord(&in.Stats.Fragments, true),
-			Dropped:      in.Stats.Dropped,
-			IfDropped:    in.Stats.IfDropped,
-			Interrupted:  in.Interrupted,
+			Name:          in.Name,
+			Packets:       in.Stats.Packets,
+			Bytes:         in.Stats.Bytes,
+			Segments:      in.Stats.Segments,
+			Skipped:       in.Stats.Skipped,
+			CaptureStart:  formatTimeOpt(in.Stats.First),
+			CaptureEnd:    formatTimeOpt(in.Stats.Last),
+			IPFragments:   fragmentRecord(&in.Stats.Fragments, true),
+			Dropped:       in.Stats.Dropped,
+			IfDropped:     in.Stats.IfDropped,
+			Interrupted:   in.Interrupted,
+			TimeBackwards: NewBackwardsRecord(&in.Stats, ""),
 		}
 		if in.Stats.End.After(in.Stats.Last) {
 			r.CaptureStopped = formatTimeOpt(in.Stats.End)
@@ -292,6 +329,11 @@ func newSummaryRecord(s *Summary, t *tally, noElapsed bool) *SummaryRecord {
 	for k, n := range a.ByKind {
 		r.ByKind[string(k)] = n
 	}
+	if r.TimeBackwards = NewBackwardsRecord(cs, ""); r.TimeBackwards != nil {
+		if in := firstBackwards(s); in != nil {
+			r.TimeBackwards.FirstInput, r.TimeBackwards.FirstFrame = in.Name, in.Stats.BackFrame
+		}
+	}
 	if !noElapsed {
 		r.ElapsedS = ptr(seconds(s.Elapsed))
 	}
@@ -319,14 +361,10 @@ func newRTTRecord(h *analyze.Histogram) RTTRecord {
 }
 
 // formatTime writes t in UTC as RFC 3339 with microseconds, or nanoseconds
-// when t has sub-microsecond precision (pcapng can), always ending in "Z".
-func formatTime(t time.Time) string {
-	t = t.UTC()
-	if t.Nanosecond()%1000 != 0 {
-		return t.Format("2006-01-02T15:04:05.000000000Z")
-	}
-	return t.Format("2006-01-02T15:04:05.000000Z")
-}
+// when t has sub-microsecond precision (pcapng can), always ending in "Z";
+// a time RFC 3339 cannot write (years past 9999) as seconds since the
+// epoch, "9223372036854.775807" (timefmt.RFC3339).
+func formatTime(t time.Time) string { return timefmt.RFC3339(t) }
 
 func formatTimeOpt(t time.Time) string {
 	if t.IsZero() {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/internal/timefmt"
 )
 
 // screenLines is the screen the text output aims to fit when
@@ -101,7 +103,7 @@ func (t *textWriter) liveLine(at time.Time, what string, c *analyze.Conn, f *ana
 	var b strings.Builder
 	hang := 2
 	if !at.IsZero() {
-		b.WriteString(at.UTC().Format("15:04:05.000000") + " ")
+		b.WriteString(timefmt.Layout(at, "15:04:05.000000") + " ")
 		hang = b.Len() // under the severity
 	}
 	fmt.Fprintf(&b, "%s %s  #%d  %s → %s", what, p.Bold(string(f.Kind)), c.ID,
@@ -259,6 +261,9 @@ func (t *textWriter) Close(s *Summary) error {
 			line = p.Yellow(line)
 		}
 		t.put("fragments:  "+line, labelWidth)
+	}
+	if line := backwardsLine(s); line != "" {
+		b.WriteString("clock:      " + p.Yellow(line) + "\n")
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		t.put(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
@@ -561,18 +566,52 @@ func inputNames(s *Summary) string {
 	}
 }
 
-// captureSpan writes "2026-11-21 10:00:00.000123 → 10:00:04.512345 UTC (4.512s)".
+// captureSpan writes "2026-11-21 10:00:00.000123 → 10:00:04.512345 UTC
+// (4.51s)"; a time past the year 9999 as "@" and its seconds since the
+// epoch (timefmt.Layout).
 func captureSpan(first, last time.Time) string {
 	if first.IsZero() {
 		return ""
 	}
-	first, last = first.UTC(), last.UTC()
 	const day, clock = "2006-01-02 ", "15:04:05.000000"
-	end := last.Format(clock)
-	if last.Format(day) != first.Format(day) {
-		end = last.Format(day + clock)
+	end := timefmt.Layout(last, clock)
+	if timefmt.Layout(last, day) != timefmt.Layout(first, day) {
+		end = timefmt.Layout(last, day+clock)
 	}
-	return first.Format(day+clock) + " → " + end + " UTC (" + human.Duration(last.Sub(first)) + ")"
+	return timefmt.Layout(first, day+clock) + " → " + end + " UTC (" + human.Duration(last.Sub(first)) + ")"
+}
+
+// backwardsLine says that the capture's clock went back (BackwardsNote);
+// "" when it never did.
+func backwardsLine(s *Summary) string {
+	if in := firstBackwards(s); in != nil {
+		return BackwardsNote(&s.Capture, in.Stats.BackFrame, in.Name)
+	}
+	return BackwardsNote(&s.Capture, s.Capture.BackFrame, "")
+}
+
+// BackwardsNote says, for people, that the clock of st went back: how
+// often, how far, and first where (frame, of input when it is named); ""
+// when it never did. The text and html summaries and check's output say
+// it so.
+func BackwardsNote(st *capture.Stats, frame uint64, input string) string {
+	if st.Backwards == 0 {
+		return ""
+	}
+	jump := human.Duration(st.BackMax)
+	if st.BackMax == math.MaxInt64 {
+		jump += " or more"
+	}
+	where := fmt.Sprintf(", first at frame %d", frame)
+	if input != "" {
+		where += " of " + input
+	}
+	n := human.Plural(st.Backwards, "frame") + " is"
+	if st.Backwards > 1 {
+		n = human.Plural(st.Backwards, "frame") + " are"
+	}
+	return fmt.Sprintf("time went backwards: %s stamped earlier than the frame before (by up to %s%s); "+
+		"each connection's clock was held at its latest time, so no duration or RTT is negative", n, jump, where)
 }
 
 // joinCounts writes "SF 50 · S0 3 · REJ 2", largest first.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
+	"github.com/tcpflow-check/tcpflow-check/internal/timefmt"
 )
 
 // zeekFields and zeekTypes are the columns of Zeek's conn.log, as Zeek's
@@ -47,7 +48,7 @@ func (z *zeekWriter) writeHeader(open time.Time) {
 	z.buf.WriteString("#unset_field\t" + zeekUnset + "\n")
 	z.buf.WriteString("#path\tconn\n")
 	if !open.IsZero() {
-		z.buf.WriteString("#open\t" + open.UTC().Format(zeekTimeFormat) + "\n")
+		z.buf.WriteString("#open\t" + zeekHeaderTime(open) + "\n")
 	}
 	z.buf.WriteString("#fields\t" + zeekFields + "\n")
 	z.buf.WriteString("#types\t" + zeekTypes + "\n")
@@ -119,19 +120,28 @@ func (z *zeekWriter) Close(s *Summary) error {
 		end = z.last
 	}
 	if !end.IsZero() {
-		z.buf.WriteString("#close\t" + end.UTC().Format(zeekTimeFormat) + "\n")
+		z.buf.WriteString("#close\t" + zeekHeaderTime(end) + "\n")
 	}
 	z.flush()
 	return z.err
 }
 
-// zeekTime appends t as Zeek's time type: epoch seconds with 6 decimals.
+// zeekHeaderTime writes t as Zeek writes #open and #close, or, past the
+// year 9999, as seconds since the epoch (Zeek's time type).
+func zeekHeaderTime(t time.Time) string {
+	if !timefmt.InRange(t) {
+		return timefmt.EpochMicro(t)
+	}
+	return t.UTC().Format(zeekTimeFormat)
+}
+
+// zeekTime appends t as Zeek's time type: epoch seconds with 6 decimals,
+// exact for any time (before 1970 too).
 func zeekTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, zeekUnset...)
 	}
-	us := t.UnixMicro()
-	return fmt.Appendf(b, "%d.%06d", us/1e6, us%1e6)
+	return append(b, timefmt.EpochMicro(t)...)
 }
 
 // zeekAddr appends ap's address as Zeek's addr type (IPv6 without brackets

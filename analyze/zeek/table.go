@@ -59,6 +59,10 @@ type session struct {
 	born           uint64    // Table.Entry when it began
 	tunnels        []uint64  // Segment.Tunnel of its segments, each once; nil outside tunnels
 	prev, next     *session
+	// first is the first packet's time, the record's Start: exact even
+	// where Unix nanoseconds overflow (past 2262), as the tracker's times
+	// are; End is first plus the tracker's duration.
+	first time.Time
 }
 
 // maxTunnelParents bounds the tunnels one record lists: Zeek's set grows
@@ -111,7 +115,7 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 			t.remove(t.head, input)
 		}
 		s = t.alloc()
-		s.key, s.client, s.server, s.born = key, seg.Src, seg.Dst, t.Entry
+		s.key, s.client, s.server, s.born, s.first = key, seg.Src, seg.Dst, t.Entry, seg.Time
 		t.byKey[key] = s
 		t.link(s)
 	}
@@ -222,8 +226,8 @@ func (s *session) record(input string) *Record {
 		Input:       input,
 		Orig:        ends[o],
 		Resp:        ends[r],
-		Start:       time.Unix(0, z.start),
-		End:         time.Unix(0, z.last),
+		Start:       s.first,
+		End:         s.first.Add(time.Duration(z.last - z.start)),
 		OrigBytes:   z.size(o),
 		RespBytes:   z.size(r),
 		ConnState:   z.ConnState(),

@@ -228,9 +228,11 @@ func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 		z.scaled(i, 'W', &e.win0Cnt, &e.win0Thresh)
 	}
 
-	// Zeek stops advancing LastTime once both sides have closed.
+	// Zeek stops advancing LastTime once both sides have closed. It never
+	// moves back, whatever the capture's clock did, so that no duration
+	// is negative.
 	if !e.didClose || !p.didClose {
-		z.last = seg.Time.UnixNano()
+		z.last = max(z.last, seg.Time.UnixNano())
 	}
 
 	if fin {
