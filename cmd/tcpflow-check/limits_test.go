@@ -44,6 +44,14 @@ func writeSynFlood(t *testing.T, n int, span time.Duration) string {
 	return p
 }
 
+// floodHeapBound is what check of a flood may hold at its peak: ConnCost
+// for each connection tracked at once, 2 KiB for each connection's
+// finding that the verdict keeps (its evidence, frames and record), and
+// 64 MiB for the rest (reader buffers, the policy, the runtime).
+func floodHeapBound(tracked, conns int) uint64 {
+	return uint64(tracked)*uint64(analyze.ConnCost) + uint64(conns)<<11 + 64<<20
+}
+
 func starterPolicy(t *testing.T) string {
 	t.Helper()
 	code, out, errOut := runCmd(t, nil, "policy", "init")
@@ -64,7 +72,25 @@ func starterPolicy(t *testing.T) string {
 func TestCappedFloodFailsCheck(t *testing.T) {
 	flood := writeSynFlood(t, 100_000, 10*time.Second)
 	pol := starterPolicy(t)
-	code, out, errOut := runCmd(t, nil, "check", "--policy", pol, "--max-conns", "1000", "--color", "never", flood)
+
+	// The default cap holds every connection: the flood fails on its
+	// unanswered SYNs alone. In check every SYN is pending until the trace
+	// ends, so all 100,000 are tracked at once.
+	var code int
+	var out, errOut string
+	use := measureHeap(func() { code, out, errOut = runCmd(t, nil, "check", "--policy", pol, "--color", "never", flood) })
+	t.Logf("default cap: peak heap %.1f MiB, allocated %.1f MiB", float64(use.peak)/(1<<20), float64(use.allocated)/(1<<20))
+	if code != exitViolations || !strings.Contains(out, "FAIL  fail_on: syn_unanswered") || strings.Contains(out, "analysis limit") {
+		t.Fatalf("default cap: exit %d, want %d, a failure on syn_unanswered and no limit\n%s%s", code, exitViolations, out, errOut)
+	}
+	if bound := floodHeapBound(100_000, 100_000); use.peak > bound {
+		t.Errorf("default cap: peak heap %d B, want under %d", use.peak, bound)
+	}
+
+	use = measureHeap(func() {
+		code, out, errOut = runCmd(t, nil, "check", "--policy", pol, "--max-conns", "1000", "--color", "never", flood)
+	})
+	t.Logf("--max-conns 1000: peak heap %.1f MiB, allocated %.1f MiB", float64(use.peak)/(1<<20), float64(use.allocated)/(1<<20))
 	if code != exitViolations {
 		t.Fatalf("exit %d, want %d (fail)\n%s%s", code, exitViolations, out, errOut)
 	}
@@ -74,6 +100,9 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 	}
 	if !strings.Contains(out, "FAIL  analysis limit: --max-conns  (built in)") || strings.Contains(out, "PASS") {
 		t.Errorf("a capped flood passes:\n%s", out)
+	}
+	if bound := floodHeapBound(1000, 100_000); use.peak > bound {
+		t.Errorf("--max-conns 1000: peak heap %d B, want under %d", use.peak, bound)
 	}
 
 	// The records say why each connection ended, and none claims the
