@@ -26,6 +26,11 @@ type Analyzer struct {
 	now       int64 // the capture clock (a stamp): the latest segment time seen
 	finishing bool  // Finish is ending the connections at the capture's end
 	nextSweep int64 // NoTime before the first segment
+	// shift is the whole seconds taken off every time of a capture beyond
+	// stamps' years (clock.go), chosen at its first frame (clocked); 0 for
+	// a capture of this era.
+	shift     int64
+	clocked   bool
 	stats     Stats
 	steps     int64 // timeline steps the tracked connections keep
 	heldBytes int64 // what the held records keep
@@ -84,6 +89,7 @@ func New(cfg *Config, sink Sink) *Analyzer {
 	if zs, ok := sink.(ZeekSink); ok {
 		a.zeek = zeek.NewTable(func(r *zeek.Record) {
 			a.pos.A = a.zeek.Born()
+			r.Start, r.End = a.shiftOut(r.Start), a.shiftOut(r.End)
 			zs.ZeekEnd(r)
 		})
 	}
@@ -104,13 +110,14 @@ func (a *Analyzer) Stats() *Stats { return &a.stats }
 func (a *Analyzer) Open() int { return a.tab.Len() }
 
 // Now returns the capture clock.
-func (a *Analyzer) Now() time.Time { return timeOf(a.now) }
+func (a *Analyzer) Now() time.Time { return a.shiftOut(timeOf(a.now)) }
 
 // Add analyzes one segment. It does not allocate for a segment of a known
 // connection (unless the timeline is on or a finding is made). A segment
 // with a bad checksum (seg.BadChecksum) goes only to Zeek's session table,
 // where it adds a 'c' to the history; no peer state sees it.
 func (a *Analyzer) Add(seg *capture.Segment) {
+	seg = a.clockIn(seg)
 	if !a.tick(seg, true) {
 		return
 	}
@@ -130,7 +137,8 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 			if seg.Flags&(capture.SYN|capture.ACK|capture.RST) != capture.SYN {
 				// A late segment of a connection that is over (a last
 				// retransmission): it belongs to the held record.
-				h.rec.End, h.rec.LastFrame = timeOf(max(t, stamp(h.rec.End))), seg.Frame
+				// (the record is out: its times are the capture's)
+				h.rec.End, h.rec.LastFrame = a.shiftOut(timeOf(max(t, stamp(a.shiftIn(h.rec.End))))), seg.Frame
 				if seg.Src == h.rec.Client {
 					h.rec.ClientPackets++
 				} else {
@@ -138,7 +146,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 				}
 				return
 			}
-			heldPrev = &prevConn{id: h.rec.ID, end: stamp(h.rec.End), clientISN: h.clientISN,
+			heldPrev = &prevConn{id: h.rec.ID, end: stamp(a.shiftIn(h.rec.End)), clientISN: h.clientISN,
 				premature: true, timeWaitFor: since(t, h.twSince), who: h.tw}
 			a.release(h, true)
 		}
@@ -206,7 +214,7 @@ func monotonic(seg *capture.Segment, last int64) *capture.Segment {
 func (a *Analyzer) Advance(now time.Time) {
 	a.entry++
 	a.created = 0
-	if t := stamp(now); t > a.now {
+	if t := stamp(a.shiftIn(now)); t > a.now {
 		a.now = t
 	}
 	a.sweep(false)
@@ -228,7 +236,7 @@ func (a *Analyzer) Advance(now time.Time) {
 func (a *Analyzer) Finish(end time.Time) {
 	a.entry++
 	a.created = 0
-	if t := stamp(end); t > a.now {
+	if t := stamp(a.shiftIn(end)); t > a.now {
 		a.now = t
 	}
 	a.finishing = true
@@ -240,6 +248,7 @@ func (a *Analyzer) Finish(end time.Time) {
 		a.zeek.Flush(a.input)
 	}
 	a.now, a.nextSweep = reassembly.NoTime, reassembly.NoTime
+	a.clocked, a.shift = false, 0
 }
 
 // Flush is Finish at the last segment: the source did not say when the
@@ -379,6 +388,7 @@ func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 
 // over tells an EventSink that rec's connection is over.
 func (a *Analyzer) over(rec *Conn) {
+	a.recordOut(rec)
 	if es, ok := a.sink.(EventSink); ok {
 		es.Over(rec)
 	}
@@ -412,6 +422,12 @@ func (a *Analyzer) emit(rc *reassembly.Conn[conn], f *Finding) {
 	}
 	f.Judged = timeOf(a.now)
 	rec := rc.Data.record(rc, a.input)
+	if a.shift != 0 {
+		a.recordOut(rec)
+		out := *f
+		a.findingOut(&out)
+		f = &out
+	}
 	a.sink.Finding(rec, f)
 }
 

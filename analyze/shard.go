@@ -77,7 +77,7 @@ func (a *Analyzer) Position() Pos { return a.pos }
 // Skip is Add for a segment another shard follows: the capture clock and
 // Zeek's move to it and the timeouts due are judged, as a lone Analyzer
 // would at that segment, but the segment itself goes nowhere.
-func (a *Analyzer) Skip(seg *capture.Segment) { a.tick(seg, false) }
+func (a *Analyzer) Skip(seg *capture.Segment) { a.tick(a.clockIn(seg), false) }
 
 // tick starts the entry of seg: the clocks move, Zeek's table sees seg
 // when own, and the deadlines due are judged. It reports whether the

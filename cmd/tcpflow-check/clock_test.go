@@ -234,6 +234,11 @@ func TestTimePastRFC3339(t *testing.T) {
 		if err != nil || len(doc.Connections) != 1 {
 			t.Fatalf("%s: %v:\n%s", format, err, out)
 		}
+		cn := doc.Connections[0]
+		if cn.Start != first || cn.DurationS != 0.009 || cn.Handshake.RTTS == nil || *cn.Handshake.RTTS != 0.002 ||
+			len(cn.Timeline) != 10 || cn.Timeline[9].Time != last {
+			t.Errorf("%s: connection %+v, want start %s, 9 ms, RTT 2 ms, last step at %s", format, cn, first, last)
+		}
 		if s := doc.Summary; s.CaptureStart != first || s.CaptureEnd != last {
 			t.Errorf("%s: capture %s to %s, want %s to %s", format, s.CaptureStart, s.CaptureEnd, first, last)
 		}
@@ -242,6 +247,10 @@ func TestTimePastRFC3339(t *testing.T) {
 	code, text, _ := runCmd(t, nil, "analyze", "--color", "never", file)
 	if code != 0 || !strings.Contains(text, "@"+first+" → @"+last+" UTC (9ms)") || strings.Contains(text, "294247") {
 		t.Errorf("text: exit %d, want the span @%s → @%s:\n%s", code, first, last, text)
+	}
+	code, ladder, _ := runCmd(t, nil, "ladder", "--color", "never", file)
+	if code != 0 || !strings.Contains(ladder, "start "+first+" · duration 9ms") || !strings.Contains(ladder, "10  0.009000") {
+		t.Errorf("ladder: exit %d, want the start in seconds and exact offsets:\n%s", code, ladder)
 	}
 	code, html, _ := runCmd(t, nil, "analyze", "--format", "html", file)
 	if code != 0 || !strings.Contains(html, "@"+first+" → @"+last+" UTC") || strings.Contains(html, "294247") {
