@@ -140,11 +140,15 @@ func (v *Verdict) each(fn func(r *RuleResult)) {
 type Checker struct {
 	// Limits are the analysis limits in force, quoted by the rule that
 	// fails a trace whose analysis hit one.
-	Limits   Limits
-	policy   *Policy
-	baseline *Baseline
-	inputs   map[string]*inputState
-	findings []*Finding
+	Limits Limits
+	// Interface is the interface check -i captured on around its command;
+	// the hints about an empty trace speak of it, not of tcpdump. "" when
+	// the traces are files.
+	Interface string
+	policy    *Policy
+	baseline  *Baseline
+	inputs    map[string]*inputState
+	findings  []*Finding
 }
 
 // Limits are the analyzer's limits, as the command line sets them.
@@ -275,7 +279,7 @@ func (c *Checker) Verdict(inputs []report.Input) *Verdict {
 		allFindings = append(allFindings, ci.findings...)
 		ir := InputResult{Name: in.Name, Err: in.Err, Stats: in.Stats, Connections: ci.traffic.conns}
 		if in.Err == nil && in.Stats.Segments == 0 && ci.traffic.conns == 0 {
-			ir.Rules = append(ir.Rules, nothingCaptured(in.Name, &in.Stats))
+			ir.Rules = append(ir.Rules, nothingCaptured(in.Name, &in.Stats, c.Interface))
 		}
 		ir.Rules = append(ir.Rules, findingRules(p, ci.findings, in.Name, false)...)
 		ir.Rules = append(ir.Rules, c.limitRules(ci, in.Name)...)
@@ -345,27 +349,50 @@ func fragmentLimitRule(f *capture.FragmentStats, input string) (RuleResult, bool
 // passes. Its Line is 0.
 const RuleCaptured = "captured: TCP traffic"
 
+// capturedNothingOn is nothingCaptured for check -i: the capture on iface
+// around the command, where tcpdump played no part.
+func capturedNothingOn(r RuleResult, iface string, st *capture.Stats) RuleResult {
+	if st.Packets == 0 {
+		r.Message = fmt.Sprintf("nothing was captured on %s while the command ran: no packets. Likely causes: the test's "+
+			"traffic went over another interface (loopback traffic is on -i lo, not -i eth0), --filter matched nothing, "+
+			"or the command made no connection", iface)
+		return r
+	}
+	r.Message = fmt.Sprintf("nothing was captured on %s that could be judged: %s, none of them a TCP segment%s. "+
+		"Likely causes: --filter matched other traffic, or the test's traffic went over another interface",
+		iface, human.Plural(st.Packets, "packet"), skippedNote(st))
+	return r
+}
+
 // nothingCaptured is RuleCaptured failed on an input, with the likely causes.
-func nothingCaptured(input string, st *capture.Stats) RuleResult {
+func nothingCaptured(input string, st *capture.Stats, iface string) RuleResult {
 	r := RuleResult{Rule: RuleCaptured, Level: LevelFail, Input: input, Failed: true}
+	if iface != "" {
+		return capturedNothingOn(r, iface, st)
+	}
 	if st.Packets == 0 {
 		r.Message = "nothing was captured: the trace holds no packets. Likely causes: tcpdump was stopped before it wrote " +
 			"what it buffered (run it with -U --immediate-mode, and stop it with SIGINT after the test), it listened on the " +
 			"wrong interface (loopback traffic is on -i lo, not -i eth0), or its filter matched nothing"
 		return r
 	}
+	r.Message = fmt.Sprintf("nothing was captured that could be judged: %s, none of them a TCP segment%s. "+
+		"Likely causes: the filter (tcpdump's or --filter) matched other traffic, or the capture listened on the wrong interface",
+		human.Plural(st.Packets, "packet"), skippedNote(st))
+	return r
+}
+
+// skippedNote is " (non-tcp 3 · truncated 1)": the frames skipped by
+// reason; "" when none were.
+func skippedNote(st *capture.Stats) string {
 	var skipped []string
 	for _, k := range sortedKeys(st.Skipped) {
 		skipped = append(skipped, fmt.Sprintf("%s %d", k, st.Skipped[k]))
 	}
-	what := ""
-	if len(skipped) > 0 {
-		what = " (" + strings.Join(skipped, " · ") + ")"
+	if len(skipped) == 0 {
+		return ""
 	}
-	r.Message = fmt.Sprintf("nothing was captured that could be judged: %s, none of them a TCP segment%s. "+
-		"Likely causes: the filter (tcpdump's or --filter) matched other traffic, or the capture listened on the wrong interface",
-		human.Plural(st.Packets, "packet"), what)
-	return r
+	return " (" + strings.Join(skipped, " · ") + ")"
 }
 
 // where says where the rule comes from: its policy line, or built in.

@@ -48,7 +48,9 @@ const aroundDrain = 2 * time.Second
 // captureAround opens the capture, runs the command with the run's
 // standard input and output, waits for it, captures for the grace period
 // and drains what the kernel still holds, then ends the analysis at the
-// moment the capture stopped. ran is false when the capture could not
+// moment the capture stopped. A SIGINT or SIGTERM (e.interrupt) goes on
+// to the command, which is waited for as ever; the capture then stops
+// without the grace period and the input is marked Interrupted. ran is false when the capture could not
 // open or the command could not start (fatal says why: exit 2, before the
 // command ran). Otherwise fatal is an error of the capture on the way, and
 // cmdErr the command's failure (an *exec.ExitError), reported beside the
@@ -72,6 +74,7 @@ func captureAround(e *env, o *aroundOptions, cfg *capture.LiveConfig, an *analyz
 	start := time.Now()
 	cmd := exec.Command(o.command[0], o.command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
+	grouped := ownGroup(e, cmd)
 	if err := cmd.Start(); err != nil {
 		return in, false, nil, fmt.Errorf("check: %w", err)
 	}
@@ -82,6 +85,21 @@ func captureAround(e *env, o *aroundOptions, cfg *capture.LiveConfig, an *analyz
 	var stopAt, drainEnd time.Time // zero until the command exits
 	quiet := 0
 	for {
+		if in.Interrupted == "" && e.interrupt.fired() {
+			in.Interrupted = e.interrupt.name()
+			switch {
+			case !stopAt.IsZero():
+				stopAt = time.Now() // the command is over: no more grace
+			case grouped:
+				// The command hears it as a foreground job would; a
+				// second signal kills tcpflow-check as usual.
+				_ = signalGroup(cmd.Process, e.interrupt.sig)
+			case e.interrupt.name() == "SIGTERM":
+				// A terminal sends no SIGTERM: the command, in our group,
+				// did not hear it. (A terminal's SIGINT reached it.)
+				_ = cmd.Process.Signal(e.interrupt.sig)
+			}
+		}
 		err := lv.Next(&seg)
 		now := time.Now()
 		switch {
@@ -97,6 +115,9 @@ func captureAround(e *env, o *aroundOptions, cfg *capture.LiveConfig, an *analyz
 			select {
 			case cmdErr = <-exited:
 				stopAt = now.Add(o.grace)
+				if in.Interrupted != "" {
+					stopAt = now
+				}
 				drainEnd = stopAt.Add(aroundDrain)
 			default:
 			}

@@ -131,6 +131,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		chk := check.New(pol, base)
 		chk.Limits = af.limits()
+		chk.Interface = ao.iface
 		capCfg, err := af.captureConfig(ops)
 		if err != nil {
 			return err
@@ -152,6 +153,8 @@ func newCheckCmd(e *env) *cobra.Command {
 			var in report.Input
 			var ran bool
 			live := &capture.LiveConfig{SnapLen: ao.snaplen, Filter: capCfg.Filter, VerifyChecksums: capCfg.VerifyChecksums}
+			e.interrupt = notifyInterrupt()
+			defer e.interrupt.release()
 			if in, ran, cmdErr, readErr = captureAround(e, &ao, live, an); !ran {
 				return readErr // the capture did not open, or the command did not start: exit 2
 			}
@@ -185,6 +188,14 @@ func newCheckCmd(e *env) *cobra.Command {
 		}
 		if readErr != nil {
 			return readErr
+		}
+		if in := &inputs[0]; ao.iface != "" && in.Interrupted != "" {
+			fmt.Fprintf(e.stderr, "tcpflow-check: %s during %s, passed on to it: the verdict covers what was captured on %s\n",
+				in.Interrupted, ao.command[0], in.Name)
+			if cmdErr != nil {
+				fmt.Fprintf(e.stderr, "tcpflow-check: %s: %v\n", ao.command[0], cmdErr)
+			}
+			return e.interrupt.err()
 		}
 		if ao.iface != "" {
 			return aroundExit(e, ao.command[0], cmdErr, v.Failed())
