@@ -203,3 +203,24 @@ func TestFragmentLimitFailsCheck(t *testing.T) {
 		t.Errorf("analyze does not say %q:\n%s", want, out)
 	}
 }
+
+// TestFragmentsZeekRow: the GTP trace whose outer IP packets come in
+// fragments gives, through --format zeek, Zeek's whole conn.log row
+// (Baseline/core.tunnels.gtp.outer_ip_frag) but the uids: the bytes and
+// packets of the reassembled datagrams, the gaps of the 4 datagrams whose
+// last fragment is missing, and one tunnel parent.
+func TestFragmentsZeekRow(t *testing.T) {
+	pcap := filepath.Join(corpusDir(), "pcaps", "zeek", "tunnels__gtp__gtp1_gn_normal_incl_fragmentation.pcap")
+	if _, err := os.Stat(pcap); err != nil {
+		t.Skipf("corpus not present: %v", err)
+	}
+	rows := zeekRows(t, pcap)
+	if len(rows) == 1 && rows[0]["tunnel_parents"] != "-" && !strings.Contains(rows[0]["tunnel_parents"], ",") {
+		rows[0]["tunnel_parents"] = "one"
+	}
+	wantRows(t, rows, []map[string]string{{
+		"id.orig_h": "10.131.47.185", "id.orig_p": "1923", "id.resp_h": "79.101.110.141", "id.resp_p": "80",
+		"duration": "0.069783", "orig_bytes": "2100", "resp_bytes": "56702", "conn_state": "SF", "missed_bytes": "5760",
+		"history": "ShADadfgF", "orig_pkts": "27", "resp_pkts": "41", "tunnel_parents": "one",
+	}})
+}
