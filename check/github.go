@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tcpflow-check/tcpflow-check/internal/human"
+	"github.com/tcpflow-check/tcpflow-check/report"
 )
 
 // maxAnnotations caps the workflow commands one run writes; GitHub shows
@@ -40,6 +41,12 @@ func WriteGitHub(w io.Writer, v *Verdict, opts *Options) error {
 	for i := range v.Inputs {
 		if in := &v.Inputs[i]; in.Err != nil {
 			annotate("error", in.Name, "unreadable trace", fmt.Sprintf("%v — the readable part was checked; a damaged trace never passes", in.Err))
+		}
+	}
+	for i := range v.Inputs {
+		in := &v.Inputs[i]
+		if note := report.BackwardsNote(&in.Stats, in.Stats.BackFrame, ""); note != "" {
+			annotate("warning", in.Name, "tcpflow-check clock", note)
 		}
 	}
 	for _, level := range []Level{LevelFail, LevelWarn} {

@@ -197,8 +197,23 @@ func testTimeBackwards(t *testing.T, file string) {
 	// check holds the trace to the starter policy: a normal connection
 	// passes, and the report still warns about the clock.
 	code, out, _ = runCmd(t, nil, "check", "--policy", starterPolicy(t), "--color", "never", file)
+	out = strings.Join(strings.Fields(out), " ") // the text output wraps
 	if code != 0 || !strings.Contains(out, "CLOCK time went backwards: 2 frames are stamped earlier than the frame before (by up to 136y70d, first at frame 3 of "+file+")") {
 		t.Errorf("check: exit %d, want a pass that warns about the clock:\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "check", "--policy", starterPolicy(t), "--format", "github", file)
+	if code != 0 || !strings.Contains(out, "::warning file="+file+",title=tcpflow-check clock::time went backwards: 2 frames are stamped earlier") {
+		t.Errorf("check --format github: exit %d, want a warning annotation about the clock:\n%s", code, out)
+	}
+	code, out, _ = runCmd(t, nil, "check", "--policy", starterPolicy(t), "--format", "json", file)
+	var verdict struct {
+		Inputs []struct {
+			TimeBackwards *backwards `json:"time_backwards"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal([]byte(out), &verdict); code != 0 || err != nil || len(verdict.Inputs) != 1 ||
+		verdict.Inputs[0].TimeBackwards == nil || verdict.Inputs[0].TimeBackwards.Count != 2 {
+		t.Errorf("check --format json: exit %d, %v, want time_backwards in the input:\n%s", code, err, out)
 	}
 }
 

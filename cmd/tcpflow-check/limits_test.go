@@ -45,11 +45,11 @@ func writeSynFlood(t *testing.T, n int, span time.Duration) string {
 }
 
 // floodHeapBound is what check of a flood may hold at its peak: ConnCost
-// for each connection tracked at once, 2 KiB for each connection's
+// for each connection tracked at once, 3 KiB for each connection's
 // finding that the verdict keeps (its evidence, frames and record), and
 // 64 MiB for the rest (reader buffers, the policy, the runtime).
 func floodHeapBound(tracked, conns int) uint64 {
-	return uint64(tracked)*uint64(analyze.ConnCost) + uint64(conns)<<11 + 64<<20
+	return uint64(tracked)*uint64(analyze.ConnCost) + uint64(conns)*3<<10 + 64<<20
 }
 
 func starterPolicy(t *testing.T) string {
