@@ -309,6 +309,12 @@ const (
 	// gopacket decodes ether type 0xffff, which IEEE reserves, as raw IP
 	// (its EthernetTypeRaw); ours counts it as an ether type without IP.
 	diffEtherTypeFFFF = "ether type 0xffff"
+	// gopacket's GTPv1U layer does not look at the version bits: a GTPv2
+	// header (GTP-C, which carries no user packets) on port 2152 decodes
+	// as a G-PDU. Ours takes only version 1, the only GTP-U there is
+	// (3GPP TS 29.281), as plain UDP otherwise (found by FuzzDifferential;
+	// seed gtp-version-2-on-the-gtp-u-port).
+	diffGTPVersion = "gtp version"
 )
 
 // knownGopacketOnly names the documented difference that explains why
@@ -322,6 +328,9 @@ func (g *gpDecoder) knownGopacketOnly(reason Reason) string {
 	}
 	if reason.Kind == SkipNonTCP && slices.Contains(g.decoded, layers.LayerTypeVXLAN) && !g.vxlan.ValidIDFlag {
 		return diffVXLANFlag
+	}
+	if reason.Kind == SkipNonTCP && slices.Contains(g.decoded, layers.LayerTypeGTPv1U) && g.gtp.Version != 1 {
+		return diffGTPVersion
 	}
 	return ""
 }
@@ -396,7 +405,7 @@ func isKnown(diff string) bool {
 	switch diff {
 	case diffFirstFragment, diffOptionsCut, diffSLLAddrLen, diffGREProtocol, diffOldQinQ, diffVXLANGPE, diffUDPTunnel, diffIPVersion,
 		diffIPv6LengthZero, diffUDPLength, diffGeneveOption,
-		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption, diffERSPANVersion:
+		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption, diffERSPANVersion, diffGTPVersion:
 		return true
 	}
 	return false
