@@ -378,6 +378,16 @@ func (g *gpDecoder) knownDifference(r *gpResult) string {
 		if t := g.dot1q.Type; t == etherTypeQinQ9100 || t == etherTypeQinQ9200 {
 			return diffOldQinQ
 		}
+	case r.err == nil && last == layers.LayerTypeLinuxSLL:
+		// the same behind a Linux cooked header (found by FuzzDifferential;
+		// seed old-qinq-behind-linux-sll)
+		if t := g.sll.EthernetType; t == etherTypeQinQ9100 || t == etherTypeQinQ9200 {
+			return diffOldQinQ
+		}
+	case r.err == nil && last == layers.LayerTypeLinuxSLL2:
+		if t := g.sll2.ProtocolType; t == etherTypeQinQ9100 || t == etherTypeQinQ9200 {
+			return diffOldQinQ
+		}
 	case r.err == nil && last == layers.LayerTypeUDP && g.udp.DstPort == portVXLANGPE:
 		return diffVXLANGPE
 	case r.err == nil && last == layers.LayerTypeUDP && (g.udp.DstPort == portAYIYA || g.udp.SrcPort == portAYIYA || g.udp.DstPort == portGREinUDP):
