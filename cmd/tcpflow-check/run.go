@@ -89,6 +89,7 @@ func newRoot(e *env) *cobra.Command {
 	root.Flags().BoolP("list-interfaces", "D", false, "list the interfaces live can capture on, as tcpdump -D")
 	root.SuggestionsMinimumDistance = 2
 	root.SetFlagErrorFunc(flagError)
+	fitUsage(root)
 	root.AddCommand(newAnalyzeCmd(e), newLadderCmd(e), newCheckCmd(e), newPolicyCmd(e), newLiveCmd(e),
 		newVersionCmd(e), newManCmd(e))
 	return root

@@ -3,9 +3,29 @@ package main
 import (
 	"io"
 	"os"
+	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
+
+func init() {
+	// Flag usages in help fit the width as the text output does.
+	cobra.AddTemplateFunc("localFlagUsages", func(c *cobra.Command) string {
+		return c.LocalFlags().FlagUsagesWrapped(textWidth(c.OutOrStdout()))
+	})
+	cobra.AddTemplateFunc("inheritedFlagUsages", func(c *cobra.Command) string {
+		return c.InheritedFlags().FlagUsagesWrapped(textWidth(c.OutOrStdout()))
+	})
+}
+
+// fitUsage makes c's usage template (and its subcommands') list the flags
+// wrapped to the output's width.
+func fitUsage(c *cobra.Command) {
+	t := strings.NewReplacer(".LocalFlags.FlagUsages", "localFlagUsages .",
+		".InheritedFlags.FlagUsages", "inheritedFlagUsages .").Replace(c.UsageTemplate())
+	c.SetUsageTemplate(t)
+}
 
 // pipeWidth is the width text output is wrapped to when standard output
 // is not a terminal: a file, a pipe, a CI log.

@@ -67,6 +67,19 @@ func TestTextFitsPipeWidth(t *testing.T) {
 	if !wrapped {
 		t.Error("no evidence was wrapped: the test no longer sees long lines")
 	}
+	// And the help of every command, its flags' usages wrapped.
+	for name := range commandFlags() {
+		args := append(strings.Fields(name), "--help")
+		_, out, _ := runCmd(t, nil, args...)
+		if !strings.Contains(out, "Usage:") {
+			t.Errorf("%s: no usage:\n%s", strings.Join(args, " "), out)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if n := human.Columns(l); n > pipeWidth {
+				t.Errorf("%s: a line of %d columns, want ≤ %d:\n%s", strings.Join(args, " "), n, pipeWidth, l)
+			}
+		}
+	}
 }
 
 // runOnTerminalOut runs tcpflow-check ARGS as a child whose standard
