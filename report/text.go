@@ -263,7 +263,7 @@ func (t *textWriter) Close(s *Summary) error {
 		t.put("fragments:  "+line, labelWidth)
 	}
 	if line := backwardsLine(s); line != "" {
-		b.WriteString("clock:      " + p.Yellow(line) + "\n")
+		t.put("clock:      "+p.Yellow(line), labelWidth)
 	}
 	if s.Capture.Dropped+s.Capture.IfDropped > 0 {
 		t.put(p.Yellow(fmt.Sprintf("dropped:    %d by the kernel, %d by the interface: the capture misses packets",
