@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -61,6 +62,11 @@ func cmp3(less bool) int {
 	}
 	return 1
 }
+
+// OfSegment reports whether the event came of the entry's segment itself
+// (its connection, or one a limit ended to make room for it), not of a
+// deadline or the end of the input.
+func (p Pos) OfSegment() bool { return p.Phase == phaseSegment }
 
 // heldAt is the position of releasing, in phase of entry, a record held at p.
 func (p Pos) heldAt(entry uint64, phase uint8) Pos {
@@ -123,21 +129,36 @@ func (a *Analyzer) UseEntryIDs() { a.entryIDs = true }
 // created one, and 0 when it created none.
 func (a *Analyzer) Created() int { return a.created }
 
-// maxConns is this analyzer's share of Config.MaxConns.
+// maxConns is this analyzer's share of Config.MaxConns (share).
 func (a *Analyzer) maxConns() int {
-	if w := a.cfg.Workers; w > 1 {
-		return (a.cfg.MaxConns + w - 1) / w
-	}
-	return a.cfg.MaxConns
+	return int(share(int64(a.cfg.MaxConns), a.cfg.Workers, 1))
 }
 
-// maxMemory is this analyzer's share of Config.MaxMemory.
+// maxMemory is this analyzer's share of Config.MaxMemory (share).
 func (a *Analyzer) maxMemory() int64 {
-	if w := int64(a.cfg.Workers); w > 1 {
-		return a.cfg.MaxMemory / w
+	if a.cfg.MaxMemory <= 0 {
+		return a.cfg.MaxMemory
 	}
-	return a.cfg.MaxMemory
+	return share(a.cfg.MaxMemory, a.cfg.Workers, ConnCost)
 }
+
+// share is one of n shards' part of a limit of total, counted in units of
+// unit bytes: its n-th, plus a margin of 4·√(n-th in units) + 16 units for
+// the unevenness of the hash, so that a shard's part is full only when the
+// total is close to the limit: of uniformly hashed tuples, a shard whose
+// part is k gets k + 4·√k only four standard deviations off its mean.
+func share(total int64, n int, unit int64) int64 {
+	if n <= 1 {
+		return total
+	}
+	part := (total + int64(n) - 1) / int64(n)
+	units := float64(part) / float64(unit)
+	return min(total, part+int64(4*math.Sqrt(units)+16)*unit)
+}
+
+// Share returns the part of a limit of total (connections) that each of
+// workers shards holds (Config.Workers).
+func Share(total, workers int) int { return int(share(int64(total), workers, 1)) }
 
 // Renumber passes the connection ids in c — its own, and the one a reused
 // port's evidence names — through id.

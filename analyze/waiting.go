@@ -163,12 +163,12 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []str
 	case endedMaxConns:
 		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", c.cfg.MaxConns)
 		if w := c.cfg.Workers; w > 1 {
-			why += fmtS(" of its worker's share (--workers %d: %d each)", w, (c.cfg.MaxConns+w-1)/w)
+			why += fmtS(" of its worker's (--workers %d: each holds %d)", w, Share(c.cfg.MaxConns, w))
 		}
 	case endedMaxMemory:
 		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", c.cfg.maxMemoryText())
 		if w := c.cfg.Workers; w > 1 {
-			why += fmtS(" of its worker's share (--workers %d split it equally)", w)
+			why += fmtS(" of its worker's (--workers %d: each holds about 1/%d of it)", w, w)
 		}
 	default:
 		if len(pending) == 0 {

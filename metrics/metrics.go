@@ -38,6 +38,13 @@ type Exporter struct {
 	}
 }
 
+// Analysis is what Update reads of the analysis: its counters and the
+// connections it tracks (an *analyze.Analyzer, or a *shard.Analyzer).
+type Analysis interface {
+	Stats() *analyze.Stats
+	Open() int
+}
+
 // OpenStater is what an analyzer offers to count its open connections per
 // peer state: fn is called once per connection whose exchange is not over
 // with both peers' current states, and TimeWait counts the connections
@@ -160,7 +167,7 @@ func (s *sink) Over(c *analyze.Conn) {
 // Update brings the counters and gauges up to date with the capture's
 // and the analyzer's counters; call it now and then (live mode does at
 // every tick of its clock) and once at the end.
-func (x *Exporter) Update(cs *capture.Stats, an *analyze.Analyzer) {
+func (x *Exporter) Update(cs *capture.Stats, an Analysis) {
 	add := func(c prometheus.Counter, last *uint64, now uint64) {
 		if now > *last {
 			c.Add(float64(now - *last))

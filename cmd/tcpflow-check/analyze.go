@@ -103,10 +103,12 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 	fs := cmd.Flags()
 	var af analysisFlags
 	var in inputFlags
+	var wf workersFlag
 	in.register(fs)
 	af.register(fs)
 	af.registerContinuous(fs)
 	af.registerFilter(fs)
+	wf.register(fs)
 	format := fs.StringP("format", "f", "text", "output format: "+strings.Join(report.Formats(), ", ")+" (html: one self-contained page with ladder diagrams)")
 	timeline := fs.Bool("timeline", false, "include every connection's timeline of segments and both peers' states (json, jsonl, yaml, html)")
 	color := addColorFlag(fs)
@@ -114,6 +116,9 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 	_ = fs.MarkHidden("deterministic")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if err := af.validate(); err != nil {
+			return err
+		}
+		if err := wf.validate(); err != nil {
 			return err
 		}
 		defer limitRuntime(af.cfg.MaxMemory)()
@@ -138,7 +143,8 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		cfg := af.cfg
 		cfg.Timeline = *timeline || report.NeedsTimeline(*format)
 		start := time.Now()
-		an := analyze.New(&cfg, w)
+		an, stop := wf.newEngine(&cfg, w)
+		defer stop()
 		capCfg, err := af.captureConfig(ops)
 		if err != nil {
 			return err
@@ -164,7 +170,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 }
 
 // readInputs reads the inputs each as a capture of its own (see readSet).
-func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer) ([]report.Input, error) {
+func readInputs(e *env, names []string, cfg *capture.Config, an engine) ([]report.Input, error) {
 	return readSet(e, names, cfg, an, false)
 }
 
@@ -179,7 +185,7 @@ func readInputs(e *env, names []string, cfg *capture.Config, an *analyze.Analyze
 // first input error, which makes the exit code 2. When e.interrupt fires,
 // reading stops there: the input being read is marked Interrupted, its
 // connections are ended as at its end, and the inputs after it are not read.
-func readSet(e *env, names []string, cfg *capture.Config, an *analyze.Analyzer, continuous bool) ([]report.Input, error) {
+func readSet(e *env, names []string, cfg *capture.Config, an engine, continuous bool) ([]report.Input, error) {
 	if continuous {
 		names = inTimeOrder(e, names, cfg)
 		an.SetInput(strings.Join(names, "+"))
@@ -348,7 +354,7 @@ func nothingRead(inputs []report.Input) bool {
 	return len(inputs) > 0
 }
 
-func summarize(inputs []report.Input, an *analyze.Analyzer, elapsed time.Duration) *report.Summary {
+func summarize(inputs []report.Input, an engine, elapsed time.Duration) *report.Summary {
 	s := &report.Summary{Schema: report.Schema, Inputs: inputs, Analysis: *an.Stats(), Elapsed: elapsed}
 	for i := range inputs {
 		s.Capture.Add(&inputs[i].Stats)

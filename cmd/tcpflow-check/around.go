@@ -9,7 +9,6 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/report"
 )
@@ -55,7 +54,7 @@ const aroundDrain = 2 * time.Second
 // command ran). Otherwise fatal is an error of the capture on the way, and
 // cmdErr the command's failure (an *exec.ExitError), reported beside the
 // verdict.
-func captureAround(e *env, o *aroundOptions, cfg *capture.LiveConfig, an *analyze.Analyzer) (in report.Input, ran bool, cmdErr, fatal error) {
+func captureAround(e *env, o *aroundOptions, cfg *capture.LiveConfig, an engine) (in report.Input, ran bool, cmdErr, fatal error) {
 	in.Name = o.iface
 	lv, err := capture.OpenLive(o.iface, cfg)
 	if err != nil {

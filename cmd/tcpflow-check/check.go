@@ -41,6 +41,8 @@ func newCheckCmd(e *env) *cobra.Command {
 	af.register(fs)
 	af.registerContinuous(fs)
 	af.registerFilter(fs)
+	var wf workersFlag
+	wf.register(fs)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if *policyFile == "" {
 			return usagef("check: --policy is required (tcpflow-check policy init > .tcpflow-check.yaml writes a starter)")
@@ -113,6 +115,9 @@ func newCheckCmd(e *env) *cobra.Command {
 		if err := af.validate(); err != nil {
 			return err
 		}
+		if err := wf.validate(); err != nil {
+			return err
+		}
 		cfg = af.cfg
 		defer limitRuntime(af.cfg.MaxMemory)()
 		var base *check.Baseline
@@ -146,7 +151,8 @@ func newCheckCmd(e *env) *cobra.Command {
 			sink = teeSink{chk, page.w}
 		}
 		start := time.Now()
-		an := analyze.New(&cfg, sink)
+		an, stop := wf.newEngine(&cfg, sink)
+		defer stop()
 		var inputs []report.Input
 		var readErr, cmdErr error
 		if ao.iface != "" {

@@ -68,7 +68,8 @@ func starterPolicy(t *testing.T) string {
 // TestCappedFloodFailsCheck is issue 13's repro: 100,000 SYNs over 10 s
 // held to the starter policy with --max-conns 1000. The cap ends 99,000
 // connections before their SYN could be judged unanswered; that must fail
-// the check with a rule about the cap, not pass it.
+// the check with a rule about the cap, not pass it. (One worker: the counts
+// are those of one table; TestWorkersLimitSplit has the cap split.)
 func TestCappedFloodFailsCheck(t *testing.T) {
 	flood := writeSynFlood(t, 100_000, 10*time.Second)
 	pol := starterPolicy(t)
@@ -88,7 +89,7 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 	}
 
 	use = measureHeap(func() {
-		code, out, errOut = runCmd(t, nil, "check", "--policy", pol, "--max-conns", "1000", "--color", "never", flood)
+		code, out, errOut = runCmd(t, nil, "check", "--policy", pol, "--workers", "1", "--max-conns", "1000", "--color", "never", flood)
 	})
 	t.Logf("--max-conns 1000: peak heap %.1f MiB, allocated %.1f MiB", float64(use.peak)/(1<<20), float64(use.allocated)/(1<<20))
 	if code != exitViolations {
@@ -109,7 +110,7 @@ func TestCappedFloodFailsCheck(t *testing.T) {
 	// capture ended; the summary counts them. (A tenth of the flood and of
 	// the cap, to keep the output small.)
 	flood = writeSynFlood(t, 10_000, 10*time.Second)
-	code, out, errOut = runCmd(t, nil, "analyze", "--format", "jsonl", "--max-conns", "100", flood)
+	code, out, errOut = runCmd(t, nil, "analyze", "--format", "jsonl", "--workers", "1", "--max-conns", "100", flood)
 	if code != 0 {
 		t.Fatalf("analyze: exit %d: %s", code, errOut)
 	}
@@ -178,10 +179,11 @@ func TestUncappedFloodNoLimit(t *testing.T) {
 }
 
 // TestMemoryBudgetFailsCheck: a flood beyond --max-memory ends the idlest
-// connections for want of memory, and check fails naming the budget.
+// connections for want of memory, and check fails naming the budget (one
+// worker: one budget, not shares of it).
 func TestMemoryBudgetFailsCheck(t *testing.T) {
 	flood := writeSynFlood(t, 2000, 10*time.Second)
-	code, out, errOut := runCmd(t, nil, "check", "--policy", starterPolicy(t), "--max-memory", "1MiB", "--color", "never", flood)
+	code, out, errOut := runCmd(t, nil, "check", "--policy", starterPolicy(t), "--workers", "1", "--max-memory", "1MiB", "--color", "never", flood)
 	if code != exitViolations {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitViolations, out, errOut)
 	}
@@ -189,7 +191,7 @@ func TestMemoryBudgetFailsCheck(t *testing.T) {
 		!strings.Contains(flat(out), "ended early because the memory budget was spent (--max-memory 1 MiB): their analysis is incomplete, so the trace cannot pass; raise --max-memory") {
 		t.Errorf("check output lacks the memory rule:\n%s", out)
 	}
-	code, out, _ = runCmd(t, nil, "analyze", "--format", "json", "--max-memory", "1MiB", flood)
+	code, out, _ = runCmd(t, nil, "analyze", "--format", "json", "--workers", "1", "--max-memory", "1MiB", flood)
 	var doc struct {
 		Summary struct {
 			Evicted   uint64 `json:"evicted"`

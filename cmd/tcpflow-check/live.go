@@ -36,6 +36,7 @@ type liveOptions struct {
 	format      string
 	report      report.Options
 	analysis    analyze.Config
+	workers     workersFlag
 	metricsAddr string
 	user        string
 	policy      *check.Policy
@@ -54,6 +55,7 @@ func newLiveCmd(e *env) *cobra.Command {
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after this many TCP segments (default: no limit)")
 	fs.StringVarP(&o.format, "format", "f", "text", "output format: text and jsonl stream findings as they are judged; json writes one document at the end")
 	af.register(fs)
+	o.workers.register(fs)
 	timeline := fs.Bool("timeline", false, "include every connection's timeline (json, jsonl)")
 	color := addColorFlag(fs)
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. :9109) at /metrics")
@@ -62,6 +64,9 @@ func newLiveCmd(e *env) *cobra.Command {
 	list := fs.BoolP("list-interfaces", "D", false, "list the interfaces live can capture on, as tcpdump -D, and exit")
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if err := af.validate(); err != nil {
+			return err
+		}
+		if err := o.workers.validate(); err != nil {
 			return err
 		}
 		defer limitRuntime(af.cfg.MaxMemory)()
@@ -179,7 +184,8 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 	if exp != nil {
 		sink = exp.Sink(sink) // counts, then hands on to the writer and the policy
 	}
-	an := analyze.New(&o.analysis, sink)
+	an, stopEngine := o.workers.newEngine(&o.analysis, sink)
+	defer stopEngine()
 	an.SetInput(o.iface)
 
 	filter := ""
@@ -242,7 +248,7 @@ func (t teeSink) End(c *analyze.Conn) {
 
 // captureLoop feeds segments to an until the capture is told to stop. It
 // advances the capture clock every liveTick when the wire is quiet.
-func captureLoop(ctx context.Context, lv *capture.Live, an *analyze.Analyzer, exp *metrics.Exporter, o *liveOptions, start time.Time) error {
+func captureLoop(ctx context.Context, lv *capture.Live, an engine, exp *metrics.Exporter, o *liveOptions, start time.Time) error {
 	var seg capture.Segment
 	var n uint64
 	var lastPkt, lastWall time.Time // the last segment's capture time, and the wall clock when it was read

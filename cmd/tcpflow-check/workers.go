@@ -1,0 +1,57 @@
+package main
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/shard"
+)
+
+// engine is what the commands ask of the analysis: one analyze.Analyzer,
+// or a shard.Analyzer spreading it over the cores with the same output.
+type engine interface {
+	Add(seg *capture.Segment)
+	Advance(now time.Time)
+	Finish(end time.Time)
+	SetInput(name string)
+	Stats() *analyze.Stats
+	Open() int
+	OpenStates(fn func(client, server analyze.State))
+	TimeWait() int
+}
+
+// workersFlag is --workers, for the commands that analyze at speed.
+type workersFlag struct{ n int }
+
+func (w *workersFlag) register(fs *pflag.FlagSet) {
+	fs.IntVar(&w.n, "workers", 0, "analyzer goroutines the connections are spread over, by a hash of their tuple; the output is the same for every count (0: one per core). --max-conns and --max-memory are split evenly among them")
+}
+
+func (w *workersFlag) validate() error {
+	if w.n < 0 {
+		return usagef("--workers must not be negative, not %d", w.n)
+	}
+	return nil
+}
+
+// count is the number of workers in force: --workers, or one per core.
+func (w *workersFlag) count() int {
+	if w.n > 0 {
+		return w.n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// newEngine returns the analysis for cfg and sink on --workers workers, and
+// what stops its goroutines (after Finish).
+func (w *workersFlag) newEngine(cfg *analyze.Config, sink analyze.Sink) (engine, func()) {
+	if n := w.count(); n > 1 {
+		x := shard.New(cfg, sink, n)
+		return x, x.Close
+	}
+	return analyze.New(cfg, sink), func() {}
+}

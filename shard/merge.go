@@ -1,0 +1,211 @@
+package shard
+
+import (
+	"time"
+
+	"github.com/tcpflow-check/tcpflow-check/analyze"
+	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
+)
+
+// evKind is which Sink call an event is.
+type evKind uint8
+
+const (
+	evFinding evKind = iota
+	evEnd
+	evHandshake
+	evOver
+	evZeek
+)
+
+// event is one Sink call a shard made, kept until the merge.
+type event struct {
+	pos  analyze.Pos
+	kind evKind
+	conn *analyze.Conn
+	f    analyze.Finding
+	rtt  time.Duration
+	zeek *zeek.Record
+}
+
+// merge hands the events of b, which every shard is through, to the Sink
+// in the order of their positions, and counts what b created.
+func (x *Analyzer) merge(b *batch) {
+	for i := 0; i < b.n; i++ {
+		n := int(b.ins[i])
+		if n == 0 {
+			continue
+		}
+		x.ids.created(x.entries + uint64(i) + 1)
+		own := int(b.e[i].owner)
+		for s := range b.open {
+			if s != own {
+				n += int(b.open[s][i])
+			}
+		}
+		if n > x.maxOpen {
+			x.maxOpen = n
+		}
+	}
+	heads := x.heads
+	clear(heads)
+	for {
+		best := -1
+		for s, h := range heads {
+			if h < len(b.ev[s]) && (best < 0 || b.ev[s][h].pos.Compare(b.ev[best][heads[best]].pos) < 0) {
+				best = s
+			}
+		}
+		if best < 0 {
+			break
+		}
+		x.deliver(b, &b.ev[best][heads[best]])
+		heads[best]++
+	}
+	for s := range b.ev {
+		clear(b.ev[s])
+		b.ev[s] = b.ev[s][:0]
+	}
+	clear(b.ins[:b.n])
+	x.entries += uint64(b.n)
+}
+
+// deliver makes the Sink call e stands for, with the final connection ids.
+func (x *Analyzer) deliver(b *batch, e *event) {
+	var entry uint64 // of the connection, before renumbering
+	if e.conn != nil {
+		entry = e.conn.ID
+		if x.sink != nil {
+			e.conn.Renumber(x.ids.id)
+		}
+	}
+	switch {
+	case x.sink == nil:
+	case e.kind == evFinding:
+		e.f.Renumber(x.ids.id)
+		x.sink.Finding(e.conn, &e.f)
+	case e.kind == evEnd:
+		x.sink.End(e.conn)
+	case e.kind == evHandshake:
+		x.sink.(analyze.EventSink).Handshake(e.rtt)
+	case e.kind == evOver:
+		x.sink.(analyze.EventSink).Over(e.conn)
+	case e.kind == evZeek:
+		x.sink.(analyze.ZeekSink).ZeekEnd(e.zeek)
+	}
+	if e.kind == evEnd {
+		i := e.pos.Entry - x.entries - 1 // in b
+		x.ids.ended(entry, e.pos, i < uint64(b.n) && b.ins[i] > 0)
+	}
+}
+
+// idMap turns entry numbers into connection ids: the id of the
+// connection an entry created is one more than the connections created
+// before it. It holds the connections whose record is not final yet, and
+// the one each may have replaced on its tuple, whose id the port_reused
+// evidence names: as many as are open, not one per packet.
+type idMap struct {
+	next   uint64             // ids handed out
+	ids    map[uint64]idEntry // by entry
+	linked uint64             // the entry whose first record ended was kept
+}
+
+type idEntry struct{ id, prev uint64 }
+
+// created gives the connection entry e created the next id.
+func (m *idMap) created(e uint64) {
+	if m.ids == nil {
+		m.ids = make(map[uint64]idEntry)
+	}
+	m.next++
+	m.ids[e] = idEntry{id: m.next}
+}
+
+// id is the id of the connection entry e created.
+func (m *idMap) id(e uint64) uint64 { return m.ids[e].id }
+
+// ended forgets the connection entry x created, whose record was final at
+// pos, unless pos's entry created a connection (replaced says so) which it
+// may have replaced: a reused port or a record held in TIME_WAIT ends
+// first, before the entry's limits end others, so the first record to end
+// there is kept for the new connection's evidence until that one ends.
+func (m *idMap) ended(x uint64, pos analyze.Pos, replaced bool) {
+	v := m.ids[x]
+	if v.prev != 0 {
+		delete(m.ids, v.prev)
+	}
+	if replaced && pos.OfSegment() && x != pos.Entry && m.linked != pos.Entry {
+		m.linked = pos.Entry
+		if n, ok := m.ids[pos.Entry]; ok {
+			n.prev = x
+			m.ids[pos.Entry] = n
+			m.ids[x] = idEntry{id: v.id}
+			return
+		}
+	}
+	delete(m.ids, x)
+}
+
+// tap is a shard's Sink: it keeps every call, with its position, in the
+// batch being analyzed.
+type tap struct {
+	shard int
+	an    *analyze.Analyzer
+	b     *batch
+}
+
+func (t *tap) push(e event) {
+	e.pos = t.an.Position()
+	t.b.ev[t.shard] = append(t.b.ev[t.shard], e)
+}
+
+func (t *tap) Finding(c *analyze.Conn, f *analyze.Finding) {
+	e := event{kind: evFinding, conn: c, f: *f}
+	e.f.Frames = append([]uint64(nil), f.Frames...) // f is the analyzer's, and may change
+	t.push(e)
+}
+
+func (t *tap) End(c *analyze.Conn) { t.push(event{kind: evEnd, conn: c}) }
+
+func (t *tap) handshake(rtt time.Duration) { t.push(event{kind: evHandshake, rtt: rtt}) }
+
+// over keeps c as it is now: a record held through TIME_WAIT changes
+// before End, and End renumbers its own.
+func (t *tap) over(c *analyze.Conn) {
+	snap := *c
+	snap.Findings = append([]analyze.Finding(nil), c.Findings...)
+	t.push(event{kind: evOver, conn: &snap})
+}
+
+func (t *tap) zeekEnd(r *zeek.Record) { t.push(event{kind: evZeek, zeek: r}) }
+
+// sinkFor is t as a Sink with the optional interfaces next has, so that the
+// shards do (only) the work next asks for.
+func (t *tap) sinkFor(next analyze.Sink) analyze.Sink {
+	_, events := next.(analyze.EventSink)
+	_, zk := next.(analyze.ZeekSink)
+	switch {
+	case events && zk:
+		return allTap{t}
+	case events:
+		return eventTap{t}
+	case zk:
+		return zeekTap{t}
+	}
+	return t
+}
+
+type eventTap struct{ *tap }
+
+func (t eventTap) Handshake(rtt time.Duration) { t.handshake(rtt) }
+func (t eventTap) Over(c *analyze.Conn)        { t.over(c) }
+
+type zeekTap struct{ *tap }
+
+func (t zeekTap) ZeekEnd(r *zeek.Record) { t.zeekEnd(r) }
+
+type allTap struct{ *tap }
+
+func (t allTap) Handshake(rtt time.Duration) { t.handshake(rtt) }
+func (t allTap) Over(c *analyze.Conn)        { t.over(c) }
+func (t allTap) ZeekEnd(r *zeek.Record)      { t.zeekEnd(r) }
