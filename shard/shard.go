@@ -239,6 +239,11 @@ func (x *Analyzer) take() *batch {
 	return b
 }
 
+// Sync hands the Sink everything the segments added so far made (Add holds
+// them in a batch until it is full): live capture calls it when the wire
+// is quiet.
+func (x *Analyzer) Sync() { x.sync() }
+
 // sync dispatches what is being filled and merges everything in flight:
 // the shards are then idle and the Sink has heard all.
 func (x *Analyzer) sync() {

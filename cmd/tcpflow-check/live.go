@@ -246,6 +246,9 @@ func (t teeSink) End(c *analyze.Conn) {
 	t[1].End(c)
 }
 
+// syncer is an engine that holds segments in batches (shard.Analyzer).
+type syncer interface{ Sync() }
+
 // captureLoop feeds segments to an until the capture is told to stop. It
 // advances the capture clock every liveTick when the wire is quiet.
 func captureLoop(ctx context.Context, lv *capture.Live, an engine, exp *metrics.Exporter, o *liveOptions, start time.Time) error {
@@ -268,6 +271,10 @@ func captureLoop(ctx context.Context, lv *capture.Live, an engine, exp *metrics.
 				return nil
 			}
 		case errors.Is(err, capture.ErrTimeout):
+			// The wire is quiet: what workers hold in a batch comes out now.
+			if s, ok := an.(syncer); ok {
+				s.Sync()
+			}
 		default:
 			if errors.Is(err, io.EOF) {
 				return nil
