@@ -44,9 +44,12 @@ type Analyzer struct {
 	// timers holds the open connections by their next deadline; a
 	// connection's seq is the entry of its latest segment, the table's
 	// activity order, which sweeps keep.
-	timers timerHeap[*conn]
+	timers timerHeap[connRef]
 	due    []*reassembly.Conn[conn] // scratch of sweep
 	dueH   []*heldRec               // scratch of releaseHeld
+
+	// more holds what few connections need out of line (conn.more).
+	more moreSlab
 
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
@@ -118,11 +121,11 @@ func (a *Analyzer) Now() time.Time { return a.shiftOut(timeOf(a.now)) }
 // where it adds a 'c' to the history; no peer state sees it.
 func (a *Analyzer) Add(seg *capture.Segment) {
 	seg = a.clockIn(seg)
-	if !a.tick(seg, true) {
+	t, ok := a.tick(seg, true)
+	if !ok {
 		return
 	}
-	t := stamp(seg.Time)
-	key := reassembly.KeyOf(seg.Src, seg.Dst)
+	key, srcHi := reassembly.KeyFrom(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
 	if rc != nil && t < rc.Last {
 		seg, t = monotonic(seg, rc.Last), rc.Last
@@ -169,10 +172,10 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		if a.entryIDs {
 			id = a.entry
 		}
-		rc.Data.init(id, rc, &a.cfg)
+		rc.Data.id = id
 		rc.Data.seq = a.entry
 		if reused != nil || heldPrev != nil {
-			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL)
+			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL, a)
 		}
 		a.created = a.tab.Len()
 		if a.created > a.stats.MaxOpen {
@@ -182,12 +185,12 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		a.tab.Touch(rc)
 		rc.Data.seq = a.entry
 	}
-	d := rc.DirOf(seg)
-	cls := rc.Update(seg, d)
+	d := rc.Dir(srcHi)
+	cls := rc.Update(seg, d, t)
 	c := &rc.Data
-	steps := len(c.timeline())
+	steps := len(c.timeline(a))
 	c.segment(rc, seg, d, cls, a)
-	if n := len(c.timeline()) - steps; n != 0 {
+	if n := len(c.timeline(a)) - steps; n != 0 {
 		a.steps += int64(n)
 		a.makeRoom(0, rc)
 	}
@@ -263,7 +266,7 @@ func (a *Analyzer) sweep(final bool) {
 	a.releaseHeld(false)
 	if final {
 		for rc := a.tab.Oldest(); rc != nil; {
-			next := rc.NextActive()
+			next := a.tab.Next(rc)
 			a.pos = Pos{Entry: a.entry, Phase: phaseFinal, A: rc.Data.seq}
 			rc.Data.judge(rc, a.now, true, a)
 			a.end(rc)
@@ -306,13 +309,14 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 		a.end(rc)
 		return
 	}
-	h.rec = c.record(rc, a.input)
+	h.rec = c.record(rc, a)
 	a.over(h.rec)
 	h.key = rc.Key
 	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
 	h.cost = heldCost + int64(len(h.rec.Timeline))*stepCost
 	a.heldBytes += h.cost
-	a.steps -= int64(len(c.timeline()))
+	a.steps -= int64(len(c.timeline(a)))
+	c.dropMore(a)
 	a.unschedule(rc)
 	a.tab.Remove(rc)
 	hp := &h
@@ -378,8 +382,9 @@ func (a *Analyzer) evict(rc *reassembly.Conn[conn], why endReason) {
 func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
-	rec := c.record(rc, a.input)
-	a.steps -= int64(len(c.timeline()))
+	rec := c.record(rc, a)
+	a.steps -= int64(len(c.timeline(a)))
+	c.dropMore(a)
 	a.unschedule(rc)
 	a.tab.Remove(rc)
 	a.over(rec)
@@ -421,7 +426,7 @@ func (a *Analyzer) emit(rc *reassembly.Conn[conn], f *Finding) {
 		return
 	}
 	f.Judged = timeOf(a.now)
-	rec := rc.Data.record(rc, a.input)
+	rec := rc.Data.record(rc, a)
 	if a.shift != 0 {
 		a.recordOut(rec)
 		out := *f
@@ -455,7 +460,7 @@ func firstFrame(f *Finding) uint64 {
 // or a reset ends it, even while its table entry lingers for late
 // retransmissions; TimeWait counts those whose peer is still in TIME_WAIT.
 func (a *Analyzer) OpenStates(fn func(client, server State)) {
-	for rc := a.tab.Oldest(); rc != nil; rc = rc.NextActive() {
+	for rc := a.tab.Oldest(); rc != nil; rc = a.tab.Next(rc) {
 		if !rc.Data.exchangeOver() {
 			fn(rc.Data.p[ClientToServer].state, rc.Data.p[ServerToClient].state)
 		}
@@ -467,7 +472,7 @@ func (a *Analyzer) OpenStates(fn func(client, server State)) {
 // has passed.
 func (a *Analyzer) TimeWait() int {
 	n := 0
-	for rc := a.tab.Oldest(); rc != nil; rc = rc.NextActive() {
+	for rc := a.tab.Oldest(); rc != nil; rc = a.tab.Next(rc) {
 		c := &rc.Data
 		if c.exchangeOver() && (c.p[ClientToServer].state == TimeWait || c.p[ServerToClient].state == TimeWait) {
 			n++

@@ -116,9 +116,7 @@ type connMore struct {
 // connection table. Its fields are ordered by size, so that no padding
 // sits between them.
 type conn struct {
-	id  uint64
-	cfg *Config
-	rc  *reassembly.Conn[conn] // the table entry holding it
+	id uint64
 
 	// the connection's place in Analyzer.timers: its key (a lower bound of
 	// its next deadline, ns of capture time), index+1 in the heap, and the
@@ -127,7 +125,7 @@ type conn struct {
 	seq   uint64
 	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
 	z     zeek.Tracker
-	more  *connMore // nil until needed
+	more  uint32 // ref of its connMore in Analyzer.more, 0 until needed
 	tslot int32
 
 	lastSyn     int64 // most recent SYN from the client, for the RTT (valid when nISN > 0)
@@ -158,41 +156,75 @@ type conn struct {
 	rstSeen                       bool
 }
 
-// x returns the connection's out-of-line state, allocating it at first use.
-func (c *conn) x() *connMore {
-	if c.more == nil {
-		c.more = &connMore{lastStep: [2]int32{-1, -1}}
+// more is the out-of-line state of the connections that need it (a side
+// slab): conn.more is a ref into it (index+1), so that the connection's
+// entry holds no pointer.
+type moreSlab struct {
+	m    []*connMore
+	free []uint32 // refs of released ones
+}
+
+// x returns c's out-of-line state, allocating it at first use.
+func (c *conn) x(a *Analyzer) *connMore {
+	if c.more == 0 {
+		s := &a.more
+		if n := len(s.free); n > 0 {
+			c.more = s.free[n-1]
+			s.free = s.free[:n-1]
+		} else {
+			s.m = append(s.m, nil)
+			c.more = uint32(len(s.m))
+		}
+		s.m[c.more-1] = &connMore{lastStep: [2]int32{-1, -1}}
 	}
-	return c.more
+	return a.more.m[c.more-1]
+}
+
+// mx returns c's out-of-line state, nil if it has none.
+func (c *conn) mx(a *Analyzer) *connMore {
+	if c.more == 0 {
+		return nil
+	}
+	return a.more.m[c.more-1]
+}
+
+// dropMore releases c's out-of-line state once c has ended.
+func (c *conn) dropMore(a *Analyzer) {
+	if c.more == 0 {
+		return
+	}
+	a.more.m[c.more-1] = nil
+	a.more.free = append(a.more.free, c.more)
+	c.more = 0
 }
 
 // findings returns the connection's findings so far.
-func (c *conn) findings() []Finding {
-	if c.more == nil {
-		return nil
+func (c *conn) findings(a *Analyzer) []Finding {
+	if m := c.mx(a); m != nil {
+		return m.findings
 	}
-	return c.more.findings
+	return nil
 }
 
 // timeline returns the connection's timeline so far.
-func (c *conn) timeline() []Step {
-	if c.more == nil {
-		return nil
+func (c *conn) timeline(a *Analyzer) []Step {
+	if m := c.mx(a); m != nil {
+		return m.timeline
 	}
-	return c.more.timeline
+	return nil
 }
 
 // slot returns index+1 of the finding of waiting-condition slot i, 0 if none.
-func (c *conn) slot(i int) int16 {
-	if c.more == nil {
-		return 0
+func (c *conn) slot(a *Analyzer, i int) int16 {
+	if m := c.mx(a); m != nil {
+		return m.slot[i]
 	}
-	return c.more.slot[i]
+	return 0
 }
 
 // synList returns the frames and times of the SYNs (SYN-ACKs, with ack)
 // peer d sent, as many as are remembered.
-func (c *conn) synList(d Dir, ack bool) ([]uint64, []int64) {
+func (c *conn) synList(a *Analyzer, d Dir, ack bool) ([]uint64, []int64) {
 	l, i := &c.p[d].syn, 2*int(d)
 	if ack {
 		l, i = &c.p[d].synack, i+1
@@ -204,7 +236,7 @@ func (c *conn) synList(d Dir, ack bool) ([]uint64, []int64) {
 	frames, times := make([]uint64, n), make([]int64, n)
 	frames[0], times[0] = l.frame, l.time
 	if n > 1 {
-		tl := &c.more.syns[i]
+		tl := &c.mx(a).syns[i]
 		copy(frames[1:], tl.frames[:n-1])
 		copy(times[1:], tl.times[:n-1])
 	}
@@ -234,12 +266,6 @@ type prevConn struct {
 	premature   bool
 	timeWaitFor time.Duration
 	who         string
-}
-
-func (c *conn) init(id uint64, rc *reassembly.Conn[conn], cfg *Config) {
-	c.id = id
-	c.cfg = cfg
-	c.rc = rc
 }
 
 func (a *Analyzer) prevOf(rc *reassembly.Conn[conn], seg *capture.Segment) prevConn {

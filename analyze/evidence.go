@@ -17,21 +17,21 @@ import (
 func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // add appends a finding and returns its index.
-func (c *conn) add(f Finding) int {
-	m := c.x()
+func (c *conn) add(a *Analyzer, f Finding) int {
+	m := c.x(a)
 	m.findings = append(m.findings, f)
 	return len(m.findings) - 1
 }
 
 // addNow appends a finding and hands it to the sink at once.
 func (c *conn) addNow(rc *reassembly.Conn[conn], a *Analyzer, f Finding) {
-	i := c.add(f)
-	a.emit(rc, &c.more.findings[i])
+	i := c.add(a, f)
+	a.emit(rc, &c.mx(a).findings[i])
 }
 
-func (c *conn) findingsOf(k Kind) []int {
+func (c *conn) findingsOf(k Kind, a *Analyzer) []int {
 	var out []int
-	for i, f := range c.findings() {
+	for i, f := range c.findings(a) {
 		if f.Kind == k {
 			out = append(out, i)
 		}
@@ -43,24 +43,24 @@ func (c *conn) findingsOf(k Kind) []int {
 // (Finding.Renumber finds it there).
 const reusedConn = "on the tuple of connection #"
 
-func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration) {
+func (c *conn) noteReuse(p prevConn, seg *capture.Segment, twoMSL time.Duration, a *Analyzer) {
 	ev := fmtS("SYN (frame %d, ISN %d) opens a new connection %s%d (client ISN %d), whose last segment was %s earlier",
 		seg.Frame, seg.Seq, reusedConn, p.id, p.clientISN, dur(since(stamp(seg.Time), p.end)))
 	if p.premature {
 		ev += fmtS("; premature: the old %s was still in TIME_WAIT (%s into 2·MSL = %s)", p.who, dur(p.timeWaitFor), dur(twoMSL))
 	}
-	c.add(Finding{Kind: PortReused, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time, Evidence: ev})
+	c.add(a, Finding{Kind: PortReused, Severity: Info, Frames: []uint64{seg.Frame}, Time: seg.Time, Evidence: ev})
 }
 
 // simultaneousClose notes, once, that the FINs crossed: a peer entered
 // CLOSING at time t.
-func (c *conn) simultaneousClose(t int64) {
+func (c *conn) simultaneousClose(t int64, a *Analyzer) {
 	if c.simClose {
 		return
 	}
 	c.simClose = true
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
-	c.add(Finding{Kind: SimultaneousClose, Severity: Info,
+	c.add(a, Finding{Kind: SimultaneousClose, Severity: Info,
 		Frames: []uint64{min64(client.finFrame, server.finFrame), max64(client.finFrame, server.finFrame)}, Time: timeOf(t),
 		Evidence: fmtS("FINs crossed: the client's FIN (seq %d, frame %d) and the server's FIN (seq %d, frame %d) were each sent before the other arrived; both peers pass through CLOSING",
 			c.rel(0, client.finSeq), client.finFrame, c.rel(1, server.finSeq), server.finFrame)})
@@ -68,11 +68,11 @@ func (c *conn) simultaneousClose(t int64) {
 
 // refresh recomputes the frames and evidence of a waiting finding from the
 // connection's current knowledge.
-func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
+func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding, a *Analyzer) {
 	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	switch f.Kind {
 	case SynUnanswered:
-		frames, times := c.synList(ClientToServer, false)
+		frames, times := c.synList(a, ClientToServer, false)
 		f.Frames = append(f.Frames[:0], frames...)
 		f.Time = timeOf(times[0])
 		var at []string
@@ -83,12 +83,12 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		if c.answered {
 			ev += fmtS("the server first answered only after %s (frame %d)", dur(f.Duration), c.answerFrame)
 		} else {
-			ev += fmtS("nothing came back from %s in %s", rc.Server, dur(f.Duration))
+			ev += fmtS("nothing came back from %s in %s", rc.Server(), dur(f.Duration))
 		}
-		f.Evidence = ev + c.pendingNote(!c.answered, f.Duration)
+		f.Evidence = ev + c.pendingNote(!c.answered, f.Duration, a)
 	case MissingThirdAck:
 		f.Frames = f.Frames[:0]
-		frames, _ := c.synList(ServerToClient, true)
+		frames, _ := c.synList(a, ServerToClient, true)
 		f.Frames = append(f.Frames, frames...)
 		f.Time = timeOf(c.synackTime)
 		ev := fmtS("SYN-ACK (ISN_s %d, ack %d = ISN_c+1) sent %d time(s) from frame %d; ", server.synack.isn, client.syn.isn+1, server.synack.count, c.synackFrame)
@@ -98,7 +98,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		} else {
 			ev += fmtS("no ACK or data from the client in %s", dur(f.Duration))
 		}
-		f.Evidence = ev + c.pendingNote(!c.hsDone, f.Duration)
+		f.Evidence = ev + c.pendingNote(!c.hsDone, f.Duration, a)
 	}
 
 	// The conditions of one peer: which one, from the finding's slot.
@@ -108,7 +108,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 	}
 	i := -1
 	for k := 0; k < 2 && i < 0; k++ {
-		if j := c.slot(base + k); j != 0 && &c.more.findings[j-1] == f {
+		if j := c.slot(a, base+k); j != 0 && &c.mx(a).findings[j-1] == f {
 			i = k
 		}
 	}
@@ -139,13 +139,13 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		default:
 			ev += " and never closed"
 		}
-		f.Evidence = ev + c.pendingNote(!x.finSent && !x.rstSent, f.Duration)
+		f.Evidence = ev + c.pendingNote(!x.finSent && !x.rstSent, f.Duration, a)
 	case ZeroWindowStuck:
 		if z := &x.zero; z.on && z.long < f.Duration {
 			f.Frames = []uint64{z.frame}
 			f.Time = timeOf(z.since)
 			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s (still 0 at the end)", who, z.frame, dur(f.Duration)) +
-				c.pendingNote(true, f.Duration)
+				c.pendingNote(true, f.Duration, a)
 		} else {
 			f.Frames = []uint64{z.longFrame, z.endFrame}
 			f.Evidence = fmtS("the %s advertised window 0 from frame %d for %s, until it reopened the window at frame %d", who, z.longFrame, dur(f.Duration), z.endFrame)
@@ -168,7 +168,7 @@ func (c *conn) refresh(rc *reassembly.Conn[conn], f *Finding) {
 		} else {
 			ev += ": it sat in FIN_WAIT_1"
 		}
-		f.Evidence = ev + c.pendingNote(!x.finAcked, f.Duration)
+		f.Evidence = ev + c.pendingNote(!x.finAcked, f.Duration, a)
 	}
 }
 
@@ -189,8 +189,8 @@ func peerSlot(k Kind) (int, bool) {
 // pendingNote is the evidence's last words for a condition still open when
 // the trace of a finished test ended (Config.FinishedTest): it never
 // finished, however short it was.
-func (c *conn) pendingNote(open bool, d time.Duration) string {
-	if !open || !c.atEnd || !c.cfg.FinishedTest {
+func (c *conn) pendingNote(open bool, d time.Duration, a *Analyzer) string {
+	if !open || !c.atEnd || !a.cfg.FinishedTest {
 		return ""
 	}
 	return fmtS("; still pending when the trace ended, %s after it began", dur(d))
@@ -198,7 +198,7 @@ func (c *conn) pendingNote(open bool, d time.Duration) string {
 
 // retransmittedHandshake notes SYNs and SYN-ACKs sent more than once with
 // the same ISN, with the backoff between them.
-func (c *conn) retransmittedHandshake() {
+func (c *conn) retransmittedHandshake(a *Analyzer) {
 	for i, k := range [2]Kind{SynRetransmitted, SynAckRetransmitted} {
 		p := &c.p[i]
 		l, what := &p.syn, "SYN"
@@ -208,13 +208,13 @@ func (c *conn) retransmittedHandshake() {
 		if l.count < 2 {
 			continue
 		}
-		frames, times := c.synList(Dir(i), i == 1)
+		frames, times := c.synList(a, Dir(i), i == 1)
 		n := len(times)
 		var gaps []string
 		for j := 1; j < n; j++ {
 			gaps = append(gaps, "+"+dur(since(times[j], times[j-1])))
 		}
-		c.add(Finding{Kind: k, Severity: Info, Frames: frames, Time: timeOf(times[0]),
+		c.add(a, Finding{Kind: k, Severity: Info, Frames: frames, Time: timeOf(times[0]),
 			Duration: since(times[n-1], times[0]), HasDuration: true, By: roleName(reassembly.Dir(i)),
 			Evidence: fmtS("%s (ISN %d) sent %d times, each after %s", what, l.isn, l.count, strings.Join(gaps, ", "))})
 	}

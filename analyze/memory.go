@@ -7,16 +7,17 @@ import (
 )
 
 // ConnCost is what one tracked connection holds on the heap, in bytes: its
-// entry in the table (one allocation with its malloc header, rounded up to
-// the allocator's size class) and its slot in the table's map.
-// BenchmarkConnCost measures the real figure: 2,161 B per connection with
-// 100,000 open, 2,224 B with 1,000,000 (Go 1.26, amd64), against 2,192 here.
-// What few connections need (findings, the timeline, the SYNs after the
-// first) is out of line (connMore) and not counted here. The process needs more
-// than the live heap: with GOGC=100 the runtime lets garbage grow to as
-// much again before it collects, which the commands avoid by telling the
-// runtime the memory budget (debug.SetMemoryLimit).
-var ConnCost = int64(allocClass(unsafe.Sizeof(reassembly.Conn[conn]{})) + 2*(unsafe.Sizeof(reassembly.Key{})+unsafe.Sizeof(uintptr(0))))
+// entry in the table's slab (no allocation of its own, so no malloc header
+// and no size-class rounding) and its slot in the table's map of keys to
+// refs. BenchmarkConnCost measures the real figure: 1,933 B per connection
+// with 100,000 open, 1,941 B with 1,000,000 (Go 1.26, amd64), against
+// 1,896 here. What few connections need (findings, the timeline, the SYNs
+// after the first) is out of line (connMore) and not counted here. The
+// entry holds no pointer, so the garbage collector never scans the slab.
+// The process needs more than the live heap: with GOGC=100 the runtime lets
+// garbage grow to as much again before it collects, which the commands
+// avoid by telling the runtime the memory budget (debug.SetMemoryLimit).
+var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + 2*(unsafe.Sizeof(reassembly.Key{})+unsafe.Sizeof(uint32(0))))
 
 // stepCost is one timeline step; heldCost one record waiting for TIME_WAIT
 // to end (its Conn, its heldRec and its slot in heldKey).

@@ -65,9 +65,9 @@ func (p *peer) dropPend(i int) {
 }
 
 // nextStep is the timeline index the current segment will get.
-func (c *conn) nextStep() int32 {
-	n := len(c.timeline())
-	if !c.cfg.Timeline || n >= c.cfg.MaxTimeline {
+func (c *conn) nextStep(a *Analyzer) int32 {
+	n := len(c.timeline(a))
+	if !a.cfg.Timeline || n >= a.cfg.MaxTimeline {
 		return -1
 	}
 	return int32(n)
@@ -75,7 +75,7 @@ func (c *conn) nextStep() int32 {
 
 // settle decides, from seg (sent by peer d), which of the other peer's
 // pending segments peer d had received.
-func (c *conn) settle(d Dir, seg *capture.Segment) {
+func (c *conn) settle(d Dir, seg *capture.Segment, a *Analyzer) {
 	p, q := &c.p[d], &c.p[d^1]
 	f := seg.Flags
 	acks := func(x uint32) bool { return f&capture.ACK != 0 && reassembly.SeqGT(seg.Ack, x) }
@@ -116,7 +116,7 @@ func (c *conn) settle(d Dir, seg *capture.Segment) {
 			applied = f&capture.RST != 0
 		}
 		if applied {
-			c.receive(d, &it)
+			c.receive(d, &it, a)
 		}
 		if drop {
 			q.dropPend(i)
@@ -128,19 +128,19 @@ func (c *conn) settle(d Dir, seg *capture.Segment) {
 
 // receive applies to peer d the receipt of the pending item it, from the
 // step that carried it; crossing FINs are noted as it happens.
-func (c *conn) receive(d Dir, it *pending) {
+func (c *conn) receive(d Dir, it *pending, a *Analyzer) {
 	s := afterReceive(c.p[d].state, it.kind)
 	if s == c.p[d].state {
 		return
 	}
-	c.setState(d, s, it.time, it.step)
+	c.setState(d, s, it.time, it.step, a)
 	if s == Closing {
-		c.simultaneousClose(it.time)
+		c.simultaneousClose(it.time, a)
 	}
 }
 
 // settleEnd applies the end-of-capture rules to what is still pending.
-func (c *conn) settleEnd() {
+func (c *conn) settleEnd(a *Analyzer) {
 	for {
 		// Oldest first across both peers.
 		best, bi := -1, -1
@@ -167,6 +167,6 @@ func (c *conn) settleEnd() {
 				continue // retransmitted with nothing coming back: not received
 			}
 		}
-		c.receive(reassembly.Dir(best^1), &it)
+		c.receive(reassembly.Dir(best^1), &it, a)
 	}
 }

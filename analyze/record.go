@@ -5,13 +5,13 @@ import (
 )
 
 // record builds the connection's record as known now.
-func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
+func (c *conn) record(rc *reassembly.Conn[conn], a *Analyzer) *Conn {
 	cs, sc := &rc.Half[ClientToServer], &rc.Half[ServerToClient]
 	r := &Conn{
 		ID:            c.id,
-		Input:         input,
-		Client:        rc.Client,
-		Server:        rc.Server,
+		Input:         a.input,
+		Client:        rc.Client(),
+		Server:        rc.Server(),
 		RolesGuessed:  rc.RolesGuessed,
 		FirstFrame:    rc.FirstFrame,
 		LastFrame:     rc.LastFrame,
@@ -47,7 +47,7 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 	if sc.SynSeen {
 		r.Handshake.WScale[1] = sc.WScale
 	}
-	if fs := c.findings(); len(fs) > 0 {
+	if fs := c.findings(a); len(fs) > 0 {
 		r.Findings = make([]Finding, len(fs))
 		copy(r.Findings, fs)
 		for i := range r.Findings {
@@ -55,7 +55,7 @@ func (c *conn) record(rc *reassembly.Conn[conn], input string) *Conn {
 		}
 		sortFindings(r.Findings)
 	}
-	if tl := c.timeline(); len(tl) > 0 {
+	if tl := c.timeline(a); len(tl) > 0 {
 		r.Timeline = append([]Step(nil), tl...)
 	}
 	return r

@@ -23,13 +23,13 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 		}
 	}
 	if !c.started {
-		c.start(rc, seg, d)
+		c.start(rc, seg, d, a)
 	}
 	if d == ServerToClient && !c.answered {
 		c.answered, c.answerTime, c.answerFrame = true, t, seg.Frame
 	}
 
-	c.settle(d, seg)
+	c.settle(d, seg, a)
 
 	switch {
 	case f&capture.RST != 0:
@@ -50,14 +50,14 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 	case f&(capture.SYN|capture.FIN|capture.RST) == 0:
 		c.window(p, seg, t)
 	}
-	if c.cfg.Timeline {
-		c.step(seg, d, cls)
+	if a.cfg.Timeline {
+		c.step(seg, d, cls, a)
 	}
 	c.judge(rc, t, false, a)
 }
 
 // start sets the initial states from the connection's first segment.
-func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
 	t := rc.Last
 	c.started = true
 	switch seg.Flags & (capture.SYN | capture.ACK) {
@@ -67,13 +67,13 @@ func (c *conn) start(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
 		// The client's SYN was not captured: it must have sent one, to a
 		// listening server.
 		c.synNotCaptured = true
-		c.setState(d^1, afterSend(Closed, sendSYN), t, -1)
-		c.setState(d, Listen, t, -1)
+		c.setState(d^1, afterSend(Closed, sendSYN), t, -1, a)
+		c.setState(d, Listen, t, -1, a)
 	default:
 		c.midstream = true
-		c.setState(ClientToServer, Established, t, -1)
-		c.setState(ServerToClient, Established, t, -1)
-		c.add(Finding{Kind: Midstream, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
+		c.setState(ClientToServer, Established, t, -1, a)
+		c.setState(ServerToClient, Established, t, -1, a)
+		c.add(a, Finding{Kind: Midstream, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 			Evidence: fmtS("first segment (frame %d, flags %s) carries no SYN: the handshake was not captured; both peers assumed ESTABLISHED", seg.Frame, seg.Flags)})
 	}
 }
@@ -99,8 +99,8 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 			Evidence: fmtS("the server sent its own SYN (seq %d, frame %d) while the client's SYN (frame %d) was still unanswered: the SYNs crossed",
 				seg.Seq, seg.Frame, q.syn.frame)})
 	}
-	c.noteSyn(d, seg, t)
-	c.setState(d, afterSend(p.state, sendSYN), t, -1)
+	c.noteSyn(d, seg, t, a)
+	c.setState(d, afterSend(p.state, sendSYN), t, -1, a)
 	if seg.Len > 0 && p.once(repSynWithData) {
 		tfo := ""
 		if seg.Opts.FastOpen {
@@ -109,12 +109,12 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		c.addNow(rc, a, Finding{Kind: SynWithData, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 			By: roleName(d), Evidence: fmtS("SYN (frame %d) carries %d bytes of data%s (TCP Fast Open)", seg.Frame, seg.Len, tfo)})
 	}
-	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep())
+	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep(a))
 }
 
 // noteSyn counts a SYN or SYN-ACK from peer d, remembering the first
 // synKept.
-func (c *conn) noteSyn(d Dir, seg *capture.Segment, t int64) {
+func (c *conn) noteSyn(d Dir, seg *capture.Segment, t int64, a *Analyzer) {
 	p, i := &c.p[d], 2*int(d)
 	l := &p.syn
 	if seg.Flags&capture.ACK != 0 {
@@ -125,7 +125,7 @@ func (c *conn) noteSyn(d Dir, seg *capture.Segment, t int64) {
 	case l.count == 0:
 		l.frame, l.time = seg.Frame, t
 	case l.count < synKept:
-		tl := &c.x().syns[i]
+		tl := &c.x(a).syns[i]
 		tl.frames[l.count-1], tl.times[l.count-1] = seg.Frame, t
 	}
 	l.count++
@@ -146,11 +146,11 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	} else if d == ClientToServer && q.syn.count > 0 {
 		valid = seg.Ack == q.synISN+1
 	}
-	c.noteSyn(d, seg, t)
-	c.setState(d, afterSend(p.state, sendSYNACK), t, -1)
+	c.noteSyn(d, seg, t, a)
+	c.setState(d, afterSend(p.state, sendSYNACK), t, -1, a)
 	if !valid {
 		c.badSynAck, c.badSynAckAck = true, seg.Ack
-		if len(c.findingsOf(SynAckBadAck)) == 0 {
+		if len(c.findingsOf(SynAckBadAck, a)) == 0 {
 			want := c.clientISNs[0] + 1
 			if d == ClientToServer {
 				want = q.synISN + 1
@@ -173,7 +173,7 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	if d == ServerToClient && !c.synackValid {
 		c.synackValid, c.synackTime, c.synackFrame = true, t, seg.Frame
 	}
-	c.addPend(p, pendSYNACK, seg.Seq, t, c.nextStep())
+	c.addPend(p, pendSYNACK, seg.Seq, t, c.nextStep(a))
 }
 
 // rstClass is how the receiver of a RST takes it.
@@ -193,8 +193,8 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	if d == ClientToServer && p.state == SynSent && c.badSynAck && !c.synackValid && seg.Seq == c.badSynAckAck {
 		// RFC 9293 §3.10.7.3: a client in SYN-SENT answers an unacceptable
 		// SYN-ACK with <SEQ=SEG.ACK><CTL=RST> and stays in SYN-SENT.
-		if i := c.findingsOf(SynAckBadAck); len(i) > 0 {
-			f := &c.more.findings[i[0]]
+		if i := c.findingsOf(SynAckBadAck, a); len(i) > 0 {
+			f := &c.mx(a).findings[i[0]]
 			f.Frames = append(f.Frames, seg.Frame)
 			f.Evidence += fmtS("; the client answered it with RST seq %d (frame %d) and stays in SYN_SENT, as RFC 9293 requires", seg.Seq, seg.Frame)
 		}
@@ -220,7 +220,7 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	switch {
 	case d == ServerToClient && q.state == SynSent && p.state != SynRcvd && !c.synackValid:
 		ev := fmtS("RST (frame %d, seq %d, ack %d = ISN_c+1) answers the SYN at frame %d: nobody listening on %s",
-			seg.Frame, seg.Seq, seg.Ack, q.syn.frame, rc.Server)
+			seg.Frame, seg.Seq, seg.Ack, q.syn.frame, rc.Server())
 		if q.syn.count > 1 {
 			ev += fmtS(" (after %d SYNs)", q.syn.count)
 		}
@@ -261,8 +261,8 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	p.quiet.cancel()
 	// The receiver of a valid RST is CLOSED: its CLOSE_WAIT ends here.
 	q.quiet.stop(t, seg.Frame)
-	c.setState(d, afterSend(p.state, sendRST), t, -1)
-	c.addPend(p, pendRST, seg.Seq, t, c.nextStep())
+	c.setState(d, afterSend(p.state, sendRST), t, -1, a)
+	c.addPend(p, pendRST, seg.Seq, t, c.nextStep(a))
 }
 
 // classifyRST applies RFC 9293 §3.10.7 and RFC 5961 §3 as the receiver would.
@@ -331,10 +331,10 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 		c.sentData(rc, seg, d, cls, a)
 	}
 	if seg.Flags&capture.ACK != 0 {
-		c.sentACK(rc, seg, d)
+		c.sentACK(rc, seg, d, a)
 	}
 	if seg.Flags&capture.FIN != 0 {
-		c.sentFIN(seg, d, t)
+		c.sentFIN(seg, d, t, a)
 	}
 }
 
@@ -356,9 +356,9 @@ func (c *conn) sentInHandshake(rc *reassembly.Conn[conn], seg *capture.Segment, 
 			c.addNow(rc, a, Finding{Kind: ThirdAckNotCaptured, Severity: Info, Frames: []uint64{c.synackFrame, seg.Frame}, Time: timeOf(t), By: "client",
 				Evidence: fmtS("the server sends at frame %d (seq %d, ack %d = ISN_c+1) as only an ESTABLISHED server does: the client's ACK completing the handshake was not captured", seg.Frame, c.rel(d, seg.Seq), c.rel(d^1, seg.Ack))})
 		}
-		c.setState(d, afterReceive(p.state, pendAckSYN), t, -1)
+		c.setState(d, afterReceive(p.state, pendAckSYN), t, -1, a)
 		if q.state == SynSent {
-			c.setState(d^1, afterReceive(q.state, pendSYNACK), t, -1)
+			c.setState(d^1, afterReceive(q.state, pendSYNACK), t, -1, a)
 		}
 	}
 }
@@ -387,13 +387,13 @@ func (c *conn) sentData(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 
 // sentACK: acknowledgments of the other peer's SYN and FIN, pending until
 // the other peer shows it received them.
-func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
 	p, q, t := &c.p[d], &c.p[d^1], rc.Last
 	if c.finProven(rc, seg, d) {
-		c.inferFIN(rc, seg, d)
+		c.inferFIN(rc, seg, d, a)
 	}
 	if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
-		c.addPend(p, pendAckSYN, q.synISN, t, c.nextStep())
+		c.addPend(p, pendAckSYN, q.synISN, t, c.nextStep(a))
 	}
 	if q.finSent && reassembly.SeqGT(seg.Ack, q.finSeq) {
 		if !q.finAcked {
@@ -403,14 +403,14 @@ func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
 			}
 		}
 		if q.state == FinWait1 || q.state == Closing || q.state == LastAck {
-			c.addPend(p, pendAckFIN, q.finSeq, t, c.nextStep())
+			c.addPend(p, pendAckFIN, q.finSeq, t, c.nextStep(a))
 		}
 	}
 }
 
 // sentFIN: the sender's first FIN moves it (FIN_WAIT_1 or LAST_ACK); a
 // copy is counted; either is pending until acknowledged.
-func (c *conn) sentFIN(seg *capture.Segment, d Dir, t int64) {
+func (c *conn) sentFIN(seg *capture.Segment, d Dir, t int64, a *Analyzer) {
 	p, q := &c.p[d], &c.p[d^1]
 	fin := seg.Seq + seg.Len
 	switch {
@@ -419,12 +419,12 @@ func (c *conn) sentFIN(seg *capture.Segment, d Dir, t int64) {
 		p.finFrame, p.finLastFrame, p.finTime = seg.Frame, seg.Frame, t
 		p.passive = q.finAcked || p.state == CloseWait
 		p.quiet.stop(t, seg.Frame)
-		c.setState(d, afterSend(p.state, sendFIN), t, -1)
+		c.setState(d, afterSend(p.state, sendFIN), t, -1, a)
 	case fin == p.finSeq:
 		p.finCount++
 		p.finLastFrame = seg.Frame
 	}
-	c.addPend(p, pendFIN, p.finSeq, t, c.nextStep())
+	c.addPend(p, pendFIN, p.finSeq, t, c.nextStep(a))
 }
 
 // finProven reports whether seg, from peer d, acknowledges one more than
@@ -446,7 +446,7 @@ func (c *conn) finProven(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir)
 // captured just before seg: the other peer's state follows it (FIN_WAIT_1,
 // or LAST_ACK from CLOSE_WAIT), seg's sender received it, and the rest of
 // seg acknowledges it. The record notes it in capture_incomplete.
-func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) {
+func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a *Analyzer) {
 	p, q, hq, t := &c.p[d], &c.p[d^1], &rc.Half[d^1], rc.Last
 	fin := hq.Nxt
 	hq.Nxt++ // the FIN's sequence number
@@ -459,8 +459,8 @@ func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir) 
 	q.finInferred, q.finProof, q.finProofAck = true, seg.Frame, seg.Ack
 	q.passive = p.finAcked || q.state == CloseWait
 	q.quiet.stop(t, seg.Frame)
-	c.setState(d^1, afterSend(q.state, sendFIN), t, -1)
-	c.receive(d, &pending{kind: pendFIN, count: 1, step: -1, seq: fin, time: t})
+	c.setState(d^1, afterSend(q.state, sendFIN), t, -1, a)
+	c.receive(d, &pending{kind: pendFIN, count: 1, step: -1, seq: fin, time: t}, a)
 }
 
 // beforeHandshake reports whether a peer in s has not yet completed its

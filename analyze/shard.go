@@ -86,12 +86,14 @@ func (a *Analyzer) Position() Pos { return a.pos }
 func (a *Analyzer) Skip(seg *capture.Segment) { a.tick(a.clockIn(seg), false) }
 
 // tick starts the entry of seg: the clocks move, Zeek's table sees seg
-// when own, and the deadlines due are judged. It reports whether the
-// segment is for the analyzer's peers (its checksum is not bad).
-func (a *Analyzer) tick(seg *capture.Segment, own bool) bool {
+// when own, and the deadlines due are judged. It returns seg's capture
+// time (a stamp) and whether the segment is for the analyzer's peers (its
+// checksum is not bad).
+func (a *Analyzer) tick(seg *capture.Segment, own bool) (int64, bool) {
 	a.entry++
 	a.created = 0
-	if t := stamp(seg.Time); t > a.now {
+	t := stamp(seg.Time)
+	if t > a.now {
 		a.now = t
 	}
 	if a.zeek != nil {
@@ -104,7 +106,7 @@ func (a *Analyzer) tick(seg *capture.Segment, own bool) bool {
 		}
 	}
 	if seg.BadChecksum {
-		return false
+		return t, false
 	}
 	if own {
 		a.stats.Segments++
@@ -116,7 +118,7 @@ func (a *Analyzer) tick(seg *capture.Segment, own bool) bool {
 		a.nextSweep = later(a.now, sweepEvery)
 	}
 	a.at(phaseSegment)
-	return true
+	return t, true
 }
 
 // UseEntryIDs makes the ids of new connections the entry that created them

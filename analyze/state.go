@@ -110,7 +110,7 @@ func afterTimeWait(s State) State {
 // the proof, so steps before its latest are left alone), or -1 when no
 // step written so far does (the current segment's step is written after).
 // It is the only writer of peer.state (state_test.go checks).
-func (c *conn) setState(d Dir, s State, t int64, from int32) {
+func (c *conn) setState(d Dir, s State, t int64, from int32, a *Analyzer) {
 	p := &c.p[d]
 	if s == p.state {
 		return
@@ -119,10 +119,10 @@ func (c *conn) setState(d Dir, s State, t int64, from int32) {
 	if s == TimeWait {
 		p.timeWaitSince = t
 	}
-	if from < 0 || c.more == nil {
+	if from < 0 || c.more == 0 {
 		return
 	}
-	m := c.more
+	m := c.mx(a)
 	from = max(from, m.lastStep[d]+1)
 	for i := int(from); i < len(m.timeline); i++ {
 		if d == ClientToServer {
@@ -135,8 +135,8 @@ func (c *conn) setState(d Dir, s State, t int64, from int32) {
 
 // step appends seg to the timeline, with both peers' states as they are
 // now; a receipt proven later rewrites them (setState).
-func (c *conn) step(seg *capture.Segment, d Dir, cls reassembly.Class) {
-	if len(c.timeline()) >= c.cfg.MaxTimeline {
+func (c *conn) step(seg *capture.Segment, d Dir, cls reassembly.Class, a *Analyzer) {
+	if len(c.timeline(a)) >= a.cfg.MaxTimeline {
 		return
 	}
 	st := Step{Frame: seg.Frame, Time: seg.Time, Dir: d, Flags: seg.Flags, Seq: c.rel(d, seg.Seq), Len: seg.Len,
@@ -144,7 +144,7 @@ func (c *conn) step(seg *capture.Segment, d Dir, cls reassembly.Class) {
 	if seg.Flags&capture.ACK != 0 {
 		st.Ack = c.rel(d^1, seg.Ack)
 	}
-	m := c.x()
+	m := c.x(a)
 	m.lastStep[d] = int32(len(m.timeline))
 	m.timeline = append(m.timeline, st)
 }

@@ -120,8 +120,11 @@ func (h *timerHeap[T]) down(i int) {
 	*x.heapSlot() = int32(i + 1)
 }
 
-func (c *conn) heapKey() int64      { return c.tkey }
-func (c *conn) heapSlot() *int32    { return &c.tslot }
+// connRef is an open connection's element in Analyzer.timers.
+type connRef struct{ rc *reassembly.Conn[conn] }
+
+func (r connRef) heapKey() int64    { return r.rc.Data.tkey }
+func (r connRef) heapSlot() *int32  { return &r.rc.Data.tslot }
 func (h *heldRec) heapKey() int64   { return h.until }
 func (h *heldRec) heapSlot() *int32 { return &h.tslot }
 
@@ -130,16 +133,16 @@ func (h *heldRec) heapSlot() *int32 { return &h.tslot }
 // comes due), but at once when the deadline came earlier.
 func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
-	d := c.due(rc, a.now)
+	d := c.due(rc, a.now, a)
 	if c.tslot != 0 && c.tkey <= d {
 		return
 	}
 	c.tkey = d
-	a.timers.fix(c)
+	a.timers.fix(connRef{rc})
 }
 
 // unschedule takes rc out of the heap before it leaves the table.
-func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(&rc.Data) }
+func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(connRef{rc}) }
 
 // dueConns collects, in activity order (the order of the table, as the
 // sweep over all connections had), the connections whose deadline has come
@@ -148,17 +151,18 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 	now := a.now
 	a.due = a.due[:0]
 	for a.timers.len() > 0 {
-		c := a.timers.min()
+		r := a.timers.min()
+		c := &r.rc.Data
 		if c.tkey > now {
 			break
 		}
-		if d := c.due(c.rc, a.now); d > now {
+		if d := c.due(r.rc, a.now, a); d > now {
 			c.tkey = d
-			a.timers.fix(c)
+			a.timers.fix(r)
 			continue
 		}
-		a.timers.remove(c)
-		a.due = append(a.due, c.rc)
+		a.timers.remove(r)
+		a.due = append(a.due, r.rc)
 	}
 	slices.SortFunc(a.due, func(x, y *reassembly.Conn[conn]) int { return cmp.Compare(x.Data.seq, y.Data.seq) })
 	return a.due
@@ -186,8 +190,8 @@ func (a *Analyzer) dueHeld(all bool) []*heldRec {
 // (then now: every sweep updates it, as it always did), the close linger,
 // or the idle timeout. It mirrors judge's non-final part and over; being
 // early is harmless (judging changes nothing then), being late is not.
-func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
-	cfg := c.cfg
+func (c *conn) due(rc *reassembly.Conn[conn], now int64, a *Analyzer) int64 {
+	cfg := &a.cfg
 	d := int64(never)
 	at := func(t int64, after time.Duration) {
 		if n := later(t, after); n < d {
@@ -203,13 +207,13 @@ func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
 		at(max(client.finAckTime, server.finAckTime), cfg.CloseLinger)
 	}
 	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream && !c.answered {
-		if c.slot(slotSynUnanswered) != 0 {
+		if c.slot(a, slotSynUnanswered) != 0 {
 			return now
 		}
 		at(client.syn.time, cfg.HandshakeTimeout)
 	}
 	if c.synackValid && !c.midstream && !c.simOpen && !c.hsDone {
-		if c.slot(slotMissingAck) != 0 {
+		if c.slot(a, slotMissingAck) != 0 {
 			return now
 		}
 		at(c.synackTime, cfg.HandshakeTimeout)
@@ -217,18 +221,18 @@ func (c *conn) due(rc *reassembly.Conn[conn], now int64) int64 {
 	for i := range c.p {
 		x, o := &c.p[i], &c.p[i^1]
 		if o.finAcked && x.quiet.on {
-			if c.slot(slotHalfClose+i) != 0 {
+			if c.slot(a, slotHalfClose+i) != 0 {
 				return now
 			}
 			at(x.quiet.since, cfg.HalfCloseTimeout)
 		}
 		if x.zero.on {
-			if c.slot(slotZeroWindow+i) != 0 {
+			if c.slot(a, slotZeroWindow+i) != 0 {
 				return now
 			}
 			at(x.zero.since, cfg.ZeroWindowTimeout)
 		}
-		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot(slotFinUnacked+i) != 0 {
+		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot(a, slotFinUnacked+i) != 0 {
 			return now
 		}
 	}

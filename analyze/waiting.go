@@ -32,9 +32,9 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		return
 	}
 	if final {
-		c.settleEnd()
+		c.settleEnd(a)
 	}
-	cfg := c.cfg
+	cfg := a.cfg
 	client := &c.p[ClientToServer]
 	// incomplete lists, first, the conditions still waiting under their
 	// timeout when the connection ends: at the end of the capture they are
@@ -69,7 +69,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if open {
 			end = now
 		}
-		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot(slotMissingAck) != 0 || c.hsComplete) || open && pending {
+		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot(a, slotMissingAck) != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
 			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), dur(cfg.HandshakeTimeout)))
@@ -118,12 +118,12 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 	// TIME_WAIT lasts 2·MSL of capture time.
 	for i := range c.p {
 		if since(now, c.p[i].timeWaitSince) >= 2*cfg.MSL {
-			c.setState(Dir(i), afterTimeWait(c.p[i].state), now, -1)
+			c.setState(Dir(i), afterTimeWait(c.p[i].state), now, -1, a)
 		}
 	}
-	c.retransmittedHandshake()
+	c.retransmittedHandshake(a)
 	if c.endedEarly != endedNot {
-		c.trackingLimit(rc, now, incomplete)
+		c.trackingLimit(rc, now, incomplete, a)
 		incomplete = nil
 	}
 	// capture_incomplete: what the capture lacks, in one finding.
@@ -145,11 +145,11 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		}
 	}
 	if len(incomplete) > 0 {
-		c.add(Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: timeOf(rc.First),
+		c.add(a, Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: timeOf(rc.First),
 			Evidence: strings.Join(incomplete, "; ")})
 	}
-	for i := range c.findings() {
-		c.refresh(rc, &c.more.findings[i])
+	for i := range c.findings(a) {
+		c.refresh(rc, &c.mx(a).findings[i], a)
 	}
 	c.finalized = true
 }
@@ -157,24 +157,24 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 // trackingLimit notes that the analysis stopped following the connection
 // early, and what it was still waiting for then. An idle connection with
 // nothing pending lost nothing: it gets no finding.
-func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []string) {
+func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []string, a *Analyzer) {
 	var why string
 	switch c.endedEarly {
 	case endedMaxConns:
-		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", c.cfg.MaxConns)
-		if w := c.cfg.Workers; w > 1 {
-			why += fmtS(" of its worker's (--workers %d: each holds %d)", w, Share(c.cfg.MaxConns, w))
+		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", a.cfg.MaxConns)
+		if w := a.cfg.Workers; w > 1 {
+			why += fmtS(" of its worker's (--workers %d: each holds %d)", w, Share(a.cfg.MaxConns, w))
 		}
 	case endedMaxMemory:
-		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", c.cfg.maxMemoryText())
-		if w := c.cfg.Workers; w > 1 {
+		why = fmtS("the connections tracked had used the memory budget (--max-memory %s) and this was the idlest", a.cfg.maxMemoryText())
+		if w := a.cfg.Workers; w > 1 {
 			why += fmtS(" of its worker's (--workers %d: each holds about 1/%d of it)", w, w)
 		}
 	default:
 		if len(pending) == 0 {
 			return
 		}
-		why = fmtS("no segment for %s (--idle-timeout)", dur(c.cfg.IdleTimeout))
+		why = fmtS("no segment for %s (--idle-timeout)", dur(a.cfg.IdleTimeout))
 	}
 	ev := why + "; tracking stopped " + dur(since(now, rc.Last)) + " after its last segment"
 	if len(pending) > 0 {
@@ -184,21 +184,21 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []str
 	if rc.FirstFrame == rc.LastFrame {
 		frames = frames[:1]
 	}
-	c.add(Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev})
+	c.add(a, Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev})
 }
 
 // slotFinding creates or updates the finding of a waiting condition.
 func (c *conn) slotFinding(rc *reassembly.Conn[conn], a *Analyzer, slot int, k Kind, sev Severity, d time.Duration, final bool) {
-	if i := c.slot(slot); i != 0 {
-		f := &c.more.findings[i-1]
+	if i := c.slot(a, slot); i != 0 {
+		f := &c.mx(a).findings[i-1]
 		f.Duration = d
 		return
 	}
-	i := c.add(Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: timeOf(rc.First)})
-	c.more.slot[slot] = int16(i + 1)
-	c.refresh(rc, &c.more.findings[i])
+	i := c.add(a, Finding{Kind: k, Severity: sev, Duration: d, HasDuration: true, Time: timeOf(rc.First)})
+	c.mx(a).slot[slot] = int16(i + 1)
+	c.refresh(rc, &c.mx(a).findings[i], a)
 	if !final {
-		a.emit(rc, &c.more.findings[i])
+		a.emit(rc, &c.mx(a).findings[i])
 	}
 }
 

@@ -1,30 +1,84 @@
 package reassembly
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Key identifies a connection by its two endpoints, whichever way a segment
-// travels: KeyOf(a, b) == KeyOf(b, a). It is comparable and allocation-free.
+// travels: KeyOf(a, b) == KeyOf(b, a). It is comparable, allocation-free and
+// holds no pointer (netip.Addr holds one, for its zone): each address is its
+// 16-byte form as two words with a family code, 40 bytes in all, hashed as
+// plain memory. An address's IPv6 zone is not kept (captured addresses
+// have none).
 type Key struct {
-	lo, hi netip.AddrPort
+	loHi, loLo, hiHi, hiLo uint64 // the endpoints' addresses (As16, big-endian words)
+	loPort, hiPort         uint16
+	fam                    uint32 // family codes: lo's in bits 0-1, hi's in bits 2-3 (famNone, fam4, fam6)
 }
+
+// Family codes, ordered as netip.Addr.Compare orders by BitLen.
+const (
+	famNone = 0 // the zero Addr
+	fam4    = 1
+	fam6    = 2
+)
 
 // KeyOf returns the key of the connection between a and b.
 func KeyOf(a, b netip.AddrPort) Key {
-	if lessAddrPort(b, a) {
-		a, b = b, a
-	}
-	return Key{lo: a, hi: b}
+	k, _ := KeyFrom(a, b)
+	return k
 }
 
-func lessAddrPort(a, b netip.AddrPort) bool {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
+// KeyFrom returns the key of the connection between src and dst, and
+// whether src is the key's second (higher) endpoint.
+func KeyFrom(src, dst netip.AddrPort) (Key, bool) {
+	sh, sl, sf := words(src.Addr())
+	dh, dl, df := words(dst.Addr())
+	hi := df < sf || df == sf && (dh < sh || dh == sh && (dl < sl || dl == sl && dst.Port() < src.Port()))
+	if hi {
+		return Key{loHi: dh, loLo: dl, hiHi: sh, hiLo: sl, loPort: dst.Port(), hiPort: src.Port(), fam: df | sf<<2}, true
 	}
-	return a.Port() < b.Port()
+	return Key{loHi: sh, loLo: sl, hiHi: dh, hiLo: dl, loPort: src.Port(), hiPort: dst.Port(), fam: sf | df<<2}, false
 }
 
-// Endpoints returns the key's two endpoints in canonical order.
-func (k Key) Endpoints() (netip.AddrPort, netip.AddrPort) { return k.lo, k.hi }
+// words returns a's 16-byte form as two big-endian words and its family code.
+func words(a netip.Addr) (hi, lo uint64, fam uint32) {
+	switch {
+	case a.Is4():
+		fam = fam4
+	case a.IsValid():
+		fam = fam6
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), fam
+}
+
+// addrOf is the address of words hi, lo in family fam.
+func addrOf(hi, lo uint64, fam uint32) netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	switch fam {
+	case fam4:
+		return netip.AddrFrom4([4]byte(b[12:]))
+	case fam6:
+		return netip.AddrFrom16(b)
+	}
+	return netip.Addr{}
+}
+
+// Endpoints returns the key's two endpoints in canonical order (by
+// netip.Addr.Compare, then port).
+func (k Key) Endpoints() (netip.AddrPort, netip.AddrPort) { return k.endpoint(false), k.endpoint(true) }
+
+// endpoint returns the key's lower endpoint, or with hi its higher one.
+func (k Key) endpoint(hi bool) netip.AddrPort {
+	if hi {
+		return netip.AddrPortFrom(addrOf(k.hiHi, k.hiLo, k.fam>>2), k.hiPort)
+	}
+	return netip.AddrPortFrom(addrOf(k.loHi, k.loLo, k.fam&3), k.loPort)
+}
 
 // Dir is the direction of a segment within its connection.
 type Dir uint8

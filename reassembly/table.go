@@ -7,17 +7,12 @@ import (
 )
 
 // Conn is one connection in the table. Data is the caller's per-connection
-// state, stored inline so a connection costs one allocation (none when a
-// removed connection is recycled).
+// state, stored inline in the table's slab of entries: a connection costs
+// no allocation of its own (none at all when a removed entry is recycled),
+// and when Data holds no pointer neither does the entry, so the garbage
+// collector never scans the slab.
 type Conn[T any] struct {
-	Key            Key
-	Client, Server netip.AddrPort
-	// RolesGuessed is set when no SYN told who the client is and the roles
-	// come from the SYN-ACK's direction or from port heuristics.
-	RolesGuessed bool
-	// Flipped is set when the first segment came from the peer we call the
-	// server (a SYN-ACK first, or port heuristics).
-	Flipped    bool
+	Key        Key
 	Half       [2]Half // indexed by Dir: Half[ClientToServer] is what the client sent
 	First      int64   // capture time of the first segment (Stamp)
 	Last       int64   // capture time of the latest segment (Stamp)
@@ -25,21 +20,42 @@ type Conn[T any] struct {
 	LastFrame  uint64
 	Data       T
 
-	prev, next *Conn[T] // activity list, oldest first
-	inTable    bool
+	ref, prev, next uint32 // its own and its neighbours' in the activity list (oldest first) refs; 0 for none
+	// RolesGuessed is set when no SYN told who the client is and the roles
+	// come from the SYN-ACK's direction or from port heuristics.
+	RolesGuessed bool
+	// Flipped is set when the first segment came from the peer we call the
+	// server (a SYN-ACK first, or port heuristics).
+	Flipped  bool
+	clientHi bool // the client is the key's higher endpoint
+	inTable  bool
 }
+
+// Client is the connection's client endpoint.
+func (c *Conn[T]) Client() netip.AddrPort { return c.Key.endpoint(c.clientHi) }
+
+// Server is the connection's server endpoint.
+func (c *Conn[T]) Server() netip.AddrPort { return c.Key.endpoint(!c.clientHi) }
 
 // DirOf returns the direction of seg within c.
 func (c *Conn[T]) DirOf(seg *capture.Segment) Dir {
-	if seg.Src == c.Client {
+	_, srcHi := KeyFrom(seg.Src, seg.Dst)
+	return c.Dir(srcHi)
+}
+
+// Dir returns the direction of a segment whose source is the key's higher
+// endpoint when srcHi (as KeyFrom reports it).
+func (c *Conn[T]) Dir(srcHi bool) Dir {
+	if srcHi == c.clientHi {
 		return ClientToServer
 	}
 	return ServerToClient
 }
 
-// Update records seg (in direction d) in the bookkeeping and classifies it.
-func (c *Conn[T]) Update(seg *capture.Segment, d Dir) Class {
-	c.Last, c.LastFrame = Stamp(seg.Time), seg.Frame
+// Update records seg (in direction d, at capture time t: Stamp(seg.Time))
+// in the bookkeeping and classifies it.
+func (c *Conn[T]) Update(seg *capture.Segment, d Dir, t int64) Class {
+	c.Last, c.LastFrame = t, seg.Frame
 	if c.FirstFrame == 0 {
 		c.First, c.FirstFrame = c.Last, seg.Frame
 	}
@@ -88,72 +104,127 @@ func (c *Conn[T]) Reuses(seg *capture.Segment) bool {
 	return !cs.AckSeen || !SeqGT(cs.MaxAck, sc.ISN)
 }
 
-// Table maps keys to connections. The zero value is not usable; call NewTable.
+// Table maps keys to connections. Its entries live in chunks that never
+// move (so a *Conn stays valid while it is in the table), addressed by a
+// ref: chunk<<chunkShift | index, plus one so that 0 means none. The map
+// holds refs, not pointers. The zero value is not usable; call NewTable.
 type Table[T any] struct {
-	m          map[Key]*Conn[T]
-	head, tail *Conn[T]
-	free       []*Conn[T]
+	m          map[Key]uint32
+	chunks     [][]Conn[T] // chunk k holds up to min(firstChunk<<k, maxChunk) entries
+	free       []uint32    // refs of removed entries, for reuse
+	head, tail uint32
 }
+
+// Chunk sizes: a small table stays small, a large one grows by chunks of
+// maxChunk entries (a few MB).
+const (
+	chunkShift = 12
+	maxChunk   = 1 << chunkShift
+	firstChunk = 16
+)
 
 // NewTable returns an empty table expecting up to about hint connections.
 func NewTable[T any](hint int) *Table[T] {
 	if hint <= 0 || hint > 1<<16 {
 		hint = 1 << 10
 	}
-	return &Table[T]{m: make(map[Key]*Conn[T], hint)}
+	return &Table[T]{m: make(map[Key]uint32, hint)}
+}
+
+// at returns the entry of ref (not 0).
+func (t *Table[T]) at(ref uint32) *Conn[T] {
+	i := ref - 1
+	return &t.chunks[i>>chunkShift][i&(maxChunk-1)]
 }
 
 // Len is the number of connections in the table.
 func (t *Table[T]) Len() int { return len(t.m) }
 
 // Lookup returns the connection for k, or nil.
-func (t *Table[T]) Lookup(k Key) *Conn[T] { return t.m[k] }
+func (t *Table[T]) Lookup(k Key) *Conn[T] {
+	if r := t.m[k]; r != 0 {
+		return t.at(r)
+	}
+	return nil
+}
 
 // Insert adds a new connection for seg's tuple, replacing none: the caller
 // must Remove an existing one first. Roles: the sender of a SYN without ACK
 // is the client; the receiver of a SYN-ACK is the client; otherwise port
 // heuristics decide and RolesGuessed is set.
 func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
-	var c *Conn[T]
-	if n := len(t.free); n > 0 {
-		c = t.free[n-1]
-		t.free[n-1] = nil
-		t.free = t.free[:n-1]
-		*c = Conn[T]{}
-	} else {
-		c = new(Conn[T])
-	}
-	c.Key = k
-	c.Client, c.Server = seg.Src, seg.Dst
+	ref := t.alloc()
+	c := t.at(ref)
+	*c = Conn[T]{Key: k, ref: ref}
+	_, srcHi := KeyFrom(seg.Src, seg.Dst)
+	c.clientHi = srcHi
 	switch seg.Flags & (capture.SYN | capture.ACK) {
 	case capture.SYN:
 	case capture.SYN | capture.ACK:
-		c.Client, c.Server = seg.Dst, seg.Src
+		c.clientHi = !srcHi
 		c.RolesGuessed, c.Flipped = true, true
 	default:
 		c.RolesGuessed = true
 		if likelyServer(seg.Src.Port(), seg.Dst.Port()) {
-			c.Client, c.Server = seg.Dst, seg.Src
+			c.clientHi = !srcHi
 			c.Flipped = true
 		}
 	}
 	c.inTable = true
-	t.m[k] = c
+	t.m[k] = ref
 	t.pushBack(c)
 	return c
 }
 
+// alloc returns the ref of an unused entry: a removed one, or the next of
+// the last chunk, or the first of a new chunk.
+func (t *Table[T]) alloc() uint32 {
+	if n := len(t.free); n > 0 {
+		r := t.free[n-1]
+		t.free = t.free[:n-1]
+		return r
+	}
+	k := len(t.chunks) - 1
+	if k < 0 || len(t.chunks[k]) == cap(t.chunks[k]) {
+		k++
+		t.chunks = append(t.chunks, make([]Conn[T], 0, min(firstChunk<<min(k, chunkShift), maxChunk)))
+	}
+	ch := &t.chunks[k]
+	*ch = (*ch)[:len(*ch)+1]
+	return uint32(k<<chunkShift|(len(*ch)-1)) + 1
+}
+
 // Touch marks c as the most recently active connection.
 func (t *Table[T]) Touch(c *Conn[T]) {
-	if t.tail == c {
+	if t.tail == c.ref {
 		return
 	}
-	t.unlink(c)
-	t.pushBack(c)
+	// c is not the newest, so it has a next; take it out and put it after
+	// the newest.
+	if c.prev != 0 {
+		t.at(c.prev).next = c.next
+	} else {
+		t.head = c.next
+	}
+	t.at(c.next).prev = c.prev
+	t.at(t.tail).next = c.ref
+	c.prev, c.next, t.tail = t.tail, 0, c.ref
 }
 
 // Oldest returns the least recently active connection, or nil.
-func (t *Table[T]) Oldest() *Conn[T] { return t.head }
+func (t *Table[T]) Oldest() *Conn[T] { return t.get(t.head) }
+
+// Next returns the connection active next after c (towards the most
+// recent), or nil; with Oldest it walks the table in activity order.
+func (t *Table[T]) Next(c *Conn[T]) *Conn[T] { return t.get(c.next) }
+
+// get returns the entry of ref, nil for 0.
+func (t *Table[T]) get(ref uint32) *Conn[T] {
+	if ref == 0 {
+		return nil
+	}
+	return t.at(ref)
+}
 
 // Remove takes c out of the table. c stays valid until the next Insert,
 // which may recycle it.
@@ -164,14 +235,14 @@ func (t *Table[T]) Remove(c *Conn[T]) {
 	c.inTable = false
 	delete(t.m, c.Key)
 	t.unlink(c)
-	t.free = append(t.free, c)
+	t.free = append(t.free, c.ref)
 }
 
 // Range calls fn for each connection, oldest activity first, until fn returns
 // false. fn may Remove the connection it is given.
 func (t *Table[T]) Range(fn func(*Conn[T]) bool) {
-	for c := t.head; c != nil; {
-		next := c.next
+	for c := t.Oldest(); c != nil; {
+		next := t.Next(c)
 		if !fn(c) {
 			return
 		}
@@ -180,29 +251,25 @@ func (t *Table[T]) Range(fn func(*Conn[T]) bool) {
 }
 
 func (t *Table[T]) pushBack(c *Conn[T]) {
-	c.prev, c.next = t.tail, nil
-	if t.tail != nil {
-		t.tail.next = c
+	c.prev, c.next = t.tail, 0
+	if t.tail != 0 {
+		t.at(t.tail).next = c.ref
 	} else {
-		t.head = c
+		t.head = c.ref
 	}
-	t.tail = c
+	t.tail = c.ref
 }
 
 func (t *Table[T]) unlink(c *Conn[T]) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else if t.head == c {
+	if c.prev != 0 {
+		t.at(c.prev).next = c.next
+	} else if t.head == c.ref {
 		t.head = c.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else if t.tail == c {
+	if c.next != 0 {
+		t.at(c.next).prev = c.prev
+	} else if t.tail == c.ref {
 		t.tail = c.prev
 	}
-	c.prev, c.next = nil, nil
+	c.prev, c.next = 0, 0
 }
-
-// NextActive returns the connection active next after c (towards the most
-// recent), or nil; with Table.Oldest it walks the table in activity order.
-func (c *Conn[T]) NextActive() *Conn[T] { return c.next }

@@ -20,7 +20,7 @@ func feed(segs []capture.Segment) (*Conn[struct{}], []Class) {
 		if c = t.Lookup(k); c == nil {
 			c = t.Insert(k, seg)
 		}
-		classes = append(classes, c.Update(seg, c.DirOf(seg)))
+		classes = append(classes, c.Update(seg, c.DirOf(seg), Stamp(seg.Time)))
 	}
 	return c, classes
 }
@@ -267,16 +267,16 @@ func TestRoles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seg := capture.Segment{Src: ap(tc.src), Dst: ap(tc.dst), Flags: segtest.Flags(tc.flags)}
 			c := NewTable[int](0).Insert(KeyOf(seg.Src, seg.Dst), &seg)
-			if c.Client != ap(tc.client) || c.RolesGuessed != tc.guessed || c.Flipped != tc.flip {
+			if c.Client() != ap(tc.client) || c.RolesGuessed != tc.guessed || c.Flipped != tc.flip {
 				t.Errorf("client %v guessed %v flipped %v, want client %v guessed %v flipped %v",
-					c.Client, c.RolesGuessed, c.Flipped, tc.client, tc.guessed, tc.flip)
+					c.Client(), c.RolesGuessed, c.Flipped, tc.client, tc.guessed, tc.flip)
 			}
 			want := ServerToClient
-			if seg.Src == c.Client {
+			if seg.Src == c.Client() {
 				want = ClientToServer
 			}
-			if d := c.DirOf(&seg); d != want || c.Server == c.Client {
-				t.Errorf("DirOf = %v, server %v", d, c.Server)
+			if d := c.DirOf(&seg); d != want || c.Server() == c.Client() {
+				t.Errorf("DirOf = %v, server %v", d, c.Server())
 			}
 		})
 	}
@@ -307,7 +307,7 @@ func TestTableOrder(t *testing.T) {
 		t.Fatalf("after inserts: %v", got)
 	}
 	tb.Touch(conns[0])
-	if got := order(); got[0] != 1 || got[2] != 0 || conns[2].NextActive() != conns[0] {
+	if got := order(); got[0] != 1 || got[2] != 0 || tb.Next(conns[2]) != conns[0] {
 		t.Errorf("after Touch(0): %v", got)
 	}
 	if tb.Lookup(KeyOf(seg(40001).Src, seg(40001).Dst)) != conns[1] {
@@ -329,5 +329,38 @@ func TestTableOrder(t *testing.T) {
 	s := seg(41000)
 	if c := tb.Insert(KeyOf(s.Src, s.Dst), s); c != conns[1] || c.Data != 0 || c.Half[0].Seen {
 		t.Error("Insert did not recycle the removed connection as a zeroed one")
+	}
+}
+
+// TestKey: a key is the same whichever way a segment travels, gives back
+// both endpoints as they were (IPv4, IPv6, IPv4-mapped IPv6, the zero
+// address) in netip's order, and tells which endpoint a source is.
+func TestKey(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	for _, pair := range [][2]netip.AddrPort{
+		{ap("10.0.0.1:40000"), ap("10.0.0.2:80")},
+		{ap("10.0.0.1:80"), ap("10.0.0.1:40000")},
+		{ap("[2001:db8::1]:443"), ap("[2001:db8::2]:50000")},
+		{ap("[::ffff:10.0.0.1]:1"), ap("10.0.0.1:1")},
+		{ap("10.0.0.9:7"), ap("[2001:db8::1]:7")},
+		{{}, ap("10.0.0.1:5")},
+	} {
+		a, b := pair[0], pair[1]
+		k, aHi := KeyFrom(a, b)
+		k2, bHi := KeyFrom(b, a)
+		if k != k2 || aHi == bHi {
+			t.Errorf("%v %v: keys %v/%v differ or both ends say hi %v", a, b, k, k2, aHi)
+		}
+		lo, hi := k.Endpoints()
+		want := [2]netip.AddrPort{a, b}
+		if a.Addr().Compare(b.Addr()) > 0 || a.Addr() == b.Addr() && a.Port() > b.Port() {
+			want = [2]netip.AddrPort{b, a}
+		}
+		if lo != want[0] || hi != want[1] {
+			t.Errorf("%v %v: endpoints %v %v, want %v", a, b, lo, hi, want)
+		}
+		if (hi == a) != aHi {
+			t.Errorf("%v %v: KeyFrom says a is hi: %v, endpoints %v %v", a, b, aHi, lo, hi)
+		}
 	}
 }

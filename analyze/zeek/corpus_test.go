@@ -229,7 +229,7 @@ func zeekReplay(path string, verify bool, ports *PortSet) ([]*zeekReplayConn, er
 		}
 		if c == nil {
 			c = &zeekReplayConn{client: seg.Src, server: seg.Dst}
-			c.z.ServerPorts = ports
+			c.z.Begin(true, &seg, ports)
 			table[k] = c
 			all = append(all, c)
 		}

@@ -40,9 +40,10 @@ var defaultServerPorts = func() *PortSet {
 	return &p
 }()
 
-func (z *Tracker) likelyServer(port uint16) bool {
-	if z.ServerPorts != nil {
-		return z.ServerPorts.Has(port)
+// likelyServer reports whether port is in ports (nil: the default set).
+func likelyServer(ports *PortSet, port uint16) bool {
+	if ports != nil {
+		return ports.Has(port)
 	}
 	return defaultServerPorts.Has(port)
 }

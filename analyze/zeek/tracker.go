@@ -49,10 +49,6 @@ type endpoint struct {
 type Tracker struct {
 	ep [2]endpoint // indexed by the analyzer's side: 0 = client, 1 = server
 
-	// ServerPorts is the likely_server_ports set used for the first-packet
-	// flip; nil means defaultServerPorts.
-	ServerPorts *PortSet
-
 	// Capture times in Unix nanoseconds (0 = not yet): the first packet;
 	// the last that counted for Zeek's LastTime; when a close completed
 	// (ConnDeleteTimer); the originator's first SYN (AttemptTimer); a RST
@@ -106,7 +102,7 @@ func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadC
 		i = 0
 	}
 	if !z.started {
-		z.begin(fromClient, seg)
+		z.Begin(fromClient, seg, nil)
 	}
 	if seg.HeaderCut {
 		// TCPAnalyzer::ExtractTCP_Header: the connection exists, the
@@ -124,10 +120,13 @@ func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadC
 	z.process(i, seg, payloadCaptured)
 }
 
-// begin sets up the connection from its first packet: Zeek's originator is
-// its sender, unless WantConnection's port heuristic flips the roles
-// (TCPAnalyzer::WantConnection, IPBasedAnalyzer::NewConn, Connection::FlipRoles).
-func (z *Tracker) begin(fromClient bool, seg *capture.Segment) {
+// Begin sets up the connection from its first packet, before Update sees
+// it: Zeek's originator is its sender, unless WantConnection's port
+// heuristic flips the roles (TCPAnalyzer::WantConnection,
+// IPBasedAnalyzer::NewConn, Connection::FlipRoles). ports is the
+// likely_server_ports set for that heuristic; nil means Zeek's default.
+// Update begins a tracker not begun with the default.
+func (z *Tracker) Begin(fromClient bool, seg *capture.Segment, ports *PortSet) {
 	z.started = true
 	z.origClient = fromClient
 	z.start = seg.Time.UnixNano()
@@ -136,8 +135,8 @@ func (z *Tracker) begin(fromClient bool, seg *capture.Segment) {
 	if f&capture.SYN == 0 || f&capture.ACK != 0 {
 		src, dst := seg.Src.Port(), seg.Dst.Port()
 		flip := false
-		if z.likelyServer(src) {
-			if z.likelyServer(dst) {
+		if likelyServer(ports, src) {
+			if likelyServer(ports, dst) {
 				flip = f&capture.SYN == 0 && src < dst
 			} else {
 				flip = true
