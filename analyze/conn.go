@@ -18,7 +18,7 @@ import (
 // peer is what the analyzer knows of one side of a connection. Its fields
 // are ordered by size, so that no padding sits between them.
 type peer struct {
-	pend [maxPend]pending
+	pend [pendInline]pending // or in connMore.pend when spilled
 
 	syn    synLog // SYNs (without ACK) sent
 	synack synLog // SYN-ACKs sent
@@ -51,6 +51,7 @@ type peer struct {
 
 	state       State // written only by conn.setState
 	npend       uint8
+	spilled     bool // the pending items are out of line (connMore.pend)
 	hasBase     bool
 	finSent     bool
 	finAcked    bool // the other peer acknowledged this FIN
@@ -107,9 +108,10 @@ func (l *synLog) kept() int { return int(min(l.count, synKept)) }
 type connMore struct {
 	findings []Finding
 	timeline []Step
-	slot     [nSlots]int16 // index+1 of the slot's finding in findings
-	lastStep [2]int32      // timeline index of each peer's latest segment, -1 if none
-	syns     [4]synTail    // [2·peer]: SYNs, [2·peer+1]: SYN-ACKs
+	slot     [nSlots]int16       // index+1 of the slot's finding in findings
+	lastStep [2]int32            // timeline index of each peer's latest segment, -1 if none
+	syns     [4]synTail          // [2·peer]: SYNs, [2·peer+1]: SYN-ACKs
+	pend     [2][maxPend]pending // each peer's pending items, once more than pendInline were pending at once
 }
 
 // conn is the analyzer's state of one connection, stored inline in the

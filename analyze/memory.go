@@ -9,9 +9,9 @@ import (
 // ConnCost is what one tracked connection holds on the heap, in bytes: its
 // entry in the table's slab (no allocation of its own, so no malloc header
 // and no size-class rounding) and its slot in the table's map of keys to
-// refs. BenchmarkConnCost measures the real figure: 1,933 B per connection
-// with 100,000 open, 1,941 B with 1,000,000 (Go 1.26, amd64), against
-// 1,896 here. What few connections need (findings, the timeline, the SYNs
+// refs. BenchmarkConnCost measures the real figure: 1,737 B per connection
+// with 100,000 open, 1,748 B with 1,000,000 (Go 1.26, amd64), against
+// 1,704 here. What few connections need (findings, the timeline, the SYNs
 // after the first) is out of line (connMore) and not counted here. The
 // entry holds no pointer, so the garbage collector never scans the slab.
 // The process needs more than the live heap: with GOGC=100 the runtime lets

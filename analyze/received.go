@@ -35,11 +35,32 @@ type pending struct {
 	time  int64  // when the latest copy was sent (a stamp)
 }
 
-const maxPend = 6
+// maxPend is how many items a peer may have pending at once; pendInline of
+// them are kept in the connection's entry, and when more are pending at
+// once (rare: most peers have none or one) the peer's items move out of
+// line (connMore.pend) for the rest of the connection.
+const (
+	maxPend    = 6
+	pendInline = 2
+)
 
-func (c *conn) addPend(p *peer, kind pendKind, seq uint32, t int64, step int32) {
+// pendStore returns where peer d's pending items live, at its full
+// capacity; the first npend are pending.
+func (c *conn) pendStore(d Dir, a *Analyzer) []pending {
+	if c.p[d].spilled {
+		return c.mx(a).pend[d][:]
+	}
+	return c.p[d].pend[:]
+}
+
+func (c *conn) addPend(p *peer, kind pendKind, seq uint32, t int64, step int32, a *Analyzer) {
+	d := ClientToServer
+	if p == &c.p[ServerToClient] {
+		d = ServerToClient
+	}
+	ps := c.pendStore(d, a)
 	for i := 0; i < int(p.npend); i++ {
-		it := &p.pend[i]
+		it := &ps[i]
 		if it.kind == kind && it.seq == seq {
 			it.count++
 			if kind != pendAckSYN && kind != pendAckFIN {
@@ -52,15 +73,23 @@ func (c *conn) addPend(p *peer, kind pendKind, seq uint32, t int64, step int32) 
 	}
 	if int(p.npend) == maxPend {
 		// Should not happen (one item of each kind at most); keep the newest.
-		copy(p.pend[:], p.pend[1:])
+		copy(ps, ps[1:])
 		p.npend--
 	}
-	p.pend[p.npend] = pending{kind: kind, count: 1, step: step, seq: seq, time: t}
+	if int(p.npend) == len(ps) {
+		m := c.x(a)
+		copy(m.pend[d][:], ps)
+		p.spilled = true
+		ps = m.pend[d][:]
+	}
+	ps[p.npend] = pending{kind: kind, count: 1, step: step, seq: seq, time: t}
 	p.npend++
 }
 
-func (p *peer) dropPend(i int) {
-	copy(p.pend[i:], p.pend[i+1:p.npend])
+// dropPend removes peer d's pending item i.
+func (c *conn) dropPend(d Dir, i int, a *Analyzer) {
+	ps, p := c.pendStore(d, a), &c.p[d]
+	copy(ps[i:], ps[i+1:p.npend])
 	p.npend--
 }
 
@@ -77,10 +106,14 @@ func (c *conn) nextStep(a *Analyzer) int32 {
 // pending segments peer d had received.
 func (c *conn) settle(d Dir, seg *capture.Segment, a *Analyzer) {
 	p, q := &c.p[d], &c.p[d^1]
+	if q.npend == 0 {
+		return
+	}
 	f := seg.Flags
 	acks := func(x uint32) bool { return f&capture.ACK != 0 && reassembly.SeqGT(seg.Ack, x) }
+	ps := c.pendStore(d^1, a) // settling moves no item out of line
 	for i := 0; i < int(q.npend); {
-		it := q.pend[i]
+		it := ps[i]
 		applied, drop := false, false
 		switch it.kind {
 		case pendSYN:
@@ -119,7 +152,8 @@ func (c *conn) settle(d Dir, seg *capture.Segment, a *Analyzer) {
 			c.receive(d, &it, a)
 		}
 		if drop {
-			q.dropPend(i)
+			copy(ps[i:], ps[i+1:q.npend])
+			q.npend--
 			continue
 		}
 		i++
@@ -148,17 +182,16 @@ func (c *conn) settleEnd(a *Analyzer) {
 			if c.p[d].npend == 0 {
 				continue
 			}
-			it := &c.p[d].pend[0]
-			if best < 0 || it.time < c.p[best].pend[0].time {
+			it := &c.pendStore(Dir(d), a)[0]
+			if best < 0 || it.time < c.pendStore(Dir(best), a)[0].time {
 				best, bi = d, 0
 			}
 		}
 		if best < 0 {
 			return
 		}
-		q := &c.p[best]
-		it := q.pend[bi]
-		q.dropPend(bi)
+		it := c.pendStore(Dir(best), a)[bi]
+		c.dropPend(Dir(best), bi, a)
 		switch it.kind {
 		case pendSYN:
 			continue // never assumed received

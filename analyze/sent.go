@@ -109,7 +109,7 @@ func (c *conn) sentSYN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		c.addNow(rc, a, Finding{Kind: SynWithData, Severity: Info, Frames: []uint64{seg.Frame}, Time: timeOf(t),
 			By: roleName(d), Evidence: fmtS("SYN (frame %d) carries %d bytes of data%s (TCP Fast Open)", seg.Frame, seg.Len, tfo)})
 	}
-	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep(a))
+	c.addPend(p, pendSYN, seg.Seq, t, c.nextStep(a), a)
 }
 
 // noteSyn counts a SYN or SYN-ACK from peer d, remembering the first
@@ -173,7 +173,7 @@ func (c *conn) sentSYNACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir
 	if d == ServerToClient && !c.synackValid {
 		c.synackValid, c.synackTime, c.synackFrame = true, t, seg.Frame
 	}
-	c.addPend(p, pendSYNACK, seg.Seq, t, c.nextStep(a))
+	c.addPend(p, pendSYNACK, seg.Seq, t, c.nextStep(a), a)
 }
 
 // rstClass is how the receiver of a RST takes it.
@@ -262,7 +262,7 @@ func (c *conn) sentRST(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 	// The receiver of a valid RST is CLOSED: its CLOSE_WAIT ends here.
 	q.quiet.stop(t, seg.Frame)
 	c.setState(d, afterSend(p.state, sendRST), t, -1, a)
-	c.addPend(p, pendRST, seg.Seq, t, c.nextStep(a))
+	c.addPend(p, pendRST, seg.Seq, t, c.nextStep(a), a)
 }
 
 // classifyRST applies RFC 9293 §3.10.7 and RFC 5961 §3 as the receiver would.
@@ -393,7 +393,7 @@ func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 		c.inferFIN(rc, seg, d, a)
 	}
 	if q.state == SynRcvd && reassembly.SeqGT(seg.Ack, q.synISN) && reassembly.SeqLE(seg.Ack, rc.Half[d^1].Nxt) {
-		c.addPend(p, pendAckSYN, q.synISN, t, c.nextStep(a))
+		c.addPend(p, pendAckSYN, q.synISN, t, c.nextStep(a), a)
 	}
 	if q.finSent && reassembly.SeqGT(seg.Ack, q.finSeq) {
 		if !q.finAcked {
@@ -403,7 +403,7 @@ func (c *conn) sentACK(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, a
 			}
 		}
 		if q.state == FinWait1 || q.state == Closing || q.state == LastAck {
-			c.addPend(p, pendAckFIN, q.finSeq, t, c.nextStep(a))
+			c.addPend(p, pendAckFIN, q.finSeq, t, c.nextStep(a), a)
 		}
 	}
 }
@@ -424,7 +424,7 @@ func (c *conn) sentFIN(seg *capture.Segment, d Dir, t int64, a *Analyzer) {
 		p.finCount++
 		p.finLastFrame = seg.Frame
 	}
-	c.addPend(p, pendFIN, p.finSeq, t, c.nextStep(a))
+	c.addPend(p, pendFIN, p.finSeq, t, c.nextStep(a), a)
 }
 
 // finProven reports whether seg, from peer d, acknowledges one more than
