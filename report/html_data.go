@@ -351,10 +351,7 @@ func writeJSON(buf *bytes.Buffer, v any) {
 
 // appendJSONString appends s as a JSON string with <, > and & escaped (as
 // encoding/json does), for the same reason.
-func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string cannot fail
-	return append(b, q...)
-}
+func appendJSONString(b []byte, s string) []byte { return appendQuoted(b, s, true) }
 
 func appendInt(b []byte, v int) []byte     { return strconv.AppendInt(append(b, ','), int64(v), 10) }
 func appendInt64(b []byte, v int64) []byte { return strconv.AppendInt(append(b, ','), v, 10) }

@@ -47,7 +47,7 @@ func (j *jsonWriter) End(c *analyze.Conn) {
 		j.buf.WriteString(",\n")
 	}
 	j.n++
-	j.must(encodeJSON(&j.buf, NewRecord(c, j.opts.Timeline)))
+	j.appendRecord(c)
 	j.flush()
 }
 
@@ -129,7 +129,7 @@ func (j *jsonlWriter) End(c *analyze.Conn) {
 		}
 	}
 	j.t.add(c)
-	j.must(encodeJSON(&j.buf, NewRecord(c, j.opts.Timeline)))
+	j.appendRecord(c)
 	j.buf.WriteByte('\n')
 	j.flush()
 }

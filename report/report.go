@@ -164,6 +164,13 @@ type base struct {
 	// id (Options.Live), to say at End where the final value differs
 	streamed map[uint64][]streamedFinding
 	clock    time.Time // the latest capture time printed (Options.Live)
+	rec      []byte    // scratch of appendRecord
+}
+
+// appendRecord writes c's record (json, jsonl) to the buffer.
+func (b *base) appendRecord(c *analyze.Conn) {
+	b.rec = appendRecord(b.rec[:0], c, b.opts.Timeline)
+	b.buf.Write(b.rec)
 }
 
 // streamedFinding is what a live line said of a finding.
