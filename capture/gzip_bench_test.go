@@ -18,16 +18,7 @@ import (
 // stream buffer size. cpu-ns/op is the process's CPU time, which a shared
 // machine's load does not inflate as it does ns/op.
 func BenchmarkGunzip(b *testing.B) {
-	fs := testFrames(b)
-	var frames [][]byte
-	for range 500 {
-		frames = append(frames, datas(fs)...)
-	}
-	data := writePcap(b, layers.LinkTypeEthernet, frames, false)
-	var zb bytes.Buffer
-	zw := stdgzip.NewWriter(&zb)
-	zw.Write(data)
-	zw.Close()
+	data, zb := gzippedPcap(b)
 	buf := make([]byte, streamBuf)
 	run := func(b *testing.B, open func(io.Reader) (io.Reader, error)) {
 		b.ReportAllocs()
@@ -55,16 +46,7 @@ func BenchmarkGunzip(b *testing.B) {
 
 // BenchmarkReaderGzip reads a gzip-compressed pcap through the Reader.
 func BenchmarkReaderGzip(b *testing.B) {
-	fs := testFrames(b)
-	var frames [][]byte
-	for range 500 {
-		frames = append(frames, datas(fs)...)
-	}
-	data := writePcap(b, layers.LinkTypeEthernet, frames, false)
-	var zb bytes.Buffer
-	zw := stdgzip.NewWriter(&zb)
-	zw.Write(data)
-	zw.Close()
+	data, zb := gzippedPcap(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	var seg Segment
@@ -91,4 +73,20 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gzippedPcap returns a pcap of 500 copies of the test frames and its gzip
+// compression, the input of the gzip benchmarks.
+func gzippedPcap(b *testing.B) (data []byte, zb *bytes.Buffer) {
+	fs := testFrames(b)
+	var frames [][]byte
+	for range 500 {
+		frames = append(frames, datas(fs)...)
+	}
+	data = writePcap(b, layers.LinkTypeEthernet, frames, false)
+	zb = new(bytes.Buffer)
+	zw := stdgzip.NewWriter(zb)
+	zw.Write(data)
+	zw.Close()
+	return data, zb
 }
