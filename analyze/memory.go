@@ -6,17 +6,19 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
-// ConnCost is what one tracked connection holds on the heap, in bytes: its
-// entry in the table's slab (no allocation of its own, so no malloc header
-// and no size-class rounding) and its slot in the table's map of keys to
-// refs. BenchmarkConnCost measures the real figure: 1,737 B per connection
-// with 100,000 open, 1,748 B with 1,000,000 (Go 1.26, amd64), against
-// 1,704 here. What few connections need (findings, the timeline, the SYNs
-// after the first) is out of line (connMore) and not counted here. The
-// entry holds no pointer, so the garbage collector never scans the slab.
-// The process needs more than the live heap: with GOGC=100 the runtime lets
-// garbage grow to as much again before it collects, which the commands
-// avoid by telling the runtime the memory budget (debug.SetMemoryLimit).
+// ConnCost is what one tracked connection holds, in bytes: its entry in
+// the table's slab (no allocation of its own, so no malloc header and no
+// size-class rounding) and its slot in the table's map of keys to refs.
+// BenchmarkConnCost measures the real figure: 1,737 B per connection with
+// 100,000 open, 1,622 B with 1,000,000 (Go 1.26, amd64), against 1,704
+// here. What few connections need (findings, the timeline, the SYNs after
+// the first) is out of line (connMore) and not counted here. The entry
+// holds no pointer, so on Linux the slab is mapped outside the Go heap
+// (reassembly.MappedBytes): the garbage collector neither scans it nor
+// counts it in its heap goal, so GOGC=100 does not double it. The rest of
+// the heap would grow to twice its live size between collections, which
+// the commands bound by telling the runtime the memory budget
+// (debug.SetMemoryLimit).
 var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + 2*(unsafe.Sizeof(reassembly.Key{})+unsafe.Sizeof(uint32(0))))
 
 // stepCost is one timeline step; heldCost one record waiting for TIME_WAIT

@@ -105,14 +105,19 @@ func (c *Conn[T]) Reuses(seg *capture.Segment) bool {
 }
 
 // Table maps keys to connections. Its entries live in chunks that never
-// move (so a *Conn stays valid while it is in the table), addressed by a
-// ref: chunk<<chunkShift | index, plus one so that 0 means none. The map
-// holds refs, not pointers. The zero value is not usable; call NewTable.
+// move (so a *Conn stays valid while it is in the table and the table is
+// reachable), addressed by a ref: chunk<<chunkShift | index, plus one so
+// that 0 means none; where the entries hold no pointer the chunks are
+// outside the Go heap (see slab.go). The map holds refs, not pointers. The
+// zero value is not usable; call NewTable.
 type Table[T any] struct {
 	m          map[Key]uint32
 	chunks     [][]Conn[T] // chunk k holds up to min(firstChunk<<k, maxChunk) entries
+	live       []uint32    // entries in use, by chunk
 	free       []uint32    // refs of removed entries, for reuse
 	head, tail uint32
+	mem        *regions // the chunks mapped outside the Go heap; nil when none can be
+	emptied    []uint32 // chunks whose last entry was removed since the last Insert
 }
 
 // Chunk sizes: a small table stays small, a large one grows by chunks of
@@ -128,7 +133,9 @@ func NewTable[T any](hint int) *Table[T] {
 	if hint <= 0 || hint > 1<<16 {
 		hint = 1 << 10
 	}
-	return &Table[T]{m: make(map[Key]uint32, hint)}
+	t := &Table[T]{m: make(map[Key]uint32, hint)}
+	t.initSlab()
+	return t
 }
 
 // at returns the entry of ref (not 0).
@@ -153,7 +160,11 @@ func (t *Table[T]) Lookup(k Key) *Conn[T] {
 // is the client; the receiver of a SYN-ACK is the client; otherwise port
 // heuristics decide and RolesGuessed is set.
 func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
+	if len(t.emptied) > 0 {
+		t.discardEmpty()
+	}
 	ref := t.alloc()
+	t.live[(ref-1)>>chunkShift]++
 	c := t.at(ref)
 	*c = Conn[T]{Key: k, ref: ref}
 	_, srcHi := KeyFrom(seg.Src, seg.Dst)
@@ -187,7 +198,8 @@ func (t *Table[T]) alloc() uint32 {
 	k := len(t.chunks) - 1
 	if k < 0 || len(t.chunks[k]) == cap(t.chunks[k]) {
 		k++
-		t.chunks = append(t.chunks, make([]Conn[T], 0, min(firstChunk<<min(k, chunkShift), maxChunk)))
+		t.chunks = append(t.chunks, t.newChunk(min(firstChunk<<min(k, chunkShift), maxChunk)))
+		t.live = append(t.live, 0)
 	}
 	ch := &t.chunks[k]
 	*ch = (*ch)[:len(*ch)+1]
@@ -236,6 +248,10 @@ func (t *Table[T]) Remove(c *Conn[T]) {
 	delete(t.m, c.Key)
 	t.unlink(c)
 	t.free = append(t.free, c.ref)
+	k := (c.ref - 1) >> chunkShift
+	if t.live[k]--; t.live[k] == 0 && t.mem != nil && t.mem.chunk[k] != nil {
+		t.emptied = append(t.emptied, k)
+	}
 }
 
 // Range calls fn for each connection, oldest activity first, until fn returns

@@ -1,0 +1,134 @@
+package reassembly
+
+import (
+	"net/netip"
+	"reflect"
+	"runtime"
+	"testing"
+
+	"github.com/tcpflow-check/tcpflow-check/capture"
+)
+
+// fill inserts n connections (SYNs from distinct clients, the first from
+// client number from) into t and returns their keys.
+func fill[T any](t *Table[T], from, n int) []Key {
+	server := netip.MustParseAddrPort("198.19.0.1:80")
+	seg := capture.Segment{Dst: server, Flags: capture.SYN}
+	keys := make([]Key, n)
+	for j := range n {
+		i := from + j
+		seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+		keys[j] = KeyOf(seg.Src, seg.Dst)
+		t.Insert(keys[j], &seg)
+	}
+	return keys
+}
+
+type payload struct{ v [32]uint64 }
+
+// TestSlabOffHeap: a table of pointer-free entries keeps its large chunks
+// outside the Go heap, finds every connection there, and hands an emptied
+// chunk's pages back at the next Insert (not before: a removed entry stays
+// readable until then).
+func TestSlabOffHeap(t *testing.T) {
+	if !canMap {
+		t.Skip("no anonymous mappings on this platform")
+	}
+	before := MappedBytes()
+	tab := NewTable[payload](0)
+	keys := fill(tab, 0, 3*maxChunk)
+	if tab.mem == nil || MappedBytes() <= before {
+		t.Fatalf("no chunk mapped outside the Go heap (mem %v, %d bytes mapped)", tab.mem != nil, MappedBytes()-before)
+	}
+	for _, k := range keys {
+		c := tab.Lookup(k)
+		if c == nil || c.Key != k {
+			t.Fatalf("lookup of %v: %v", k, c)
+		}
+		c.Data.v[7] = 42
+	}
+	// Empty the last chunk (mapped, full size).
+	last := len(tab.chunks) - 1
+	if tab.mem.chunk[last] == nil {
+		t.Fatalf("chunk %d is on the Go heap", last)
+	}
+	var removed []*Conn[payload]
+	for _, k := range keys {
+		if c := tab.Lookup(k); int((c.ref-1)>>chunkShift) == last {
+			tab.Remove(c)
+			removed = append(removed, c)
+		}
+	}
+	for _, c := range removed {
+		if c.Data.v[7] != 42 {
+			t.Fatalf("a removed entry was cleared before the next Insert")
+		}
+	}
+	fill(tab, len(keys), 1)
+	cleared := 0
+	for _, c := range removed {
+		if c.inTable {
+			continue // the one just inserted
+		}
+		if c.Data.v[7] == 0 && c.Key == (Key{}) {
+			cleared++
+		}
+	}
+	if cleared != len(removed)-1 {
+		t.Errorf("%d of %d entries of the emptied chunk read as zeros after Insert, want all but the reused one", cleared, len(removed)-1)
+	}
+	if got := tab.Len(); got != len(keys)-len(removed)+1 {
+		t.Errorf("Len %d", got)
+	}
+}
+
+// TestSlabPointers: entries that hold a pointer stay on the Go heap, where
+// the garbage collector sees what they point to.
+func TestSlabPointers(t *testing.T) {
+	tab := NewTable[*payload](0)
+	keys := fill(tab, 0, maxChunk)
+	if tab.mem != nil {
+		t.Fatal("entries with pointers are mapped outside the Go heap")
+	}
+	tab.Lookup(keys[0]).Data = &payload{}
+	runtime.GC()
+	if tab.Lookup(keys[0]).Data == nil {
+		t.Fatal("lost the pointer")
+	}
+	for _, ty := range []any{struct{ a [2]int }{}, [0]*int{}, Key{}, Half{}} {
+		if hasPointers(reflectType(ty)) {
+			t.Errorf("%T has no pointer", ty)
+		}
+	}
+	for _, ty := range []any{struct{ s string }{}, [1][]int{}, struct{ m map[int]int }{}} {
+		if !hasPointers(reflectType(ty)) {
+			t.Errorf("%T has a pointer", ty)
+		}
+	}
+}
+
+// TestSlabReleased: a dropped table unmaps its chunks once the garbage
+// collector finds it unreachable.
+func TestSlabReleased(t *testing.T) {
+	if !canMap {
+		t.Skip("no anonymous mappings on this platform")
+	}
+	before := MappedBytes()
+	func() {
+		tab := NewTable[payload](0)
+		fill(tab, 0, 2*maxChunk)
+		if MappedBytes() <= before {
+			t.Fatal("nothing mapped")
+		}
+	}()
+	for range 100 {
+		runtime.GC()
+		runtime.Gosched()
+		if MappedBytes() <= before {
+			return
+		}
+	}
+	t.Errorf("%d bytes still mapped after the table was dropped", MappedBytes()-before)
+}
+
+func reflectType(v any) reflect.Type { return reflect.TypeOf(v) }
