@@ -44,9 +44,13 @@ type Analyzer struct {
 	// timers holds the open connections by their next deadline; a
 	// connection's seq is the entry of its latest segment, the table's
 	// activity order, which sweeps keep.
-	timers timerHeap[connRef]
+	timers timerHeap[*reassembly.Conn[conn]]
 	due    []*reassembly.Conn[conn] // scratch of sweep
 	dueH   []*heldRec               // scratch of releaseHeld
+	// sweeps counts the sweeps, swept is the capture time of the latest
+	// (conn.catchUp).
+	sweeps uint32
+	swept  int64
 
 	// more holds what few connections need out of line (conn.more).
 	more moreSlab
@@ -127,8 +131,11 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	}
 	key, srcHi := reassembly.KeyFrom(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
-	if rc != nil && t < rc.Last {
-		seg, t = monotonic(seg, rc.Last), rc.Last
+	if rc != nil {
+		rc.Data.catchUp(rc, a)
+		if t < rc.Last {
+			seg, t = monotonic(seg, rc.Last), rc.Last
+		}
 	}
 	var reused *reassembly.Conn[conn]
 	if rc != nil && rc.Reuses(seg) {
@@ -174,6 +181,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 		}
 		rc.Data.id = id
 		rc.Data.seq = a.entry
+		rc.Data.judged = a.sweeps
 		if reused != nil || heldPrev != nil {
 			rc.Data.noteReuse(prev, seg, 2*a.cfg.MSL, a)
 		}
@@ -274,9 +282,21 @@ func (a *Analyzer) sweep(final bool) {
 		}
 		return
 	}
+	// A connection judged in this sweep is first brought to the previous
+	// one, as it would have been judged there.
+	prev := a.swept
+	a.sweeps++
+	a.swept = a.now
 	for _, rc := range a.dueConns() {
 		c := &rc.Data
 		a.pos = Pos{Entry: a.entry, Phase: phaseDue, A: c.seq}
+		if c.judged != a.sweeps {
+			stale := c.judged != a.sweeps-1
+			c.judged = a.sweeps
+			if stale && len(c.findings(a)) > 0 {
+				c.judge(rc, prev, false, a)
+			}
+		}
 		if since(a.now, rc.Last) >= a.cfg.IdleTimeout {
 			a.evict(rc, endedIdle)
 			continue
@@ -321,7 +341,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	a.tab.Remove(rc)
 	hp := &h
 	hp.seq = a.pos
-	a.held.fix(hp)
+	a.held.set(hp, &hp.tslot, hp.until)
 	a.heldKey[h.key] = hp
 }
 
@@ -347,7 +367,7 @@ func (a *Analyzer) release(h *heldRec, closed bool) {
 	}
 	h.done = true
 	a.heldBytes -= h.cost
-	a.held.remove(h)
+	a.held.remove(&h.tslot)
 	if a.heldKey[h.key] == h {
 		delete(a.heldKey, h.key)
 	}

@@ -120,10 +120,9 @@ type connMore struct {
 type conn struct {
 	id uint64
 
-	// the connection's place in Analyzer.timers: its key (a lower bound of
-	// its next deadline, ns of capture time), index+1 in the heap, and the
-	// activity order
-	tkey  int64
+	// the activity order, and (below) the connection's place in
+	// Analyzer.timers: index+1 in the heap, whose key is a lower bound of
+	// its next deadline
 	seq   uint64
 	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
 	z     zeek.Tracker
@@ -142,6 +141,7 @@ type conn struct {
 
 	clientISNs   [4]uint32
 	badSynAckAck uint32 // the ack of a SYN-ACK with an unacceptable one
+	judged       uint32 // Analyzer.sweeps when last looked at (conn.catchUp)
 	nISN         uint8
 	endedEarly   endReason // why tracking stops early, set before the last judge
 

@@ -10,7 +10,7 @@ import (
 // the table's slab (no allocation of its own, so no malloc header and no
 // size-class rounding) and its slot in the table's map of keys to refs.
 // BenchmarkConnCost measures the real figure: 1,737 B per connection with
-// 100,000 open, 1,622 B with 1,000,000 (Go 1.26, amd64), against 1,704
+// 100,000 open, 1,622 B with 1,000,000 (Go 1.26, amd64), against 1,696
 // here. What few connections need (findings, the timeline, the SYNs after
 // the first) is out of line (connMore) and not counted here. The entry
 // holds no pointer, so on Linux the slab is mapped outside the Go heap

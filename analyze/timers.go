@@ -13,62 +13,69 @@ import (
 // capture time (nanoseconds), so that a sweep looks only at the connections
 // whose next deadline has come instead of judging every open connection
 // every second. A connection's key is a lower bound of the earliest
-// capture time at which a sweep could change anything about it (see
-// conn.due); a segment moves the key only when it brings the deadline
-// forward, so the steady per-segment path does not touch the heap. A key
-// that has come but is found too early (the idle deadline moved on) is
-// re-keyed without judging. The index lives in the element (no allocation
-// per timer).
+// capture time at which a sweep could change anything about it but the
+// duration of a finding still under way (see conn.due; those durations are
+// caught up lazily, conn.catchUp); a segment moves the key only when it
+// brings the deadline forward, so the steady per-segment path does not
+// touch the heap. A key that has come but is found too early (the idle
+// deadline moved on) is re-keyed without judging. The heap keeps each key
+// beside its element, so sifting reads only the heap's array; the element
+// keeps its index (no allocation per timer).
 
 // never is the key of a connection with no deadline.
 const never = math.MaxInt64
 
-// timed is an element of a timerHeap: it keeps its own key and position.
-type timed interface {
-	comparable
-	heapKey() int64
-	heapSlot() *int32 // index+1 in the heap, 0 when not in it
+// timerEntry is a place in a timerHeap: the key, the element, and where
+// the element keeps its index+1 in the heap (0 when not in it).
+type timerEntry[T any] struct {
+	key  int64
+	slot *int32
+	x    T
 }
 
 // timerHeap is a 4-ary min-heap of elements by their key.
-type timerHeap[T timed] struct {
-	a []T
+type timerHeap[T any] struct {
+	a []timerEntry[T]
 }
 
 func (h *timerHeap[T]) len() int { return len(h.a) }
 
-// min returns the element with the smallest key; the heap must not be empty.
-func (h *timerHeap[T]) min() T { return h.a[0] }
+// min returns the element with the smallest key and the key; the heap
+// must not be empty.
+func (h *timerHeap[T]) min() (T, int64) { return h.a[0].x, h.a[0].key }
 
-// fix puts x in the heap, or moves it to where its (changed) key belongs.
-func (h *timerHeap[T]) fix(x T) {
-	s := x.heapSlot()
-	if *s == 0 {
-		h.a = append(h.a, x)
-		*s = int32(len(h.a))
+// key returns the key of the element whose index is in slot (in the heap).
+func (h *timerHeap[T]) key(slot *int32) int64 { return h.a[*slot-1].key }
+
+// set puts x (its index kept in slot) in the heap with key, or moves it
+// to where its new key belongs.
+func (h *timerHeap[T]) set(x T, slot *int32, key int64) {
+	if *slot == 0 {
+		h.a = append(h.a, timerEntry[T]{key: key, slot: slot, x: x})
+		*slot = int32(len(h.a))
 		h.up(len(h.a) - 1)
 		return
 	}
-	i := int(*s - 1)
+	i := int(*slot - 1)
+	h.a[i].key = key
 	if !h.up(i) {
 		h.down(i)
 	}
 }
 
-// remove takes x out of the heap, if it is in it.
-func (h *timerHeap[T]) remove(x T) {
-	s := x.heapSlot()
-	if *s == 0 {
+// remove takes the element whose index is in slot out of the heap, if it
+// is in it.
+func (h *timerHeap[T]) remove(slot *int32) {
+	if *slot == 0 {
 		return
 	}
-	i, last := int(*s-1), len(h.a)-1
-	*s = 0
+	i, last := int(*slot-1), len(h.a)-1
+	*slot = 0
 	if i != last {
 		h.a[i] = h.a[last]
-		*h.a[i].heapSlot() = int32(i + 1)
+		*h.a[i].slot = int32(i + 1)
 	}
-	var zero T
-	h.a[last] = zero
+	h.a[last] = timerEntry[T]{}
 	h.a = h.a[:last]
 	if i != last {
 		if !h.up(i) {
@@ -77,72 +84,63 @@ func (h *timerHeap[T]) remove(x T) {
 	}
 }
 
-// up moves element i towards the root while its key is smaller than its
+// up moves entry i towards the root while its key is smaller than its
 // parent's; it reports whether it moved.
 func (h *timerHeap[T]) up(i int) bool {
-	x, k, moved := h.a[i], h.a[i].heapKey(), false
+	e, moved := h.a[i], false
 	for i > 0 {
 		p := (i - 1) / 4
-		if h.a[p].heapKey() <= k {
+		if h.a[p].key <= e.key {
 			break
 		}
 		h.a[i] = h.a[p]
-		*h.a[i].heapSlot() = int32(i + 1)
+		*h.a[i].slot = int32(i + 1)
 		i, moved = p, true
 	}
-	h.a[i] = x
-	*x.heapSlot() = int32(i + 1)
+	h.a[i] = e
+	*e.slot = int32(i + 1)
 	return moved
 }
 
-// down moves element i away from the root while a child's key is smaller.
+// down moves entry i away from the root while a child's key is smaller.
 func (h *timerHeap[T]) down(i int) {
-	x, k, n := h.a[i], h.a[i].heapKey(), len(h.a)
+	e, n := h.a[i], len(h.a)
 	for {
 		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		m, mk := c, h.a[c].heapKey()
+		m, mk := c, h.a[c].key
 		for j := c + 1; j < c+4 && j < n; j++ {
-			if jk := h.a[j].heapKey(); jk < mk {
+			if jk := h.a[j].key; jk < mk {
 				m, mk = j, jk
 			}
 		}
-		if mk >= k {
+		if mk >= e.key {
 			break
 		}
 		h.a[i] = h.a[m]
-		*h.a[i].heapSlot() = int32(i + 1)
+		*h.a[i].slot = int32(i + 1)
 		i = m
 	}
-	h.a[i] = x
-	*x.heapSlot() = int32(i + 1)
+	h.a[i] = e
+	*e.slot = int32(i + 1)
 }
-
-// connRef is an open connection's element in Analyzer.timers.
-type connRef struct{ rc *reassembly.Conn[conn] }
-
-func (r connRef) heapKey() int64    { return r.rc.Data.tkey }
-func (r connRef) heapSlot() *int32  { return &r.rc.Data.tslot }
-func (h *heldRec) heapKey() int64   { return h.until }
-func (h *heldRec) heapSlot() *int32 { return &h.tslot }
 
 // schedule brings rc's key in the heap in line with its next deadline
 // after a segment: the key only ever moves forward in time lazily (when it
 // comes due), but at once when the deadline came earlier.
 func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
-	d := c.due(rc, a.now, a)
-	if c.tslot != 0 && c.tkey <= d {
+	d := c.due(rc, a)
+	if c.tslot != 0 && a.timers.key(&c.tslot) <= d {
 		return
 	}
-	c.tkey = d
-	a.timers.fix(connRef{rc})
+	a.timers.set(rc, &c.tslot, d)
 }
 
 // unschedule takes rc out of the heap before it leaves the table.
-func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(connRef{rc}) }
+func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(&rc.Data.tslot) }
 
 // dueConns collects, in activity order (the order of the table, as the
 // sweep over all connections had), the connections whose deadline has come
@@ -151,18 +149,17 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 	now := a.now
 	a.due = a.due[:0]
 	for a.timers.len() > 0 {
-		r := a.timers.min()
-		c := &r.rc.Data
-		if c.tkey > now {
+		rc, key := a.timers.min()
+		if key > now {
 			break
 		}
-		if d := c.due(r.rc, a.now, a); d > now {
-			c.tkey = d
-			a.timers.fix(r)
+		c := &rc.Data
+		if d := c.due(rc, a); d > now {
+			a.timers.set(rc, &c.tslot, d)
 			continue
 		}
-		a.timers.remove(r)
-		a.due = append(a.due, r.rc)
+		a.timers.remove(&c.tslot)
+		a.due = append(a.due, rc)
 	}
 	slices.SortFunc(a.due, func(x, y *reassembly.Conn[conn]) int { return cmp.Compare(x.Data.seq, y.Data.seq) })
 	return a.due
@@ -173,11 +170,11 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 func (a *Analyzer) dueHeld(all bool) []*heldRec {
 	a.dueH = a.dueH[:0]
 	for a.held.len() > 0 {
-		h := a.held.min()
-		if !all && h.until > a.now {
+		h, until := a.held.min()
+		if !all && until > a.now {
 			break
 		}
-		a.held.remove(h)
+		a.held.remove(&h.tslot)
 		a.dueH = append(a.dueH, h)
 	}
 	slices.SortFunc(a.dueH, func(x, y *heldRec) int { return x.seq.Compare(y.seq) })
@@ -185,12 +182,14 @@ func (a *Analyzer) dueHeld(all bool) []*heldRec {
 }
 
 // due returns the earliest capture time (ns) at which judging the
-// connection between segments could change anything: a waiting condition
-// reaching its timeout, a finding of one whose duration is still growing
-// (then now: every sweep updates it, as it always did), the close linger,
-// or the idle timeout. It mirrors judge's non-final part and over; being
-// early is harmless (judging changes nothing then), being late is not.
-func (c *conn) due(rc *reassembly.Conn[conn], now int64, a *Analyzer) int64 {
+// connection between segments could change anything but the duration of a
+// finding whose condition is still under way: a waiting condition reaching
+// its timeout, the close linger, or the idle timeout. It mirrors judge's
+// non-final part and over; being early is harmless (judging changes
+// nothing then), being late is not. The durations that grow with the
+// capture clock are brought to the latest sweep when the connection is
+// next looked at (conn.catchUp), not by judging it at every sweep.
+func (c *conn) due(rc *reassembly.Conn[conn], a *Analyzer) int64 {
 	cfg := &a.cfg
 	d := int64(never)
 	at := func(t int64, after time.Duration) {
@@ -206,35 +205,38 @@ func (c *conn) due(rc *reassembly.Conn[conn], now int64, a *Analyzer) int64 {
 	if client.finAcked && server.finAcked {
 		at(max(client.finAckTime, server.finAckTime), cfg.CloseLinger)
 	}
-	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream && !c.answered {
-		if c.slot(a, slotSynUnanswered) != 0 {
-			return now
-		}
+	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream && !c.answered && c.slot(a, slotSynUnanswered) == 0 {
 		at(client.syn.time, cfg.HandshakeTimeout)
 	}
-	if c.synackValid && !c.midstream && !c.simOpen && !c.hsDone {
-		if c.slot(a, slotMissingAck) != 0 {
-			return now
-		}
+	if c.synackValid && !c.midstream && !c.simOpen && !c.hsDone && c.slot(a, slotMissingAck) == 0 {
 		at(c.synackTime, cfg.HandshakeTimeout)
 	}
 	for i := range c.p {
 		x, o := &c.p[i], &c.p[i^1]
-		if o.finAcked && x.quiet.on {
-			if c.slot(a, slotHalfClose+i) != 0 {
-				return now
-			}
+		if o.finAcked && x.quiet.on && c.slot(a, slotHalfClose+i) == 0 {
 			at(x.quiet.since, cfg.HalfCloseTimeout)
 		}
-		if x.zero.on {
-			if c.slot(a, slotZeroWindow+i) != 0 {
-				return now
-			}
+		if x.zero.on && c.slot(a, slotZeroWindow+i) == 0 {
 			at(x.zero.since, cfg.ZeroWindowTimeout)
-		}
-		if x.finSent && !x.finAcked && !o.rstSent && !x.rstSent && c.slot(a, slotFinUnacked+i) != 0 {
-			return now
 		}
 	}
 	return d
+}
+
+// catchUp brings c to where the sweeps since it was last looked at would
+// have left it: every sweep used to judge a connection whose finding was
+// still growing, so a finding's duration reads as of the latest sweep
+// until a segment (or the end) judges the connection again — and stays
+// there when the condition ends without such a judgement (an RST cutting
+// a FIN's wait short). Judging at the latest sweep alone does what judging
+// at each did: between segments only those durations change, and no
+// deadline passed unjudged (a due connection was judged in its sweep).
+func (c *conn) catchUp(rc *reassembly.Conn[conn], a *Analyzer) {
+	if c.judged == a.sweeps {
+		return
+	}
+	c.judged = a.sweeps
+	if len(c.findings(a)) > 0 && !c.finalized {
+		c.judge(rc, a.swept, false, a)
+	}
 }

@@ -31,6 +31,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 	if c.finalized {
 		return
 	}
+	c.catchUp(rc, a)
 	if final {
 		c.settleEnd(a)
 	}
