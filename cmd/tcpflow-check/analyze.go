@@ -136,7 +136,9 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
 		}
-		w, err := report.NewWriter(*format, e.stdout, opts)
+		out, closeOut := newOutput(e.stdout)
+		defer closeOut()
+		w, err := report.NewWriter(*format, out, opts)
 		if err != nil {
 			return &usageError{msg: err.Error()}
 		}
@@ -156,8 +158,8 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 			return readErr // one error on stderr, no empty report on stdout
 		}
 		sum := summarize(inputs, an, time.Since(start))
-		if err := w.Close(sum); err != nil {
-			return fmt.Errorf("writing output: %w", err)
+		if err := closeReport(w, sum, closeOut); err != nil {
+			return err
 		}
 		if in := &inputs[len(inputs)-1]; in.Interrupted != "" { // readSet reports one input at least
 			fmt.Fprintf(e.stderr, "tcpflow-check: %s while reading %s, after %d packets: the report covers what was read\n",
@@ -217,6 +219,7 @@ func readSet(e *env, names []string, cfg *capture.Config, an engine, continuous 
 			continue
 		}
 		r.SetInput(i)
+		sr.onIdle(func() { syncEngine(an) })
 		if !continuous {
 			an.SetInput(name)
 		}

@@ -146,6 +146,7 @@ type stopReader struct {
 	buf    []byte        // the current chunk's buffer, to recycle
 	err    error         // sticky: the source's error (after its data) or errReadInterrupted
 	drain  time.Time     // when draining after the interrupt ends at the latest
+	idle   func()        // called before Read waits for the source (onIdle)
 }
 
 type chunk struct {
@@ -231,10 +232,27 @@ func (s *stopReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// onIdle makes Read call fn each time it is about to wait for the source:
+// the reader of a pipe hands on what it holds (workers' batches) while the
+// writer is quiet. Nothing happens for a nil s.
+func (s *stopReader) onIdle(fn func()) {
+	if s != nil {
+		s.idle = fn
+	}
+}
+
 // next waits for the next chunk; false means the interrupt came and the
 // source has been quiet since (or draining took too long).
 func (s *stopReader) next() (chunk, bool) {
 	if s.drain.IsZero() {
+		select {
+		case c := <-s.chunks:
+			return c, true
+		default:
+		}
+		if s.idle != nil {
+			s.idle()
+		}
 		select {
 		case c := <-s.chunks:
 			return c, true

@@ -170,7 +170,9 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 		}
 	}
 
-	w, err := report.NewWriter(o.format, e.stdout, &o.report)
+	out, closeOut := newOutput(e.stdout)
+	defer closeOut()
+	w, err := report.NewWriter(o.format, out, &o.report)
 	if err != nil {
 		return &usageError{msg: err.Error()}
 	}
@@ -210,8 +212,8 @@ func runLive(ctx context.Context, e *env, o *liveOptions) error {
 	in := report.Input{Name: o.iface, Stats: cs, Err: readErr}
 	sum := &report.Summary{Schema: report.Schema, Inputs: []report.Input{in}, Capture: cs,
 		Analysis: *an.Stats(), Elapsed: time.Since(start)}
-	if err := w.Close(sum); err != nil {
-		return fmt.Errorf("writing output: %w", err)
+	if err := closeReport(w, sum, closeOut); err != nil {
+		return err
 	}
 	if lost := cs.Dropped + cs.IfDropped; lost > 0 {
 		fmt.Fprintf(e.stderr, "tcpflow-check: warning: %d packets were lost (%d dropped by the kernel, %d by the interface): "+
@@ -246,9 +248,6 @@ func (t teeSink) End(c *analyze.Conn) {
 	t[1].End(c)
 }
 
-// syncer is an engine that holds segments in batches (shard.Analyzer).
-type syncer interface{ Sync() }
-
 // captureLoop feeds segments to an until the capture is told to stop. It
 // advances the capture clock every liveTick when the wire is quiet.
 func captureLoop(ctx context.Context, lv *capture.Live, an engine, exp *metrics.Exporter, o *liveOptions, start time.Time) error {
@@ -272,9 +271,7 @@ func captureLoop(ctx context.Context, lv *capture.Live, an engine, exp *metrics.
 			}
 		case errors.Is(err, capture.ErrTimeout):
 			// The wire is quiet: what workers hold in a batch comes out now.
-			if s, ok := an.(syncer); ok {
-				s.Sync()
-			}
+			syncEngine(an)
 		default:
 			if errors.Is(err, io.EOF) {
 				return nil

@@ -55,3 +55,15 @@ func (w *workersFlag) newEngine(cfg *analyze.Config, sink analyze.Sink) (engine,
 	}
 	return analyze.New(cfg, sink), func() {}
 }
+
+// syncer is an engine that holds segments in batches (shard.Analyzer).
+type syncer interface{ Sync() }
+
+// syncEngine hands the Sink what an holds in batches, if it batches: the
+// input is quiet (a live wire, a pipe), and who watches the output should
+// see what the segments so far made.
+func syncEngine(an engine) {
+	if s, ok := an.(syncer); ok {
+		s.Sync()
+	}
+}
