@@ -19,7 +19,7 @@ import (
 // machine's load does not inflate as it does ns/op.
 func BenchmarkGunzip(b *testing.B) {
 	data, zb := gzippedPcap(b)
-	buf := make([]byte, streamBuf)
+	buf := make([]byte, streamSize)
 	run := func(b *testing.B, open func(io.Reader) (io.Reader, error)) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))

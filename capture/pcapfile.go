@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,39 +56,76 @@ func corruptf(what, format string, args ...any) *formatError {
 	return &formatError{what: what, msg: fmt.Sprintf(format, args...)}
 }
 
-// stream reads the bytes of a capture, counting them, into one buffer it
-// reuses. The buffer never grows past what the caller asks for, and callers
-// ask only for lengths they have bounded.
+// stream reads the bytes of a capture in large reads into one buffer of
+// its own and hands out slices of it: a packet's bytes are copied once,
+// by the read that brings them in (out of the page cache, or out of the
+// gzip decompressor), and never again. Every length asked for is bounded
+// by the caller; none exceeds the buffer, which never grows.
 type stream struct {
-	br  *bufio.Reader
-	off int64 // bytes consumed
-	buf []byte
+	rd   io.Reader
+	buf  []byte // buf[r:w] is read and not yet consumed
+	r, w int
+	off  int64 // bytes consumed
 }
 
-// read returns the next n bytes, valid until the next read. Fewer bytes is
-// io.ErrUnexpectedEOF, none at all with atStart is io.EOF.
+// streamSize is a stream's buffer: four maximum-length packets, so that
+// each read brings in many packets and the bytes of a packet that straddles
+// the buffer's end, moved to its start, are few.
+const streamSize = 4 * maxSnapLen
+
+func newStream(rd io.Reader) stream { return stream{rd: rd, buf: make([]byte, streamSize)} }
+
+// fill makes at least n ≤ len(buf) unconsumed bytes available in
+// buf[r:w], moving what is left to the start of the buffer and reading as
+// much as fits. It invalidates every slice handed out before. Its error
+// is the reader's (io.EOF when the input ended first).
+func (s *stream) fill(n int) error {
+	if s.r > 0 {
+		s.w = copy(s.buf, s.buf[s.r:s.w])
+		s.r = 0
+	}
+	for empty := 0; s.w < n; {
+		m, err := s.rd.Read(s.buf[s.w:])
+		s.w += m
+		switch {
+		case s.w >= n:
+			return nil
+		case err != nil:
+			return err
+		case m > 0:
+			empty = 0
+		default:
+			if empty++; empty == 100 { // as bufio gives up on a reader that returns nothing
+				return io.ErrNoProgress
+			}
+		}
+	}
+	return nil
+}
+
+// read returns the next n bytes, valid until the next read, fixed, skip
+// or hold. Fewer bytes is io.ErrUnexpectedEOF, none at all with atStart is
+// io.EOF, as io.ReadFull has it.
 func (s *stream) read(n int, atStart bool) ([]byte, error) {
-	if cap(s.buf) < n {
-		s.buf = make([]byte, n)
+	if s.w-s.r < n {
+		if err := s.fill(n); err != nil {
+			return nil, s.short(err, atStart)
+		}
 	}
-	b := s.buf[:n]
-	m, err := io.ReadFull(s.br, b)
-	s.off += int64(m)
-	switch {
-	case err == io.EOF && atStart:
-		return nil, io.EOF
-	case err == io.EOF:
-		return nil, io.ErrUnexpectedEOF
-	}
-	return b, err
+	b := s.buf[s.r : s.r+n : s.r+n]
+	s.r += n
+	s.off += int64(n)
+	return b, nil
 }
 
-// fixed reads n ≤ len(dst) bytes into dst, which the caller owns.
-func (s *stream) fixed(dst []byte, atStart bool) error {
-	m, err := io.ReadFull(s.br, dst)
-	s.off += int64(m)
+// short consumes the bytes that did not make up a read of more, as
+// io.ReadFull would, and turns err into what read returns.
+func (s *stream) short(err error, atStart bool) error {
+	got := s.w - s.r
+	s.off += int64(got)
+	s.r = s.w
 	switch {
-	case err == io.EOF && atStart:
+	case err == io.EOF && got == 0 && atStart:
 		return io.EOF
 	case err == io.EOF:
 		return io.ErrUnexpectedEOF
@@ -97,21 +133,58 @@ func (s *stream) fixed(dst []byte, atStart bool) error {
 	return err
 }
 
-// skip discards n bytes without buffering them.
+// fixed reads n ≤ len(dst) bytes into dst, which the caller owns.
+func (s *stream) fixed(dst []byte, atStart bool) error {
+	b, err := s.read(len(dst), atStart)
+	copy(dst, b)
+	return err
+}
+
+// own reads n bytes into dst, grown to n if it must, and returns them: a
+// copy that later reads leave alone.
+func (s *stream) own(dst *[]byte, n int) ([]byte, error) {
+	if cap(*dst) < n {
+		*dst = make([]byte, n)
+	}
+	b := (*dst)[:n]
+	return b, s.fixed(b, false)
+}
+
+// hold makes the next n bytes available, so that reads and skips of up to
+// n bytes in all leave the slices they hand out valid. It reports whether
+// it could: not when n exceeds the buffer or the input ends sooner.
+func (s *stream) hold(n int64) bool {
+	if int64(s.w-s.r) >= n {
+		return true
+	}
+	return n <= int64(len(s.buf)) && s.fill(int(n)) == nil
+}
+
+// peek returns up to n ≤ len(buf) bytes without consuming them: fewer
+// only when the input ends (or fails) first.
+func (s *stream) peek(n int) []byte {
+	if s.w-s.r < n {
+		s.fill(n)
+	}
+	return s.buf[s.r:min(s.w, s.r+n)]
+}
+
+// skip discards n bytes.
 func (s *stream) skip(n int64) error {
-	for n > 0 {
-		step := min(n, 1<<30)
-		m, err := s.br.Discard(int(step))
-		s.off += int64(m)
-		n -= int64(m)
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
+	for {
+		k := min(n, int64(s.w-s.r))
+		s.r += int(k)
+		s.off += k
+		if n -= k; n == 0 {
+			return nil
 		}
-		if err != nil {
+		if err := s.fill(1); err != nil {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
 			return err
 		}
 	}
-	return nil
 }
 
 // pcapFileSource reads classic pcap: a 24-byte file header, then records of a
@@ -123,13 +196,12 @@ type pcapFileSource struct {
 	snaplen uint32
 	link    layers.LinkType
 	at      int64 // where the current record starts
-	hdr     [16]byte
 }
 
 var errPcapVersion = errors.New("pcap version")
 
-func newPcapFileSource(br *bufio.Reader) (*pcapFileSource, error) {
-	p := &pcapFileSource{s: stream{br: br}}
+func newPcapFileSource(s stream) (*pcapFileSource, error) {
+	p := &pcapFileSource{s: s}
 	var h [24]byte
 	if err := p.s.fixed(h[:], false); err != nil {
 		return nil, err
@@ -158,12 +230,13 @@ func (p *pcapFileSource) start() int64 { return p.at }
 
 func (p *pcapFileSource) next(rec *record) error {
 	p.at = p.s.off
-	if err := p.s.fixed(p.hdr[:], true); err != nil {
+	h, err := p.s.read(16, true)
+	if err != nil {
 		return err
 	}
 	o := p.order
-	sec, frac := o.Uint32(p.hdr[0:4]), int64(o.Uint32(p.hdr[4:8]))
-	caplen, length := o.Uint32(p.hdr[8:12]), o.Uint32(p.hdr[12:16])
+	sec, frac := o.Uint32(h[0:4]), int64(o.Uint32(h[4:8]))
+	caplen, length := o.Uint32(h[8:12]), o.Uint32(h[12:16])
 	// The lengths are checked before a byte of the packet is read. A record
 	// longer than the file's own snap length (but within libpcap's maximum)
 	// is read whole, as tcpdump and Wireshark do: some writers (dpkt) do not

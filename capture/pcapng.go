@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"math/bits"
 	"time"
@@ -65,13 +64,16 @@ type ngSource struct {
 	sections int
 	at       int64 // where the current block starts
 	hdr      [20]byte
+	// long holds the packet of a block too long for the stream's buffer
+	// to hold whole (one with long options).
+	long []byte
 	// stated receives what each Interface Statistics Block says: its
 	// isb_endtime (zero without one) and its own timestamp.
 	stated func(end, stamp time.Time)
 }
 
-func newNgSource(br *bufio.Reader, stated func(end, stamp time.Time)) (*ngSource, error) {
-	g := &ngSource{s: stream{br: br}, order: binary.LittleEndian, stated: stated}
+func newNgSource(s stream, stated func(end, stamp time.Time)) (*ngSource, error) {
+	g := &ngSource{s: s, order: binary.LittleEndian, stated: stated}
 	typ, length, err := g.blockHeader(false)
 	if err != nil {
 		return nil, err
@@ -369,7 +371,16 @@ func (g *ngSource) packet(typ uint32, body int64, rec *record) error {
 	case int64(caplen) > body-fixed:
 		return corruptf("block", "capture length %d exceeds the %d bytes of its block", caplen, body-fixed)
 	}
-	data, err := g.s.read(int(caplen), false)
+	// The packet is sliced from the stream's buffer when the rest of the
+	// block, trailer included, is in it: skipping the options and reading
+	// the trailer then leave the slice valid. Else it is copied out.
+	var data []byte
+	var err error
+	if g.s.hold(body - fixed + 4) {
+		data, err = g.s.read(int(caplen), false)
+	} else {
+		data, err = g.s.own(&g.long, int(caplen))
+	}
 	if err != nil {
 		return err
 	}

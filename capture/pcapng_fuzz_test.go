@@ -54,8 +54,8 @@ func FuzzPcapng(f *testing.F) {
 				break
 			}
 		}
-		if ng, ok := r.src.(*ngSource); ok && cap(ng.s.buf) > maxSnapLen {
-			t.Fatalf("a %d-byte buffer", cap(ng.s.buf))
+		if ng, ok := r.src.(*ngSource); ok && (cap(ng.s.buf) != streamSize || cap(ng.long) > maxSnapLen) {
+			t.Fatalf("a %d-byte stream buffer, a %d-byte packet buffer", cap(ng.s.buf), cap(ng.long))
 		}
 		st := r.Stats()
 		var skipped uint64

@@ -14,13 +14,10 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// Read buffers: the file is read in large reads (a quarter of the page
-// cache's pace is lost to syscalls at 64 KiB); the decompressed stream of
-// a gzip file through a smaller one, as its reads are memory copies.
-const (
-	fileBuf   = 256 << 10
-	streamBuf = 64 << 10
-)
+// rawBuf is the buffer between a gzip file and its decompressor; the
+// decompressed stream, like an uncompressed file, is read in a stream's
+// large reads (streamSize).
+const rawBuf = 256 << 10
 
 // Config tunes decoding. A nil *Config, like the zero Config, applies the
 // defaults.
@@ -58,7 +55,6 @@ type Reader struct {
 	gz     *gzip.Reader
 	raw    *countingReader // bytes of the file
 	cnt    *countingReader // bytes of the (decompressed) capture
-	br     *bufio.Reader   // over cnt; src reads through it
 	src    recordSource
 	ng     bool // pcapng (errors speak of blocks)
 	rec    record
@@ -124,20 +120,24 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	}
 	r.raw = &countingReader{r: rd}
 	r.cnt = r.raw
-	r.br = bufio.NewReaderSize(r.raw, fileBuf)
-	magic, _ := r.br.Peek(4)
+	s := newStream(r.raw)
+	magic := s.peek(4)
 	if len(magic) == 0 {
 		return nil, r.fail(0, r.emptyErr())
 	}
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(r.br)
+		// The decompressor reads the file through a bufio.Reader, which
+		// klauspost/compress reads fastest; it starts with the bytes
+		// the stream read already.
+		read := s.buf[s.r:s.w]
+		gz, err := gzip.NewReader(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(read), r.raw), rawBuf))
 		if err != nil {
 			return nil, r.fail(0, r.headerErr(err))
 		}
 		r.gz = gz
 		r.cnt = &countingReader{r: gz}
-		r.br = bufio.NewReaderSize(r.cnt, streamBuf)
-		magic, _ = r.br.Peek(4)
+		s = newStream(r.cnt)
+		magic = s.peek(4)
 		if len(magic) == 0 {
 			return nil, r.fail(0, r.emptyErr())
 		}
@@ -146,12 +146,12 @@ func newReader(rd io.Reader, name string, cfg *Config) (*Reader, error) {
 	switch f := sniff(magic); f {
 	case formatPcap:
 		var ps *pcapFileSource
-		if ps, err = newPcapFileSource(r.br); err == nil {
+		if ps, err = newPcapFileSource(s); err == nil {
 			r.src = ps
 		}
 	case formatPcapng:
 		var ns *ngSource
-		if ns, err = newNgSource(r.br, r.statedEnd); err == nil {
+		if ns, err = newNgSource(s, r.statedEnd); err == nil {
 			r.src, r.ng = ns, true
 		}
 	case formatTruncated:
