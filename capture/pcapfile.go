@@ -68,10 +68,12 @@ type stream struct {
 	off  int64 // bytes consumed
 }
 
-// streamSize is a stream's buffer: four maximum-length packets, so that
-// each read brings in many packets and the bytes of a packet that straddles
-// the buffer's end, moved to its start, are few.
-const streamSize = 4 * maxSnapLen
+// streamSize is a stream's buffer: two maximum-length packets, so that
+// every read is at least maxSnapLen bytes, while the buffer stays within
+// the core's cache as the decoder reads what the read brought in (medium
+// perf capture, Reader alone: 0.54 s of CPU at 512 KiB, 0.55 s at 1 MiB,
+// 0.63 s at 256 KiB, 0.73 s at 2 MiB).
+const streamSize = 2 * maxSnapLen
 
 func newStream(rd io.Reader) stream { return stream{rd: rd, buf: make([]byte, streamSize)} }
 
@@ -140,11 +142,11 @@ func (s *stream) fixed(dst []byte, atStart bool) error {
 	return err
 }
 
-// own reads n bytes into dst, grown to n if it must, and returns them: a
-// copy that later reads leave alone.
+// own reads n ≤ maxSnapLen bytes into dst, made maxSnapLen long the first
+// time, and returns them: a copy that later reads leave alone.
 func (s *stream) own(dst *[]byte, n int) ([]byte, error) {
 	if cap(*dst) < n {
-		*dst = make([]byte, n)
+		*dst = make([]byte, max(n, maxSnapLen))
 	}
 	b := (*dst)[:n]
 	return b, s.fixed(b, false)
