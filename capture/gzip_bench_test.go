@@ -55,14 +55,7 @@ func BenchmarkReaderGzip(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			if err := r.Next(&seg); err != nil {
-				if err != io.EOF {
-					b.Fatal(err)
-				}
-				break
-			}
-		}
+		drain(b, r, &seg)
 	}
 }
 

@@ -470,14 +470,7 @@ func BenchmarkReaderFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			if err := r.Next(&seg); err != nil {
-				if err != io.EOF {
-					b.Fatal(err)
-				}
-				break
-			}
-		}
+		drain(b, r, &seg)
 		r.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
