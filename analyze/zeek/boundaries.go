@@ -35,11 +35,11 @@ func (z *Tracker) IsReuse(fromClient bool, seg *capture.Segment) bool {
 	}
 	// IsClosed: either side has closed (ConnectionClosed ran for it).
 	if !o.didClose && !z.ep[z.side(false)].didClose {
-		if seg.Seq == uint32(co.startSeq) {
+		if seg.Seq == co.startSeq {
 			return false
 		}
 		r := &z.ep[z.side(false)]
-		if seg.Flags&capture.ACK == 0 && co.state == epSynAckSent && r.state == epInactive && seg.Seq == uint32(r.startSeq) {
+		if seg.Flags&capture.ACK == 0 && co.state == epSynAckSent && r.state == epInactive && seg.Seq == r.startSeq {
 			return false // SYN/SYN-ACK reversal, handled by update
 		}
 	}

@@ -76,7 +76,7 @@ func (e *endpoint) removeBlock(k int) {
 // (TCP_Reassembler::Gap).
 func (z *Tracker) ackReceived(i int, seq uint64) {
 	e := &z.ep[i]
-	if e.finCnt > 0 && seq >= e.finSeq {
+	if e.finSent && seq >= e.finSeq {
 		seq = e.finSeq - 1
 	}
 	if seq <= e.trimSeq+1 {
@@ -128,8 +128,7 @@ func (z *Tracker) ackReceived(i int, seq uint64) {
 // gap is TCP_Reassembler::Gap once reported: the scaled 'g', and the
 // content_gap whose lengths conn.log's missed_bytes adds up.
 func (z *Tracker) gap(i int, n uint64) {
-	e := &z.ep[i]
-	z.scaled(i, 'G', &e.gapCnt, &e.gapThresh)
+	z.scaled(i, 'G', scGap)
 	z.missed += n
 }
 

@@ -30,12 +30,7 @@ func swapCase(c byte) byte {
 // updateHistory is update_history: the once-only and seq-repeat letters.
 func (z *Tracker) updateHistory(i int, syn, fin, rst, ack bool, relSeq, length uint64) {
 	e := &z.ep[i]
-	bits := 0
-	for _, b := range [...]bool{syn, fin, rst} {
-		if b {
-			bits++
-		}
-	}
+	bits := b2i(syn) + b2i(fin) + b2i(rst)
 	switch {
 	case bits > 1:
 		if fin && rst {
@@ -76,6 +71,13 @@ func (z *Tracker) updateHistory(i int, syn, fin, rst, ack bool, relSeq, length u
 	}
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // checkHistory is TCP_Endpoint::CheckHistory + Session::CheckHistory: add the
 // letter the first time its mask is seen for that direction; report whether
 // it had been seen already.
@@ -106,21 +108,39 @@ func (z *Tracker) addHistory(c byte) {
 	}
 }
 
+// scaledKind names a scaled history letter's counter in an endpoint.
+type scaledKind uint8
+
+// The scaled letters: checksum errors ('c'), retransmissions ('t'), zero
+// windows ('w'), content gaps ('g').
+const (
+	scChecksum scaledKind = iota
+	scRetransmit
+	scZeroWindow
+	scGap
+	nScaled
+)
+
+// scaleSteps are the thresholds of a scaled letter, 1, 10, 100, ... as
+// Zeek's uint32 arithmetic makes them: ten times 10^9 wraps to 1410065408,
+// and ten times that wraps below it, where the threshold stays and the
+// count starts over.
+var scaleSteps = [...]uint32{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 10_000_000_000 % (1 << 32)}
+
 // scaled is Session::ScaledHistoryEntry: the letter is added when the count
 // reaches the threshold (1, 10, 100, ...).
-func (z *Tracker) scaled(i int, code byte, cnt, thresh *uint32) {
-	if *thresh == 0 {
-		*thresh = 1
-	}
-	*cnt++
-	if *cnt != *thresh {
+func (z *Tracker) scaled(i int, code byte, k scaledKind) {
+	e := &z.ep[i]
+	e.scaleCnt[k]++
+	step := e.scaleStep[k]
+	if e.scaleCnt[k] != scaleSteps[step] {
 		return
 	}
 	z.addLetter(i, code)
-	if next := *thresh * 10; next <= *thresh {
-		*cnt = 0 // wrapped: keep the threshold
+	if int(step)+1 < len(scaleSteps) {
+		e.scaleStep[k] = step + 1
 	} else {
-		*thresh = next
+		e.scaleCnt[k] = 0 // the next threshold wraps: keep this one
 	}
 }
 

@@ -11,7 +11,7 @@ const tooLargeSeqDelta = 1048576
 // space on its first packet or on a SYN.
 func initEndpoint(e *endpoint, syn bool, first, last uint32) {
 	reinit := func() {
-		e.startSeq = int64(first)
+		e.startSeq = first
 		e.ackSeq = first
 		e.lastSeq = last
 	}
@@ -19,17 +19,17 @@ func initEndpoint(e *endpoint, syn bool, first, last uint32) {
 	case epInactive:
 		if syn {
 			e.ackSeq = first
-			e.startSeq = int64(first)
+			e.startSeq = first
 		} else {
 			// Partial: number as though a SYN had been seen; the first
 			// packet is not a duplicate.
 			e.ackSeq = first - 1
-			e.startSeq = int64(first - 1)
+			e.startSeq = first - 1
 			last = first
 		}
 		e.lastSeq = last
 	case epSynSent, epSynAckSent:
-		if syn && first != uint32(e.startSeq) {
+		if syn && first != e.startSeq {
 			reinit()
 		}
 	case epEstablished, epPartial:
@@ -57,7 +57,7 @@ func relativeSeq(e *endpoint, cur, last, wraps uint32) (uint64, bool) {
 		}
 	}
 	if wraps == 0 {
-		d = reassembly.SeqDiff(cur, uint32(e.startSeq))
+		d = reassembly.SeqDiff(cur, e.startSeq)
 		return uint64(int64(d)), d < 0
 	}
 	return uint64(wraps)<<32 + uint64(cur) - uint64(e.startSeq), false
@@ -71,14 +71,14 @@ func (z *Tracker) updateLastSeq(i int, last uint32, syn, fin, rst bool, length u
 	switch {
 	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
 		// Not trusted.
-	case fin && e.lastSeq == uint32(e.startSeq)+1:
+	case fin && e.lastSeq == e.startSeq+1:
 		e.setLastSeq(last)
 	case e.state == epReset:
 		// Nothing after a RST is trusted.
 	case d > 0:
 		e.setLastSeq(last)
 	case length > 0:
-		z.scaled(i, 'T', &e.rxmtCnt, &e.rxmtThresh)
+		z.scaled(i, 'T', scRetransmit)
 	}
 }
 
@@ -106,7 +106,7 @@ func (z *Tracker) size(i int) uint64 {
 	if n != 0 {
 		n--
 	}
-	if e.finCnt > 0 && n != 0 {
+	if e.finSent && n != 0 {
 		n--
 	}
 	return n

@@ -82,7 +82,7 @@ func (z *Tracker) updateStateMachine(i int, seg *capture.Segment, syn, fin, rst,
 					z.attemptAt = seg.Time.UnixNano()
 				}
 			} else {
-				if !ack && p.state == epSynAckSent && seg.Seq == uint32(e.startSeq) {
+				if !ack && p.state == epSynAckSent && seg.Seq == e.startSeq {
 					// SYN/SYN-ACK reversal: flip and establish.
 					z.isPartial = false
 					z.flipRoles()

@@ -8,31 +8,31 @@ import (
 )
 
 // endpoint is one side's TCP_Endpoint plus its half of the reassembler
-// state that decides content gaps.
+// state that decides content gaps. Relative sequence numbers (which count
+// wraps) are 64-bit; the wire's are 32-bit.
 type endpoint struct {
-	state, prevState endpointState
-	didClose         bool
-
-	startSeq           int64
-	lastSeq, ackSeq    uint32
-	seqWraps, ackWraps uint32
-
-	finCnt, rstCnt uint32
-	finSeq         uint64 // relative seq just past the FIN
+	finSeq uint64 // relative seq just past the FIN
 
 	histLastSYN, histLastFIN, histLastRST uint64
-
-	// Scaled history counters; a zero threshold means 1 (the zero value).
-	chkCnt, chkThresh   uint32
-	rxmtCnt, rxmtThresh uint32
-	win0Cnt, win0Thresh uint32
-	gapCnt, gapThresh   uint32
 
 	// Reassembler (relative seq space, starting at 1).
 	reassemSeq uint64 // last_reassem_seq - 1; zero value means 1
 	trimSeq    uint64 // trim_seq - 1
 	blocks     [maxBlocks]seqRange
-	nBlocks    uint8
+
+	startSeq           uint32 // the ISN, or the first seq - 1 when no SYN was seen
+	lastSeq, ackSeq    uint32
+	seqWraps, ackWraps uint32
+
+	// Scaled history counters (Session::ScaledHistoryEntry), by scaledKind:
+	// the count, and the step of the threshold it is to reach (scaleSteps).
+	scaleCnt  [nScaled]uint32
+	scaleStep [nScaled]uint8
+
+	state, prevState endpointState
+	didClose         bool
+	finSent          bool // a FIN was sent; finSeq is valid
+	nBlocks          uint8
 }
 
 // Tracker follows one connection as Zeek would: which side is Zeek's
@@ -112,8 +112,7 @@ func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadC
 	if seg.BadChecksum {
 		// TCPAnalyzer::ValidateChecksum: the connection exists, the
 		// segment goes no further than a logarithmic 'c'.
-		e := &z.ep[i]
-		z.scaled(i, 'C', &e.chkCnt, &e.chkThresh)
+		z.scaled(i, 'C', scChecksum)
 		return
 	}
 	z.flipAfterSYNACK(i, seg)
@@ -224,7 +223,7 @@ func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 
 	// update_window: only the zero-window letter matters here.
 	if seg.Window == 0 && !rst && p.state != epClosed && e.state != epReset {
-		z.scaled(i, 'W', &e.win0Cnt, &e.win0Thresh)
+		z.scaled(i, 'W', scZeroWindow)
 	}
 
 	// Zeek stops advancing LastTime once both sides have closed. It never
@@ -235,11 +234,8 @@ func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 	}
 
 	if fin {
-		e.finCnt++
+		e.finSent = true
 		e.finSeq = relSeq + uint64(segLen)
-	}
-	if rst {
-		e.rstCnt++
 	}
 
 	var relAck uint64
@@ -247,7 +243,7 @@ func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 		if p.state == epInactive {
 			relAck = 1
 			// init_peer: number the peer as though its SYN had been seen.
-			p.startSeq = int64(ackSeq - 1)
+			p.startSeq = ackSeq - 1
 			p.ackSeq = ackSeq - 1
 			p.lastSeq = ackSeq - 1
 		} else {

@@ -3,6 +3,7 @@ package zeek
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -347,8 +348,41 @@ func TestUpdateNoAllocs(t *testing.T) {
 
 func TestTrackerIsSmall(t *testing.T) {
 	// Embedded by value in every connection: keep it flat and bounded.
-	if n := unsafeSizeofZeek(); n > 576 {
-		t.Errorf("Tracker is %d bytes, want at most 576", n)
+	if n := unsafeSizeofZeek(); n > 456 {
+		t.Errorf("Tracker is %d bytes, want at most 456", n)
+	}
+}
+
+// TestScaleSteps: the thresholds of the scaled letters are those of Zeek's
+// uint32 arithmetic (threshold *= 10 until it would wrap below itself), and
+// past the last one the count starts over at that threshold.
+func TestScaleSteps(t *testing.T) {
+	var want []uint32
+	for th := uint32(1); ; {
+		want = append(want, th)
+		next := th * 10
+		if next <= th {
+			break
+		}
+		th = next
+	}
+	if !slices.Equal(scaleSteps[:], want) {
+		t.Fatalf("scaleSteps %v, want %v", scaleSteps, want)
+	}
+	var z Tracker
+	z.origClient = true
+	for range 100 {
+		z.scaled(0, 'C', scChecksum)
+	}
+	if h := z.History(); h != "CCC" {
+		t.Errorf("100 checksum errors give %q, want CCC (at 1, 10, 100)", h)
+	}
+	last := uint8(len(scaleSteps) - 1)
+	e := &z.ep[1]
+	e.scaleStep[scGap], e.scaleCnt[scGap] = last, scaleSteps[last]-1
+	z.scaled(1, 'G', scGap)
+	if h := z.History(); h != "CCCg" || e.scaleCnt[scGap] != 0 || e.scaleStep[scGap] != last {
+		t.Errorf("at the last threshold: history %q, count %d, step %d; want CCCg, 0, %d", h, e.scaleCnt[scGap], e.scaleStep[scGap], last)
 	}
 }
 
