@@ -34,7 +34,10 @@ func MappedBytes() int64 { return mapped.Load() }
 
 // regions are a table's chunks mapped outside the Go heap, indexed by
 // chunk (nil for a chunk on the Go heap).
-type regions struct{ chunk [][]byte }
+type regions struct {
+	chunk    [][]byte
+	released atomic.Bool // release ran
+}
 
 // release unmaps every region; it runs when the table is unreachable.
 func (r *regions) release() {
@@ -45,6 +48,7 @@ func (r *regions) release() {
 			r.chunk[k] = nil
 		}
 	}
+	r.released.Store(true)
 }
 
 // initSlab sets t up to map its chunks outside the Go heap when its
