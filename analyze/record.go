@@ -39,7 +39,7 @@ func (c *conn) record(rc *reassembly.Conn[conn], a *Analyzer) *Conn {
 		},
 	}
 	for i, h := range [2]*reassembly.Half{cs, sc} {
-		r.Control[i] = ControlCounts{SYN: h.Syns, SYNACK: h.SynAcks, FIN: h.Fins, RST: h.Rsts}
+		r.Control[i] = ControlCounts{SYN: h.Syns.N(), SYNACK: h.SynAcks.N(), FIN: h.Fins.N(), RST: h.Rsts.N()}
 	}
 	if cs.SynSeen {
 		r.Handshake.WScale[0] = cs.WScale

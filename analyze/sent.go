@@ -451,9 +451,7 @@ func (c *conn) inferFIN(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, 
 	fin := hq.Nxt
 	hq.Nxt++ // the FIN's sequence number
 	hq.FinSeen, hq.FinSeq = true, fin
-	if h := &rc.Half[d]; h.AckUnseen > 0 {
-		h.AckUnseen-- // the ack is explained: it acknowledges the FIN
-	}
+	rc.Half[d].AckUnseen.Dec() // the ack is explained: it acknowledges the FIN
 	q.finSent, q.finSeq, q.finCount = true, fin, 1
 	q.finFrame, q.finLastFrame, q.finTime = seg.Frame, seg.Frame, t
 	q.finInferred, q.finProof, q.finProofAck = true, seg.Frame, seg.Ack

@@ -138,11 +138,11 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 			incomplete = append(incomplete, fmtS("the %s's FIN (seq %d) was not captured: the %s's ACK %d at frame %d covers one more than the %s's last byte, which only a FIN takes; the states follow it",
 				who, c.rel(reassembly.Dir(i), x.finSeq), roleName(reassembly.Dir(i^1)), c.rel(reassembly.Dir(i), x.finProofAck), x.finProof, who))
 		}
-		if h.Gaps > 0 {
-			incomplete = append(incomplete, fmtS("%d gap(s) in the %s's stream, %d bytes never captured", h.Gaps, who, h.Missed))
+		if n := h.Gaps.N(); n > 0 {
+			incomplete = append(incomplete, fmtS("%d gap(s) in the %s's stream, %d bytes never captured", n, who, h.Missed))
 		}
-		if h.AckUnseen > 0 {
-			incomplete = append(incomplete, fmtS("the %s acknowledged data never captured %d time(s)", who, h.AckUnseen))
+		if n := h.AckUnseen.N(); n > 0 {
+			incomplete = append(incomplete, fmtS("the %s acknowledged data never captured %d time(s)", who, n))
 		}
 	}
 	if len(incomplete) > 0 {

@@ -3,35 +3,70 @@ package reassembly
 import "github.com/tcpflow-check/tcpflow-check/capture"
 
 // Half is the bookkeeping of one direction of a connection: what its sender
-// has sent, as far as the capture shows.
+// has sent, as far as the capture shows. Byte and segment totals are
+// 64-bit; the counts of particular segments are Counts (40-bit).
 type Half struct {
-	Seen    bool   // any segment seen in this direction
-	SynSeen bool   // a SYN (with or without ACK) was seen; ISN is valid
-	ISN     uint32 // sequence number of the SYN
-	Nxt     uint32 // next expected sequence number: the highest seq+seqlen sent
-	AckSeen bool   // an ACK was sent; MaxAck is valid
-	MaxAck  uint32 // highest acknowledgment number sent
-	Win     uint16 // last window advertised (as on the wire)
-	WScale  int8   // window scale offered in the SYN; -1 when none was seen
-	MSS     uint16 // MSS offered in the SYN; 0 when none
-	SACK    bool   // SACK-permitted offered in the SYN
-	FinSeen bool   // a FIN was sent; FinSeq is valid
-	FinSeq  uint32 // sequence number the FIN occupies
-	RstSeen bool   // an RST was sent
+	Packets uint64 // segments sent
+	Bytes   uint64 // payload bytes that advanced Nxt (new data, each byte once)
+	Missed  uint64 // bytes in the holes Gaps counts
 
-	Packets    uint64 // segments sent
-	Syns       uint64 // segments with SYN and without ACK (every copy)
-	SynAcks    uint64 // segments with SYN and ACK
-	Fins       uint64 // segments with FIN
-	Rsts       uint64 // segments with RST
-	Bytes      uint64 // payload bytes that advanced Nxt (new data, each byte once)
-	Retrans    uint64 // segments that only resent sequence space already seen
-	OutOfOrder uint64 // segments that filled a gap left earlier
-	Gaps       uint64 // segments that left a hole before them (data not captured)
-	Missed     uint64 // bytes in those holes
-	AckUnseen  uint64 // acks beyond anything the other direction was seen to send
+	ISN    uint32 // sequence number of the SYN
+	Nxt    uint32 // next expected sequence number: the highest seq+seqlen sent
+	MaxAck uint32 // highest acknowledgment number sent
+	FinSeq uint32 // sequence number the FIN occupies
 
 	holeLo, holeHi uint32 // the most recent hole, for telling out-of-order from retransmission
+
+	Syns       Count // segments with SYN and without ACK (every copy)
+	SynAcks    Count // segments with SYN and ACK
+	Fins       Count // segments with FIN
+	Rsts       Count // segments with RST
+	Retrans    Count // segments that only resent sequence space already seen
+	OutOfOrder Count // segments that filled a gap left earlier
+	Gaps       Count // segments that left a hole before them (data not captured)
+	AckUnseen  Count // acks beyond anything the other direction was seen to send
+
+	Win     uint16 // last window advertised (as on the wire)
+	MSS     uint16 // MSS offered in the SYN; 0 when none
+	WScale  int8   // window scale offered in the SYN; -1 when none was seen
+	Seen    bool   // any segment seen in this direction
+	SynSeen bool   // a SYN (with or without ACK) was seen; ISN is valid
+	AckSeen bool   // an ACK was sent; MaxAck is valid
+	SACK    bool   // SACK-permitted offered in the SYN
+	FinSeen bool   // a FIN was sent; FinSeq is valid
+	RstSeen bool   // an RST was sent
+}
+
+// Count is a count of segments in five bytes: up to MaxCount (about 10^12,
+// more segments of one kind than any capture holds for one direction of
+// one connection), held there rather than wrapping. Its zero value is 0.
+type Count [5]byte
+
+// MaxCount is the largest count a Count holds.
+const MaxCount = 1<<40 - 1
+
+// N is the count.
+func (c *Count) N() uint64 {
+	return uint64(c[0]) | uint64(c[1])<<8 | uint64(c[2])<<16 | uint64(c[3])<<24 | uint64(c[4])<<32
+}
+
+// set makes the count n (at most MaxCount).
+func (c *Count) set(n uint64) {
+	*c = Count{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24), byte(n >> 32)}
+}
+
+// Inc adds one, unless the count is at MaxCount.
+func (c *Count) Inc() {
+	if n := c.N(); n < MaxCount {
+		c.set(n + 1)
+	}
+}
+
+// Dec takes one away, unless the count is 0.
+func (c *Count) Dec() {
+	if n := c.N(); n > 0 {
+		c.set(n - 1)
+	}
 }
 
 // Class says how a segment relates to the stream its direction has sent so far.
@@ -86,19 +121,19 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 	f := seg.Flags
 	switch {
 	case f&(capture.SYN|capture.ACK) == capture.SYN:
-		h.Syns++
+		h.Syns.Inc()
 	case f&capture.SYN != 0:
-		h.SynAcks++
+		h.SynAcks.Inc()
 	}
 	if f&capture.FIN != 0 {
-		h.Fins++
+		h.Fins.Inc()
 	}
 	if f&capture.RST != 0 {
-		h.Rsts++
+		h.Rsts.Inc()
 	}
 	if seg.Flags&capture.ACK != 0 {
 		if peer.Seen && SeqGT(seg.Ack, peer.Nxt) && f&capture.RST == 0 {
-			h.AckUnseen++
+			h.AckUnseen.Inc()
 		}
 		if !h.AckSeen || SeqGT(seg.Ack, h.MaxAck) {
 			h.MaxAck = seg.Ack
@@ -150,7 +185,7 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 			return probe(KeepAlive, shut)
 		}
 		if f&capture.RST == 0 && SeqGT(seg.Seq, h.Nxt) {
-			h.Gaps++
+			h.Gaps.Inc()
 			h.Missed += uint64(SeqDiff(seg.Seq, h.Nxt))
 			h.holeLo, h.holeHi = h.Nxt, seg.Seq
 			h.Nxt = seg.Seq
@@ -164,7 +199,7 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 	end := seg.Seq + seqLen
 	switch {
 	case SeqGT(seg.Seq, h.Nxt):
-		h.Gaps++
+		h.Gaps.Inc()
 		h.Missed += uint64(SeqDiff(seg.Seq, h.Nxt))
 		h.holeLo, h.holeHi = h.Nxt, seg.Seq
 		h.Bytes += uint64(seg.Len)
@@ -184,7 +219,7 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 		return New
 	}
 	if h.holeLo != h.holeHi && SeqGE(seg.Seq, h.holeLo) && SeqLT(seg.Seq, h.holeHi) {
-		h.OutOfOrder++
+		h.OutOfOrder.Inc()
 		if seg.Seq == h.holeLo {
 			h.holeLo = end
 			if SeqGE(h.holeLo, h.holeHi) {
@@ -193,6 +228,6 @@ func (h *Half) update(seg *capture.Segment, peer *Half) Class {
 		}
 		return OutOfOrder
 	}
-	h.Retrans++
+	h.Retrans.Inc()
 	return Retrans
 }
