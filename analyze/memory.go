@@ -8,18 +8,19 @@ import (
 
 // ConnCost is what one tracked connection holds, in bytes: its entry in
 // the table's slab (no allocation of its own, so no malloc header and no
-// size-class rounding) and its slot in the table's map of keys to refs.
-// BenchmarkConnCost measures the real figure: 1,737 B per connection with
-// 100,000 open, 1,622 B with 1,000,000 (Go 1.26, amd64), against 1,696
-// here. What few connections need (findings, the timeline, the SYNs after
-// the first) is out of line (connMore) and not counted here. The entry
-// holds no pointer, so on Linux the slab is mapped outside the Go heap
-// (reassembly.MappedBytes): the garbage collector neither scans it nor
-// counts it in its heap goal, so GOGC=100 does not double it. The rest of
-// the heap would grow to twice its live size between collections, which
+// size-class rounding) and its share of the table's index of keys
+// (reassembly.IndexCost, at most). BenchmarkConnCost measures the real
+// figure: 1,564 B per connection with 100,000 open, 1,528 B with
+// 1,000,000 (Go 1.26, amd64), against 1,502 here. What few connections
+// need (findings, the timeline, the SYNs after the first) is out of line
+// (connMore) and not counted here. The entry holds no pointer, so on Linux
+// the slab and the index are mapped outside the Go heap
+// (reassembly.MappedBytes): the garbage collector neither scans them nor
+// counts them in its heap goal, so GOGC=100 does not double them. The rest
+// of the heap would grow to twice its live size between collections, which
 // the commands bound by telling the runtime the memory budget
 // (debug.SetMemoryLimit).
-var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + 2*(unsafe.Sizeof(reassembly.Key{})+unsafe.Sizeof(uint32(0))))
+var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + reassembly.IndexCost)
 
 // stepCost is one timeline step; heldCost one record waiting for TIME_WAIT
 // to end (its Conn, its heldRec and its slot in heldKey).

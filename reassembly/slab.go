@@ -32,39 +32,42 @@ var mapped atomic.Int64
 // heap (which runtime.MemStats does not count), in bytes.
 func MappedBytes() int64 { return mapped.Load() }
 
-// regions are a table's chunks mapped outside the Go heap, indexed by
-// chunk (nil for a chunk on the Go heap).
+// regions are the memory a table mapped outside the Go heap: its chunks,
+// indexed by chunk (nil for a chunk on the Go heap), and its index's slots
+// (nil when on the Go heap).
 type regions struct {
 	chunk    [][]byte
+	index    []byte
 	released atomic.Bool // release ran
 }
 
 // release unmaps every region; it runs when the table is unreachable.
 func (r *regions) release() {
-	for k, b := range r.chunk {
+	for _, b := range append(r.chunk, r.index) {
 		if b != nil {
 			mapped.Add(-int64(len(b)))
 			unmapAnon(b)
-			r.chunk[k] = nil
 		}
 	}
+	r.chunk, r.index = nil, nil
 	r.released.Store(true)
 }
 
-// initSlab sets t up to map its chunks outside the Go heap when its
-// entries hold no pointer and the platform can.
+// initSlab sets t up to map its index, and its chunks when its entries
+// hold no pointer, outside the Go heap, where the platform can.
 func (t *Table[T]) initSlab() {
-	if !canMap || hasPointers(reflect.TypeFor[Conn[T]]()) {
-		return
+	if canMap {
+		t.mem = &regions{}
+		t.mapEntries = !hasPointers(reflect.TypeFor[Conn[T]]())
+		runtime.AddCleanup(t, (*regions).release, t.mem)
 	}
-	t.mem = &regions{}
-	runtime.AddCleanup(t, (*regions).release, t.mem)
+	t.ix.init(t.mem)
 }
 
 // newChunk returns an empty chunk with room for n entries.
 func (t *Table[T]) newChunk(n int) []Conn[T] {
 	size := uintptr(n) * unsafe.Sizeof(Conn[T]{})
-	if t.mem != nil && size >= minMapped {
+	if t.mapEntries && size >= minMapped {
 		if b := mapAnon(int(size)); b != nil {
 			mapped.Add(int64(len(b)))
 			t.mem.chunk = append(t.mem.chunk, b)

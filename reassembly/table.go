@@ -108,15 +108,16 @@ func (c *Conn[T]) Reuses(seg *capture.Segment) bool {
 // move (so a *Conn stays valid while it is in the table and the table is
 // reachable), addressed by a ref: chunk<<chunkShift | index, plus one so
 // that 0 means none; where the entries hold no pointer the chunks are
-// outside the Go heap (see slab.go). The map holds refs, not pointers. The
-// zero value is not usable; call NewTable.
+// outside the Go heap (see slab.go). The index (index.go) maps keys to
+// refs. The zero value is not usable; call NewTable.
 type Table[T any] struct {
-	m          map[Key]uint32
+	ix         index
 	chunks     [][]Conn[T] // chunk k holds up to min(firstChunk<<k, maxChunk) entries
 	live       []uint32    // entries in use, by chunk
 	free       []uint32    // refs of removed entries, for reuse
 	head, tail uint32
-	mem        *regions // the chunks mapped outside the Go heap; nil when none can be
+	mem        *regions // the memory mapped outside the Go heap; nil when none can be
+	mapEntries bool     // chunks may be mapped: the entries hold no pointer
 	emptied    []uint32 // chunks whose last entry was removed since the last Insert
 }
 
@@ -128,12 +129,10 @@ const (
 	firstChunk = 16
 )
 
-// NewTable returns an empty table expecting up to about hint connections.
+// NewTable returns an empty table. (hint, the connections expected, is
+// not needed: the table grows by chunks and never copies its entries.)
 func NewTable[T any](hint int) *Table[T] {
-	if hint <= 0 || hint > 1<<16 {
-		hint = 1 << 10
-	}
-	t := &Table[T]{m: make(map[Key]uint32, hint)}
+	t := &Table[T]{}
 	t.initSlab()
 	return t
 }
@@ -145,14 +144,11 @@ func (t *Table[T]) at(ref uint32) *Conn[T] {
 }
 
 // Len is the number of connections in the table.
-func (t *Table[T]) Len() int { return len(t.m) }
+func (t *Table[T]) Len() int { return t.ix.n }
 
 // Lookup returns the connection for k, or nil.
 func (t *Table[T]) Lookup(k Key) *Conn[T] {
-	if r := t.m[k]; r != 0 {
-		return t.at(r)
-	}
-	return nil
+	return t.find(&k)
 }
 
 // Insert adds a new connection for seg's tuple, replacing none: the caller
@@ -182,7 +178,7 @@ func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
 		}
 	}
 	c.inTable = true
-	t.m[k] = ref
+	t.ix.insert(&k, ref)
 	t.pushBack(c)
 	return c
 }
@@ -245,7 +241,7 @@ func (t *Table[T]) Remove(c *Conn[T]) {
 		return
 	}
 	c.inTable = false
-	delete(t.m, c.Key)
+	t.ix.removeRef(&c.Key, c.ref)
 	t.unlink(c)
 	t.free = append(t.free, c.ref)
 	k := (c.ref - 1) >> chunkShift
