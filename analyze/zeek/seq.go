@@ -10,13 +10,7 @@ const tooLargeSeqDelta = 1048576
 // initEndpoint is init_endpoint: set up or reset an endpoint's sequence
 // space on its first packet or on a SYN.
 func initEndpoint(e *endpoint, syn bool, first, last uint32) {
-	reinit := func() {
-		e.startSeq = first
-		e.ackSeq = first
-		e.lastSeq = last
-	}
-	switch e.state {
-	case epInactive:
+	if e.state == epInactive {
 		if syn {
 			e.ackSeq = first
 			e.startSeq = first
@@ -28,18 +22,24 @@ func initEndpoint(e *endpoint, syn bool, first, last uint32) {
 			last = first
 		}
 		e.lastSeq = last
+		return
+	}
+	if !syn {
+		return // the common case: nothing starts over
+	}
+	var reinit bool
+	switch e.state {
 	case epSynSent, epSynAckSent:
-		if syn && first != e.startSeq {
-			reinit()
-		}
+		reinit = first != e.startSeq
 	case epEstablished, epPartial:
-		if syn {
-			reinit()
-		}
+		reinit = true
 	case epReset:
-		if syn && e.prevState == epInactive {
-			reinit()
-		}
+		reinit = e.prevState == epInactive
+	}
+	if reinit {
+		e.startSeq = first
+		e.ackSeq = first
+		e.lastSeq = last
 	}
 }
 
