@@ -17,6 +17,9 @@ const (
 // experimental option (RFC 6994).
 var tfoExperimentMagic = [2]byte{0xf9, 0x89}
 
+// tsOnly starts the option list NOP, NOP, Timestamps (RFC 7323, Appendix A).
+var tsOnly = [4]byte{byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindTimestamps), 10}
+
 // tcp decodes a TCP header. b is the captured part of the IP payload, wire its
 // length on the wire according to the IP header. The 20 fixed bytes must have
 // been captured; options need not be.
@@ -48,6 +51,14 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 // parseOptions reads the TCP options of interest. A malformed option ends the
 // list; what was read before it is kept, as a receiving host would.
 func parseOptions(o []byte, syn bool, opts *Options) {
+	if len(o) == 12 && [4]byte(o) == tsOnly {
+		// What every segment but the SYN carries once timestamps are on
+		// (Linux, the BSDs, Windows): read without walking the list.
+		opts.TSVal = binary.BigEndian.Uint32(o[4:])
+		opts.TSEcr = binary.BigEndian.Uint32(o[8:])
+		opts.HasTS = true
+		return
+	}
 	for i := 0; i < len(o); {
 		kind := layers.TCPOptionKind(o[i])
 		if kind == layers.TCPOptionKindEndList {

@@ -757,3 +757,32 @@ func TestTunnelIdentity(t *testing.T) {
 		t.Error("GRE to another address: the same tunnel")
 	}
 }
+
+// TestParseOptionsTimestampsOnly checks the shortcut for NOP, NOP,
+// Timestamps against the walk of the list it skips: the same options, and
+// the same for lists that only start like it.
+func TestParseOptionsTimestampsOnly(t *testing.T) {
+	ts := []byte{1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9}
+	var got Options
+	parseOptions(ts, false, &got)
+	if want := (Options{TSVal: 7, TSEcr: 9, HasTS: true}); got != want {
+		t.Fatalf("NOP NOP TS: %+v, want %+v", got, want)
+	}
+	walked := append(append([]byte(nil), ts...), 0) // an end of list: not the shortcut
+	var w Options
+	parseOptions(walked, true, &w)
+	if w != got {
+		t.Errorf("the walk reads %+v, the shortcut %+v", w, got)
+	}
+	for _, o := range [][]byte{
+		{1, 1, 8, 9, 0, 0, 0, 7, 0, 0, 0, 9},   // a timestamp of the wrong length
+		{1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0},     // cut short
+		{1, 1, 2, 4, 5, 180, 1, 1, 1, 1, 0, 0}, // MSS
+	} {
+		var o1 Options
+		parseOptions(o, true, &o1)
+		if o1.HasTS {
+			t.Errorf("% x: timestamps %+v", o, o1)
+		}
+	}
+}

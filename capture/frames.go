@@ -16,6 +16,9 @@ type frames struct {
 	stats  Stats
 	frame  uint64    // frames read so far; the last one's number
 	prev   time.Time // the time of the previous frame that had one
+	// inOrder is set while prev is Stats.Last (and Stats.First is set):
+	// a frame no earlier than prev then moves Last and nothing else.
+	inOrder bool
 	// the link type of the previous frame and its name, so that counting
 	// frames per link type costs no name lookup
 	lastLink     layers.LinkType
@@ -76,6 +79,10 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 // a step back from the frame before.
 func (f *frames) clock(t time.Time) {
 	st := &f.stats
+	if f.inOrder && !t.Before(f.prev) {
+		f.prev, st.Last = t, t
+		return
+	}
 	if t.Before(f.prev) {
 		if st.Backwards == 0 {
 			st.BackFrame = f.frame
@@ -90,6 +97,7 @@ func (f *frames) clock(t time.Time) {
 	if t.After(st.Last) {
 		st.Last = t
 	}
+	f.inOrder = f.prev == st.Last
 }
 
 // resume decodes the next segment of a frame that holds several (802.11

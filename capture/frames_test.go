@@ -9,6 +9,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // replaySource is a liveSource that replays frames stamped as writePcap
@@ -81,5 +82,49 @@ func TestReaderAndLiveAgree(t *testing.T) {
 				t.Errorf("Reader stats %+v: want %d Ethernet packets", *rst, len(frames))
 			}
 		})
+	}
+}
+
+// TestReaderClock steps a capture's clock back and forth and reads the
+// Stats through the pointer taken before the first frame, after every
+// frame: First, Last and the steps back are right at each point, and
+// LinkTypes counts every frame read so far.
+func TestReaderClock(t *testing.T) {
+	fr := testFrames(t)[0].data
+	ms := []int{10, 20, 20, 15, 15, 30, 5, 40, 40}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
+	for _, m := range ms {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(m) * time.Millisecond), CaptureLength: len(fr), Length: len(fr)}, fr)
+	}
+	r, err := NewReader(&buf, "clock.pcap", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Millisecond) }
+	first, last, back, backMax, backFrame := ms[0], ms[0], 0, 0, 0
+	for i, m := range ms {
+		var seg Segment
+		if err := r.Next(&seg); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && m < ms[i-1] {
+			back++
+			backMax = max(backMax, ms[i-1]-m)
+			if backFrame == 0 {
+				backFrame = i + 1
+			}
+		}
+		first, last = min(first, m), max(last, m)
+		if !st.First.Equal(at(first)) || !st.Last.Equal(at(last)) || st.Backwards != uint64(back) ||
+			st.BackMax != time.Duration(backMax)*time.Millisecond || st.BackFrame != uint64(backFrame) {
+			t.Errorf("after frame %d: First %v Last %v Backwards %d BackMax %v BackFrame %d; want %d ms, %d ms, %d, %d ms, %d",
+				i+1, st.First.Sub(t0), st.Last.Sub(t0), st.Backwards, st.BackMax, st.BackFrame, first, last, back, backMax, backFrame)
+		}
+		if st.LinkTypes["Ethernet"] != uint64(i+1) {
+			t.Errorf("after frame %d: LinkTypes %v", i+1, st.LinkTypes)
+		}
 	}
 }

@@ -194,6 +194,7 @@ func (s *stream) skip(n int64) error {
 type pcapFileSource struct {
 	s       stream
 	order   binary.ByteOrder
+	big     bool // order is big endian
 	nanos   bool
 	snaplen uint32
 	link    layers.LinkType
@@ -218,6 +219,7 @@ func newPcapFileSource(s stream) (*pcapFileSource, error) {
 	case 0x4d3cb2a1:
 		p.order, p.nanos = binary.BigEndian, true
 	}
+	p.big = p.order == binary.BigEndian
 	if major := p.order.Uint16(h[4:6]); major != 2 {
 		return nil, corruptf("file header", "%v %d.%d is not 2.x", errPcapVersion, major, p.order.Uint16(h[6:8]))
 	}
@@ -236,9 +238,15 @@ func (p *pcapFileSource) next(rec *record) error {
 	if err != nil {
 		return err
 	}
-	o := p.order
-	sec, frac := o.Uint32(h[0:4]), int64(o.Uint32(h[4:8]))
-	caplen, length := o.Uint32(h[8:12]), o.Uint32(h[12:16])
+	// Read in the file's byte order without a call through p.order.
+	var sec, frac, caplen, length uint32
+	if p.big {
+		be := binary.BigEndian
+		sec, frac, caplen, length = be.Uint32(h[0:4]), be.Uint32(h[4:8]), be.Uint32(h[8:12]), be.Uint32(h[12:16])
+	} else {
+		le := binary.LittleEndian
+		sec, frac, caplen, length = le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
+	}
 	// The lengths are checked before a byte of the packet is read. A record
 	// longer than the file's own snap length (but within libpcap's maximum)
 	// is read whole, as tcpdump and Wireshark do: some writers (dpkt) do not
@@ -253,10 +261,11 @@ func (p *pcapFileSource) next(rec *record) error {
 	if err != nil {
 		return err
 	}
+	ns := int64(frac)
 	if !p.nanos {
-		frac *= 1000
+		ns *= 1000
 	}
 	rec.data, rec.length, rec.link = data, int(length), p.link
-	rec.time = time.Unix(int64(sec), frac).UTC()
+	rec.time = time.Unix(int64(sec), ns).UTC()
 	return nil
 }

@@ -277,7 +277,7 @@ func (r *Reader) Next(seg *Segment) error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.resume(seg) {
+	if r.pending.data != nil && r.resume(seg) {
 		return nil
 	}
 	for {
