@@ -12,7 +12,10 @@
 // Analyzer. Each event a shard emits carries its place in a lone
 // Analyzer's order (analyze.Pos); once every shard is through a batch the
 // reader's goroutine merges their events by it and hands them to the Sink,
-// which so is only ever called from the caller's goroutine. Connection ids
+// which so is only ever called from the caller's goroutine. Finish is a
+// batch of its own whose events stream: every connection still open ends
+// there, and each shard hands its records on in chunks, a few ahead of the
+// merge, so that N shards hold no more of them than one. Connection ids
 // are assigned as the merge meets their creation (the shards use entry
 // numbers until then), and the peak of open connections is the sum of the
 // shards' tables at the moment each connection was created.

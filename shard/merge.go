@@ -31,13 +31,72 @@ type event struct {
 // merge hands the events of b, which every shard is through, to the Sink
 // in the order of their positions, and counts what b created.
 func (x *Analyzer) merge(b *batch) {
+	x.created(b)
+	for s := range b.ev {
+		x.evs[s] = b.ev[s].ev
+	}
+	x.mergeHeads(b, nil)
+	for s := range b.ev {
+		clear(b.ev[s].ev)
+		b.ev[s].ev = b.ev[s].ev[:0]
+	}
+	x.entries += uint64(b.n)
+}
+
+// mergeStream is merge for b, a Finish the shards are going through: their
+// events reach the Sink as the shards' streams bring them, and neither
+// side holds more than a few chunks of them.
+func (x *Analyzer) mergeStream(b *batch) {
+	x.created(b)
+	for s, w := range x.shards {
+		x.evs[s] = w.st.next()
+	}
+	x.mergeHeads(b, func(s int) []event {
+		st := x.shards[s].st
+		st.recycle(x.evs[s])
+		return st.next()
+	})
+	b.wg.Wait()
+	x.entries += uint64(b.n)
+}
+
+// mergeHeads delivers the events of x.evs, each shard's in the order of
+// their positions, least position first (ties to the lower shard). When a
+// shard's are all delivered, more (if not nil) gives its next ones, none
+// at the end.
+func (x *Analyzer) mergeHeads(b *batch, more func(shard int) []event) {
+	evs, heads := x.evs, x.heads
+	clear(heads)
+	for {
+		best := -1
+		for s, h := range heads {
+			if h < len(evs[s]) && (best < 0 || evs[s][h].pos.Compare(evs[best][heads[best]].pos) < 0) {
+				best = s
+			}
+		}
+		if best < 0 {
+			return
+		}
+		x.deliver(b, &evs[best][heads[best]])
+		if heads[best]++; heads[best] == len(evs[best]) && more != nil {
+			evs[best], heads[best] = more(best), 0
+		}
+	}
+}
+
+// created numbers the connections b's entries created, and counts the
+// most open at once.
+func (x *Analyzer) created(b *batch) {
 	for i := 0; i < b.n; i++ {
-		n := int(b.ins[i])
+		if b.e[i].kind != kindSegment {
+			continue
+		}
+		own := int(b.e[i].owner)
+		n := int(b.open[own][i])
 		if n == 0 {
 			continue
 		}
 		x.ids.created(x.entries + uint64(i) + 1)
-		own := int(b.e[i].owner)
 		for s := range b.open {
 			if s != own {
 				n += int(b.open[s][i])
@@ -47,27 +106,6 @@ func (x *Analyzer) merge(b *batch) {
 			x.maxOpen = n
 		}
 	}
-	heads := x.heads
-	clear(heads)
-	for {
-		best := -1
-		for s, h := range heads {
-			if h < len(b.ev[s]) && (best < 0 || b.ev[s][h].pos.Compare(b.ev[best][heads[best]].pos) < 0) {
-				best = s
-			}
-		}
-		if best < 0 {
-			break
-		}
-		x.deliver(b, &b.ev[best][heads[best]])
-		heads[best]++
-	}
-	for s := range b.ev {
-		clear(b.ev[s])
-		b.ev[s] = b.ev[s][:0]
-	}
-	clear(b.ins[:b.n])
-	x.entries += uint64(b.n)
 }
 
 // deliver makes the Sink call e stands for, with the final connection ids.
@@ -95,7 +133,7 @@ func (x *Analyzer) deliver(b *batch, e *event) {
 	}
 	if e.kind == evEnd {
 		i := e.pos.Entry - x.entries - 1 // in b
-		x.ids.ended(entry, e.pos, i < uint64(b.n) && b.ins[i] > 0)
+		x.ids.ended(entry, e.pos, i < uint64(b.n) && b.e[i].kind == kindSegment && b.open[b.e[i].owner][i] > 0)
 	}
 }
 
@@ -152,11 +190,17 @@ type tap struct {
 	shard int
 	an    *analyze.Analyzer
 	b     *batch
+	st    *stream // while set (Finish), the events go there instead
 }
 
 func (t *tap) push(e event) {
 	e.pos = t.an.Position()
-	t.b.ev[t.shard] = append(t.b.ev[t.shard], e)
+	if t.st != nil {
+		t.st.push(e)
+		return
+	}
+	ev := &t.b.ev[t.shard].ev
+	*ev = append(*ev, e)
 }
 
 func (t *tap) Finding(c *analyze.Conn, f *analyze.Finding) {

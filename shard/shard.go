@@ -33,13 +33,20 @@ type entry struct {
 // batch is a run of entries every shard goes through, and what the
 // shards made of it.
 type batch struct {
-	n   int
-	e   [batchSize]entry
-	ins [batchSize]int32 // the owner's open connections right after the entry created one; 0 when none
-	// per shard: its open connections after each entry, and its events
+	n int
+	e [batchSize]entry
+	// per shard: its open connections after each entry — for the entry's
+	// owner, right after the entry created one, 0 when it created none —
+	// and its events. Each shard writes only its own (no shared cache lines).
 	open [][batchSize]int32
-	ev   [][]event
+	ev   []events
 	wg   sync.WaitGroup
+}
+
+// events are one shard's events of a batch, alone on their cache line.
+type events struct {
+	ev []event
+	_  [64 - 24]byte
 }
 
 // Analyzer is an analyze.Analyzer spread over N shards. Its methods are
@@ -57,7 +64,8 @@ type Analyzer struct {
 	ids     idMap
 	stats   analyze.Stats
 	maxOpen int
-	heads   []int // scratch of merge: the next event of each shard
+	evs     [][]event // scratch of merge: each shard's events
+	heads   []int     // and the next of them to deliver
 	closed  bool
 }
 
@@ -67,6 +75,7 @@ type worker struct {
 	an *analyze.Analyzer
 	t  *tap
 	in chan *batch
+	st *stream // Finish's events, to the merger
 }
 
 // New returns an Analyzer of n shards (n ≥ 2) reporting to sink; cfg as for
@@ -77,13 +86,13 @@ func New(cfg *analyze.Config, sink analyze.Sink, n int) *Analyzer {
 		c = *cfg
 	}
 	c.Workers = n
-	x := &Analyzer{sink: sink, flight: make([]*batch, 0, poolSize), heads: make([]int, n)}
+	x := &Analyzer{sink: sink, flight: make([]*batch, 0, poolSize), evs: make([][]event, n), heads: make([]int, n)}
 	for i := 0; i < poolSize; i++ {
-		b := &batch{open: make([][batchSize]int32, n), ev: make([][]event, n)}
+		b := &batch{open: make([][batchSize]int32, n), ev: make([]events, n)}
 		x.free = append(x.free, b)
 	}
 	for i := 0; i < n; i++ {
-		w := &worker{i: i, t: &tap{shard: i}, in: make(chan *batch, poolSize)}
+		w := &worker{i: i, t: &tap{shard: i}, in: make(chan *batch, poolSize), st: newStream()}
 		w.an = analyze.New(&c, w.t.sinkFor(sink))
 		w.t.an = w.an
 		w.an.UseEntryIDs()
@@ -116,8 +125,11 @@ func (x *Analyzer) Advance(now time.Time) {
 }
 
 // Finish ends the capture (see analyze.Analyzer.Finish); every record
-// reaches the Sink before it returns.
+// reaches the Sink before it returns. Its entry is a batch of its own,
+// whose events stream (mergeStream): the records of every connection still
+// open go to the Sink while the shards make them.
 func (x *Analyzer) Finish(end time.Time) {
+	x.sync()
 	x.next(kindFinish).seg.Time = end
 	x.sync()
 }
@@ -259,8 +271,12 @@ func (x *Analyzer) mergeOldest() {
 	b := x.flight[0]
 	copy(x.flight, x.flight[1:])
 	x.flight = x.flight[:len(x.flight)-1]
-	b.wg.Wait()
-	x.merge(b)
+	if b.e[0].kind == kindFinish {
+		x.mergeStream(b)
+	} else {
+		b.wg.Wait()
+		x.merge(b)
+	}
 	b.n = 0
 	x.free = append(x.free, b)
 }
@@ -276,14 +292,17 @@ func (w *worker) run() {
 			case kindSegment:
 				if int(e.owner) == w.i {
 					w.an.Add(&e.seg)
-					b.ins[i] = int32(w.an.Created())
-				} else {
-					w.an.Skip(&e.seg)
+					open[i] = int32(w.an.Created())
+					continue
 				}
+				w.an.Skip(&e.seg)
 			case kindAdvance:
 				w.an.Advance(e.seg.Time)
 			case kindFinish:
+				w.t.st = w.st
 				w.an.Finish(e.seg.Time)
+				w.t.st = nil
+				w.st.end()
 			}
 			open[i] = int32(w.an.Open())
 		}

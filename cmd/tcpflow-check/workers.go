@@ -28,7 +28,7 @@ type engine interface {
 type workersFlag struct{ n int }
 
 func (w *workersFlag) register(fs *pflag.FlagSet) {
-	fs.IntVar(&w.n, "workers", 1, "analyzer goroutines the connections are spread over, by a hash of their tuple; the output is the same for every count (0: one per core). --max-conns and --max-memory are split evenly among them; at the end of an input the records of the connections still open wait for all workers, in memory")
+	fs.IntVar(&w.n, "workers", 1, "analyzer goroutines the connections are spread over, by a hash of their tuple; the output is the same for every count (0: one per core). --max-conns and --max-memory are split evenly among them")
 }
 
 func (w *workersFlag) validate() error {
