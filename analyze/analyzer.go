@@ -1,7 +1,8 @@
 package analyze
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze/zeek"
@@ -54,6 +55,11 @@ type Analyzer struct {
 
 	// more holds what few connections need out of line (conn.more).
 	more moreSlab
+
+	// scratch of judge: the conditions a connection ending still waited
+	// for, and the evidence being written; why caches stoppedWhy
+	incomplete, evidence clauses
+	why                  [len(endReasons)]string
 
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
@@ -458,12 +464,14 @@ func (a *Analyzer) emit(rc *reassembly.Conn[conn], f *Finding) {
 
 // sortFindings orders findings by their first frame, then kind.
 func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		fi, fj := firstFrame(&fs[i]), firstFrame(&fs[j])
-		if fi != fj {
-			return fi < fj
+	if len(fs) < 2 {
+		return
+	}
+	slices.SortStableFunc(fs, func(x, y Finding) int {
+		if c := cmp.Compare(firstFrame(&x), firstFrame(&y)); c != 0 {
+			return c
 		}
-		return fs[i].Kind < fs[j].Kind
+		return cmp.Compare(x.Kind, y.Kind)
 	})
 }
 

@@ -160,11 +160,17 @@ type conn struct {
 
 // more is the out-of-line state of the connections that need it (a side
 // slab): conn.more is a ref into it (index+1), so that the connection's
-// entry holds no pointer.
+// entry holds no pointer. The states of ended connections are kept for
+// reuse, up to spareMore of them: under a SYN flood at the connection cap
+// every eviction needs one, for its tracking_limit finding.
 type moreSlab struct {
-	m    []*connMore
-	free []uint32 // refs of released ones
+	m     []*connMore
+	free  []uint32 // refs of released ones
+	spare []*connMore
 }
+
+// spareMore is how many released connMores are kept for reuse.
+const spareMore = 256
 
 // x returns c's out-of-line state, allocating it at first use.
 func (c *conn) x(a *Analyzer) *connMore {
@@ -177,7 +183,17 @@ func (c *conn) x(a *Analyzer) *connMore {
 			s.m = append(s.m, nil)
 			c.more = uint32(len(s.m))
 		}
-		s.m[c.more-1] = &connMore{lastStep: [2]int32{-1, -1}}
+		var m *connMore
+		if n := len(s.spare); n > 0 {
+			m = s.spare[n-1]
+			s.spare[n-1] = nil
+			s.spare = s.spare[:n-1]
+			*m = connMore{findings: m.findings[:0]}
+		} else {
+			m = new(connMore)
+		}
+		m.lastStep = [2]int32{-1, -1}
+		s.m[c.more-1] = m
 	}
 	return a.more.m[c.more-1]
 }
@@ -195,8 +211,13 @@ func (c *conn) dropMore(a *Analyzer) {
 	if c.more == 0 {
 		return
 	}
-	a.more.m[c.more-1] = nil
-	a.more.free = append(a.more.free, c.more)
+	s := &a.more
+	if m := s.m[c.more-1]; len(s.spare) < spareMore {
+		clear(m.findings) // what they point to goes with the record
+		s.spare = append(s.spare, m)
+	}
+	s.m[c.more-1] = nil
+	s.free = append(s.free, c.more)
 	c.more = 0
 }
 

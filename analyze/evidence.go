@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,51 @@ import (
 // prove it.
 
 func fmtS(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// clauses builds an evidence text of clauses joined by "; " in a buffer
+// the Analyzer reuses, so that a connection ending (a SYN flood at the
+// connection cap ends one per SYN) writes its sentence with no string per
+// number, at most the finished text.
+type clauses struct {
+	b    []byte
+	n    int    // clauses written
+	last string // the latest text made
+}
+
+func (s *clauses) reset() { s.b, s.n = s.b[:0], 0 }
+
+// next starts a clause.
+func (s *clauses) next() *clauses {
+	if s.n > 0 {
+		s.b = append(s.b, "; "...)
+	}
+	s.n++
+	return s
+}
+
+func (s *clauses) str(x string) *clauses        { s.b = append(s.b, x...); return s }
+func (s *clauses) num(x uint64) *clauses        { s.b = strconv.AppendUint(s.b, x, 10); return s }
+func (s *clauses) dur(d time.Duration) *clauses { s.b = timefmt.AppendDuration(s.b, d); return s }
+
+// all appends o's clauses, each a clause of s.
+func (s *clauses) all(o *clauses) *clauses {
+	if o.n > 0 {
+		s.next()
+		s.b = append(s.b, o.b...)
+		s.n += o.n - 1
+	}
+	return s
+}
+
+// String returns the text; the same text as the latest is the same
+// string (connections evicted at the cap one after the other mostly have
+// the same words).
+func (s *clauses) String() string {
+	if string(s.b) != s.last {
+		s.last = string(s.b)
+	}
+	return s.last
+}
 
 // add appends a finding and returns its index.
 func (c *conn) add(a *Analyzer, f Finding) int {

@@ -4,10 +4,40 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
+// recordBox is a record with room for one finding resting on up to two
+// frames, allocated as one.
+type recordBox struct {
+	c      Conn
+	f      [1]Finding
+	frames [2]uint64
+}
+
 // record builds the connection's record as known now.
 func (c *conn) record(rc *reassembly.Conn[conn], a *Analyzer) *Conn {
 	cs, sc := &rc.Half[ClientToServer], &rc.Half[ServerToClient]
-	r := &Conn{
+	fs := c.findings(a)
+	var (
+		r        *Conn
+		findings []Finding
+		frames   []uint64 // room for the findings' frames
+	)
+	if len(fs) == 1 && len(fs[0].Frames) <= len(recordBox{}.frames) {
+		// One allocation for the record of most connections with a
+		// finding (every one a SYN flood evicts at the cap).
+		b := new(recordBox)
+		r, findings, frames = &b.c, b.f[:], b.frames[:0]
+	} else {
+		r = new(Conn)
+		if len(fs) > 0 {
+			findings = make([]Finding, len(fs))
+			n := 0
+			for i := range fs {
+				n += len(fs[i].Frames)
+			}
+			frames = make([]uint64, 0, n)
+		}
+	}
+	*r = Conn{
 		ID:            c.id,
 		Input:         a.input,
 		Client:        rc.Client(),
@@ -47,11 +77,18 @@ func (c *conn) record(rc *reassembly.Conn[conn], a *Analyzer) *Conn {
 	if sc.SynSeen {
 		r.Handshake.WScale[1] = sc.WScale
 	}
-	if fs := c.findings(a); len(fs) > 0 {
-		r.Findings = make([]Finding, len(fs))
+	if len(fs) > 0 {
+		r.Findings = findings
 		copy(r.Findings, fs)
 		for i := range r.Findings {
-			r.Findings[i].Frames = append([]uint64(nil), r.Findings[i].Frames...)
+			f := &r.Findings[i]
+			if len(f.Frames) == 0 {
+				f.Frames = nil
+				continue
+			}
+			n := len(frames)
+			frames = append(frames, f.Frames...)
+			f.Frames = frames[n:len(frames):len(frames)]
 		}
 		sortFindings(r.Findings)
 	}

@@ -78,3 +78,48 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// discard is a Sink that keeps nothing.
+type discard struct{}
+
+func (discard) Finding(*analyze.Conn, *analyze.Finding) {}
+func (discard) End(*analyze.Conn)                       {}
+
+// BenchmarkSynFloodAtCap measures a SYN flood at the connection cap: the
+// table is full of half-open connections and each iteration is one more
+// distinct SYN, which ends the idlest connection early (judge, its
+// tracking_limit finding, its record) and takes its place. A SYN every
+// microsecond of capture time, as compare.py's synflood has them.
+func BenchmarkSynFloodAtCap(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("cap=%d", n), func(b *testing.B) {
+			a := analyze.New(&analyze.Config{MaxConns: n}, discard{})
+			t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			server := netip.MustParseAddrPort("198.19.0.1:80")
+			seg := capture.Segment{Dst: server, Flags: capture.SYN, Window: 64240,
+				Opts: capture.Options{MSS: 1460, HasMSS: true, WScale: 7, HasWScale: true, SACKPerm: true}}
+			i := 0
+			syn := func() {
+				a4 := [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
+				seg.Src = netip.AddrPortFrom(netip.AddrFrom4(a4), uint16(10000+i%50000))
+				seg.Time, seg.Frame, seg.Seq = t0.Add(time.Duration(i)*time.Microsecond), uint64(i+1), uint32(i)*7919
+				a.Add(&seg)
+				i++
+			}
+			for range 2 * n {
+				syn()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				syn()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			if a.Stats().CapHit == 0 {
+				b.Fatal("the cap was never hit")
+			}
+		})
+	}
+}

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"strings"
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
@@ -41,15 +40,16 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 	// timeout when the connection ends: at the end of the capture they are
 	// what the capture lacks; when the analysis stops early they are what
 	// it could not judge.
-	var incomplete []string
+	incomplete := &a.incomplete
+	incomplete.reset()
 	// pending: at the end of a finished test, a condition still open is a
 	// finding whatever its duration. A connection the analysis stopped
 	// following early is not at the end of anything.
-	c.atEnd = final && a != nil && a.finishing && c.endedEarly == endedNot
+	c.atEnd = final && c.endedEarly == endedNot && a.finishing
 	pending := c.atEnd && cfg.FinishedTest
-	ended := "the capture ended"
+	ended := "the capture ended "
 	if c.endedEarly != endedNot {
-		ended = "tracking stopped"
+		ended = "tracking stopped "
 	}
 
 	// syn_unanswered: SYNs and nothing back from the server.
@@ -61,7 +61,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if d := since(end, client.syn.time); d >= cfg.HandshakeTimeout || open && pending {
 			c.slotFinding(rc, a, slotSynUnanswered, SynUnanswered, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("%s %s after the first SYN, before the handshake timeout (%s)", ended, dur(d), dur(cfg.HandshakeTimeout)))
+			incomplete.next().str(ended).dur(d).str(" after the first SYN, before the handshake timeout (").dur(cfg.HandshakeTimeout).str(")")
 		}
 	}
 	// missing_third_ack: a valid SYN-ACK and no ACK from the client.
@@ -73,7 +73,7 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 		if d := since(end, c.synackTime); d >= cfg.HandshakeTimeout && (open || c.slot(a, slotMissingAck) != 0 || c.hsComplete) || open && pending {
 			c.slotFinding(rc, a, slotMissingAck, MissingThirdAck, Error, d, final)
 		} else if open && final {
-			incomplete = append(incomplete, fmtS("%s %s after the SYN-ACK, before the handshake timeout (%s)", ended, dur(d), dur(cfg.HandshakeTimeout)))
+			incomplete.next().str(ended).dur(d).str(" after the SYN-ACK, before the handshake timeout (").dur(cfg.HandshakeTimeout).str(")")
 		}
 	}
 	for i := range c.p {
@@ -84,14 +84,16 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 			if long := x.quiet.longest(now); long >= cfg.HalfCloseTimeout || closeWait && pending {
 				c.slotFinding(rc, a, slotHalfClose+i, HalfCloseStuck, Error, long, final)
 			} else if final && closeWait {
-				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN was acknowledged, before the half-close timeout (%s)", ended, dur(since(now, x.quiet.since)), roleName(reassembly.Dir(i^1)), dur(cfg.HalfCloseTimeout)))
+				incomplete.next().str(ended).dur(since(now, x.quiet.since)).str(" after the ").str(roleName(reassembly.Dir(i ^ 1))).
+					str("'s FIN was acknowledged, before the half-close timeout (").dur(cfg.HalfCloseTimeout).str(")")
 			}
 		}
 		// zero_window_stuck
 		if long := x.zero.longest(now); long >= cfg.ZeroWindowTimeout || x.zero.on && pending {
 			c.slotFinding(rc, a, slotZeroWindow+i, ZeroWindowStuck, Warning, long, final)
 		} else if final && x.zero.on {
-			incomplete = append(incomplete, fmtS("%s %s after the %s advertised window 0 (frame %d), before the zero-window timeout (%s)", ended, dur(since(now, x.zero.since)), roleName(reassembly.Dir(i)), x.zero.frame, dur(cfg.ZeroWindowTimeout)))
+			incomplete.next().str(ended).dur(since(now, x.zero.since)).str(" after the ").str(roleName(reassembly.Dir(i))).
+				str(" advertised window 0 (frame ").num(x.zero.frame).str("), before the zero-window timeout (").dur(cfg.ZeroWindowTimeout).str(")")
 		}
 		// fin_unacked / last_ack_missing
 		if x.finSent && !o.rstSent && !x.rstSent {
@@ -109,7 +111,8 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 			case x.finCount > 1 || (open && d >= cfg.HalfCloseTimeout && final) || open && pending:
 				c.slotFinding(rc, a, slotFinUnacked+i, kind, Warning, d, final)
 			case open && final:
-				incomplete = append(incomplete, fmtS("%s %s after the %s's FIN (frame %d), before it was acknowledged", ended, dur(d), roleName(reassembly.Dir(i)), x.finFrame))
+				incomplete.next().str(ended).dur(d).str(" after the ").str(roleName(reassembly.Dir(i))).
+					str("'s FIN (frame ").num(x.finFrame).str("), before it was acknowledged")
 			}
 		}
 	}
@@ -125,29 +128,32 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 	c.retransmittedHandshake(a)
 	if c.endedEarly != endedNot {
 		c.trackingLimit(rc, now, incomplete, a)
-		incomplete = nil
+		incomplete.reset()
 	}
 	// capture_incomplete: what the capture lacks, in one finding.
+	ev := &a.evidence
+	ev.reset()
 	if c.synNotCaptured {
-		incomplete = append([]string{"the client's SYN was not captured (the first segment is the SYN-ACK)"}, incomplete...)
+		ev.next().str("the client's SYN was not captured (the first segment is the SYN-ACK)")
 	}
+	ev.all(incomplete)
 	for i := range rc.Half {
 		h := &rc.Half[i]
 		who := roleName(reassembly.Dir(i))
 		if x := &c.p[i]; x.finInferred {
-			incomplete = append(incomplete, fmtS("the %s's FIN (seq %d) was not captured: the %s's ACK %d at frame %d covers one more than the %s's last byte, which only a FIN takes; the states follow it",
+			ev.next().str(fmtS("the %s's FIN (seq %d) was not captured: the %s's ACK %d at frame %d covers one more than the %s's last byte, which only a FIN takes; the states follow it",
 				who, c.rel(reassembly.Dir(i), x.finSeq), roleName(reassembly.Dir(i^1)), c.rel(reassembly.Dir(i), x.finProofAck), x.finProof, who))
 		}
 		if n := h.Gaps.N(); n > 0 {
-			incomplete = append(incomplete, fmtS("%d gap(s) in the %s's stream, %d bytes never captured", n, who, h.Missed))
+			ev.next().num(n).str(" gap(s) in the ").str(who).str("'s stream, ").num(h.Missed).str(" bytes never captured")
 		}
 		if n := h.AckUnseen.N(); n > 0 {
-			incomplete = append(incomplete, fmtS("the %s acknowledged data never captured %d time(s)", who, n))
+			ev.next().str("the ").str(who).str(" acknowledged data never captured ").num(n).str(" time(s)")
 		}
 	}
-	if len(incomplete) > 0 {
+	if ev.n > 0 {
 		c.add(a, Finding{Kind: CaptureIncomplete, Severity: Info, Frames: []uint64{rc.FirstFrame, rc.LastFrame}, Time: timeOf(rc.First),
-			Evidence: strings.Join(incomplete, "; ")})
+			Evidence: ev.String()})
 	}
 	for i := range c.findings(a) {
 		c.refresh(rc, &c.mx(a).findings[i], a)
@@ -156,11 +162,36 @@ func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyz
 }
 
 // trackingLimit notes that the analysis stopped following the connection
-// early, and what it was still waiting for then. An idle connection with
-// nothing pending lost nothing: it gets no finding.
-func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []string, a *Analyzer) {
+// early, and what it was still waiting for then (pending, clauses). An
+// idle connection with nothing pending lost nothing: it gets no finding.
+func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending *clauses, a *Analyzer) {
+	if c.endedEarly == endedIdle && pending.n == 0 {
+		return
+	}
+	ev := &a.evidence
+	ev.reset()
+	ev.next().str(a.stoppedWhy(c.endedEarly))
+	if pending.n > 0 {
+		ev.all(pending)
+	} else {
+		ev.next().str("tracking stopped ").dur(since(now, rc.Last)).str(" after its last segment")
+	}
+	frames := []uint64{rc.FirstFrame, rc.LastFrame}
+	if rc.FirstFrame == rc.LastFrame {
+		frames = frames[:1]
+	}
+	c.add(a, Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev.String()})
+}
+
+// stoppedWhy says why tracking stopped early (the start of a
+// tracking_limit finding's evidence): the same words for every connection
+// ended for the same reason, so written once.
+func (a *Analyzer) stoppedWhy(r endReason) string {
+	if s := a.why[r]; s != "" {
+		return s
+	}
 	var why string
-	switch c.endedEarly {
+	switch r {
 	case endedMaxConns:
 		why = fmtS("the connection table was full (--max-conns %d) and this was the idlest connection", a.cfg.MaxConns)
 		if w := a.cfg.Workers; w > 1 {
@@ -172,20 +203,10 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending []str
 			why += fmtS(" of its worker's (--workers %d: each holds about 1/%d of it)", w, w)
 		}
 	default:
-		if len(pending) == 0 {
-			return
-		}
 		why = fmtS("no segment for %s (--idle-timeout)", dur(a.cfg.IdleTimeout))
 	}
-	ev := why + "; tracking stopped " + dur(since(now, rc.Last)) + " after its last segment"
-	if len(pending) > 0 {
-		ev = why + "; " + strings.Join(pending, "; ")
-	}
-	frames := []uint64{rc.FirstFrame, rc.LastFrame}
-	if rc.FirstFrame == rc.LastFrame {
-		frames = frames[:1]
-	}
-	c.add(a, Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev})
+	a.why[r] = why
+	return why
 }
 
 // slotFinding creates or updates the finding of a waiting condition.

@@ -93,34 +93,41 @@ func epoch(sec, ns int64, digits int) string {
 // Zero and negative durations are "0s". Rounding never writes 1000 of a
 // unit: 999.7ms is "1s".
 func Duration(d time.Duration) string {
+	var b [24]byte
+	return string(AppendDuration(b[:0], d))
+}
+
+// AppendDuration appends Duration(d) to b, for a caller building a longer
+// text without a string per duration.
+func AppendDuration(b []byte, d time.Duration) []byte {
 	if d <= 0 {
-		return "0s"
+		return append(b, "0s"...)
 	}
 	if d < time.Minute {
 		r := round3(d)
 		switch {
 		case r < time.Microsecond:
-			return strconv.FormatInt(int64(r), 10) + "ns"
+			return append(strconv.AppendInt(b, int64(r), 10), "ns"...)
 		case r < time.Millisecond:
-			return in(r, time.Microsecond, "µs")
+			return in(b, r, time.Microsecond, "µs")
 		case r < time.Second:
-			return in(r, time.Millisecond, "ms")
+			return in(b, r, time.Millisecond, "ms")
 		case r < time.Minute:
-			return in(r, time.Second, "s")
+			return in(b, r, time.Second, "s")
 		}
 		d = r
 	}
 	const day, year = 24 * time.Hour, 365 * 24 * time.Hour
 	if r := d.Round(time.Second); r < time.Hour {
-		return two(r, time.Minute, "m", time.Second, "s")
+		return two(b, r, time.Minute, "m", time.Second, "s")
 	}
 	if r := d.Round(time.Minute); r < day {
-		return two(r, time.Hour, "h", time.Minute, "m")
+		return two(b, r, time.Hour, "h", time.Minute, "m")
 	}
 	if r := d.Round(time.Hour); r < year {
-		return two(r, day, "d", time.Hour, "h")
+		return two(b, r, day, "d", time.Hour, "h")
 	}
-	return two(d.Round(day), year, "y", day, "d")
+	return two(b, d.Round(day), year, "y", day, "d")
 }
 
 // round3 rounds d to three significant digits.
@@ -132,17 +139,28 @@ func round3(d time.Duration) time.Duration {
 	return (d + p/2) / p * p
 }
 
-// in writes d in unit, as the shortest decimal: 12.3ms, 250ms.
-func in(d, unit time.Duration, name string) string {
-	return strconv.FormatFloat(float64(d)/float64(unit), 'f', -1, 64) + name
+// in appends d in unit (a power of ten nanoseconds), as the shortest
+// decimal: 12.3ms, 250ms. The quotient of integers is exact in decimal,
+// so this is what strconv.FormatFloat(float64(d)/float64(unit), 'f', -1)
+// writes for d of three significant digits, without floating point.
+func in(b []byte, d, unit time.Duration, name string) []byte {
+	b = strconv.AppendInt(b, int64(d/unit), 10)
+	if frac := d % unit; frac > 0 {
+		b = append(b, '.')
+		for unit /= 10; frac > 0; unit /= 10 {
+			b = append(b, byte('0'+frac/unit))
+			frac %= unit
+		}
+	}
+	return append(b, name...)
 }
 
-// two writes d in whole big units and the whole small units that remain,
+// two appends d in whole big units and the whole small units that remain,
 // leaving out a zero remainder: "2m30s", "1h", "3d4h".
-func two(d, big time.Duration, bigName string, small time.Duration, smallName string) string {
-	s := strconv.FormatInt(int64(d/big), 10) + bigName
+func two(b []byte, d, big time.Duration, bigName string, small time.Duration, smallName string) []byte {
+	b = append(strconv.AppendInt(b, int64(d/big), 10), bigName...)
 	if rest := (d % big) / small; rest > 0 {
-		s += strconv.FormatInt(int64(rest), 10) + smallName
+		b = append(strconv.AppendInt(b, int64(rest), 10), smallName...)
 	}
-	return s
+	return b
 }

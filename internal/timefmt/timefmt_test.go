@@ -2,6 +2,7 @@ package timefmt
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -42,6 +43,9 @@ func TestDuration(t *testing.T) {
 	} {
 		if got := Duration(c.d); got != c.want {
 			t.Errorf("Duration(%d) = %q, want %q", int64(c.d), got, c.want)
+		}
+		if got := string(AppendDuration([]byte("after "), c.d)); got != "after "+c.want {
+			t.Errorf("AppendDuration(\"after \", %d) = %q, want %q", int64(c.d), got, "after "+c.want)
 		}
 	}
 }
@@ -88,6 +92,32 @@ func TestTimes(t *testing.T) {
 		}
 		if got := EpochMicro(c.t); got != c.us {
 			t.Errorf("EpochMicro(%v) = %q, want %q", c.t, got, c.us)
+		}
+	}
+}
+
+// TestDurationAsFloat: below a minute a duration is its three significant
+// digits as the shortest decimal in its unit, what strconv writes of the
+// quotient as a float64, over every three-digit value in every unit.
+func TestDurationAsFloat(t *testing.T) {
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Microsecond, "µs"}, {time.Millisecond, "ms"}, {time.Second, "s"}} {
+		for p := u.unit / 1000; p <= u.unit*10; p *= 10 {
+			if p == 0 {
+				continue
+			}
+			for m := time.Duration(1); m < 1000; m++ {
+				d := m * p
+				if d < u.unit || d >= 1000*u.unit || d >= time.Minute {
+					continue
+				}
+				want := strconv.FormatFloat(float64(d)/float64(u.unit), 'f', -1, 64) + u.name
+				if got := Duration(d); got != want {
+					t.Errorf("Duration(%d) = %q, want %q", int64(d), got, want)
+				}
+			}
 		}
 	}
 }
