@@ -444,35 +444,43 @@ func TestOpenNoAllocs(t *testing.T) {
 
 // BenchmarkReaderFile reads a generated capture file shaped like the
 // performance harness's medium.pcap (a third full-size segments, the rest
-// ACKs, 550 bytes a record on average) through Open, as analyze does.
+// ACKs, 550 bytes a record on average) through Open, as analyze does, in
+// pcap and in pcapng (as dumpcap writes it: one Enhanced Packet Block a
+// packet).
 func BenchmarkReaderFile(b *testing.B) {
 	sf := newSeqFrames(b)
 	const n = 100_000
-	frames := make([][]byte, n)
+	frames := make([]frame, n)
 	for i := range frames {
 		size := 66
 		if i%3 == 0 {
 			size = 1514
 		}
-		frames[i] = sf.frame(uint32(i), size)
+		frames[i] = frame{layers.LinkTypeEthernet, sf.frame(uint32(i), size)}
 	}
-	p := filepath.Join(b.TempDir(), "bench.pcap")
-	if err := os.WriteFile(p, writePcap(b, layers.LinkTypeEthernet, frames, false), 0o644); err != nil {
-		b.Fatal(err)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"pcap", writePcap(b, layers.LinkTypeEthernet, datas(frames), false)}, {"pcapng", writePcapng(b, frames)}} {
+		b.Run(f.name, func(b *testing.B) {
+			p := filepath.Join(b.TempDir(), "bench."+f.name)
+			if err := os.WriteFile(p, f.data, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(f.data)))
+			cpu0 := cpuTime()
+			var seg Segment
+			for b.Loop() {
+				r, err := Open(p, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain(b, r, &seg)
+				r.Close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/frame")
+		})
 	}
-	fi, _ := os.Stat(p)
-	b.ReportAllocs()
-	b.SetBytes(fi.Size())
-	cpu0 := cpuTime()
-	var seg Segment
-	for b.Loop() {
-		r, err := Open(p, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		drain(b, r, &seg)
-		r.Close()
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*n), "cpu-ns/frame")
 }
