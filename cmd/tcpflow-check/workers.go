@@ -28,7 +28,7 @@ type engine interface {
 type workersFlag struct{ n int }
 
 func (w *workersFlag) register(fs *pflag.FlagSet) {
-	fs.IntVar(&w.n, "workers", 1, "analyzer goroutines the connections are spread over, by a hash of their tuple; the output is the same for every count (0: one per core). --max-conns and --max-memory are split evenly among them")
+	fs.IntVar(&w.n, "workers", 0, "analyzer goroutines the connections are spread over, by a hash of their tuple; the output is the same for every count (default 0: one per core). --max-conns and --max-memory are split evenly among them: --workers 1 for the limits of one table")
 }
 
 func (w *workersFlag) validate() error {

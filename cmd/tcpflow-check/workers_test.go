@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
@@ -271,5 +274,30 @@ func TestLiveWorkers(t *testing.T) {
 	}
 	if sum.Connections != uint64(normal+refusals) {
 		t.Errorf("summary counts %d connections, want %d", sum.Connections, normal+refusals)
+	}
+}
+
+// TestWorkersDefault: without --workers, analyze, check and live run one
+// worker per core, and --workers 1 is one analyzer.
+func TestWorkersDefault(t *testing.T) {
+	for _, name := range []string{"analyze", "check", "live"} {
+		cmd, _, err := newRoot(&env{}).Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w workersFlag
+		w.register(pflag.NewFlagSet(name, pflag.ContinueOnError))
+		if f := cmd.Flags().Lookup("workers"); f == nil || f.DefValue != "0" {
+			t.Fatalf("%s --workers: %v, want a default of 0", name, f)
+		}
+		if got, want := w.count(), runtime.GOMAXPROCS(0); got != want {
+			t.Errorf("%s: %d workers by default, want %d (one per core)", name, got, want)
+		}
+	}
+	one := workersFlag{n: 1}
+	an, stop := one.newEngine(nil, nil)
+	defer stop()
+	if _, ok := an.(*analyze.Analyzer); !ok {
+		t.Errorf("--workers 1 runs %T, want one *analyze.Analyzer", an)
 	}
 }
