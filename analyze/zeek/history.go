@@ -101,12 +101,7 @@ func (z *Tracker) addLetter(i int, code byte) {
 	z.addHistory(code)
 }
 
-func (z *Tracker) addHistory(c byte) {
-	if int(z.histLen) < maxHistory {
-		z.hist[z.histLen] = c
-		z.histLen++
-	}
-}
+func (z *Tracker) addHistory(c byte) { z.hist.add(c) }
 
 // scaledKind names a scaled history letter's counter in an endpoint.
 type scaledKind uint8
@@ -144,9 +139,12 @@ func (z *Tracker) scaled(i int, code byte, k scaledKind) {
 	}
 }
 
-// history returns the history letters; it allocates the string.
-func (z *Tracker) History() string { return string(z.hist[:z.histLen]) }
+// History returns the history letters; it allocates the string.
+func (z *Tracker) History() string {
+	var buf [maxHistory]byte
+	return string(z.hist.appendTo(buf[:0]))
+}
 
-// appendHistory appends the history letters to b, without allocating when b
+// AppendHistory appends the history letters to b, without allocating when b
 // has room.
-func (z *Tracker) AppendHistory(b []byte) []byte { return append(b, z.hist[:z.histLen]...) }
+func (z *Tracker) AppendHistory(b []byte) []byte { return z.hist.appendTo(b) }

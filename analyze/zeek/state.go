@@ -246,7 +246,8 @@ func (z *Tracker) ConnState() ConnState {
 
 // historyLooksRSTOS0 matches the history against /^\^?S[^HAFGIQ]*R.*/.
 func (z *Tracker) historyLooksRSTOS0() bool {
-	h := z.hist[:z.histLen]
+	var buf [maxHistory]byte
+	h := z.hist.appendTo(buf[:0])
 	if len(h) > 0 && h[0] == '^' {
 		h = h[1:]
 	}

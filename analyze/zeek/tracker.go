@@ -59,8 +59,7 @@ type Tracker struct {
 	missed uint64 // payload bytes in the content gaps reported ('g')
 
 	histSeen uint32
-	hist     [maxHistory]byte
-	histLen  uint8
+	hist     letters
 
 	started      bool
 	origClient   bool // Zeek's originator is the analyzer's client
@@ -158,7 +157,7 @@ func (z *Tracker) flipAfterSYNACK(i int, seg *capture.Segment) {
 	// Zeek tests the history itself: only a connection whose history is
 	// exactly the SYN-ACK is flipped (a bad checksum's 'c' in between, say,
 	// prevents it).
-	if z.histLen != 1 || z.hist[0] != 'H' {
+	if z.hist.n != 1 || z.hist.at(0) != 'H' {
 		return
 	}
 	o, r := z.side(true), z.side(false)
@@ -173,16 +172,13 @@ func (z *Tracker) flipAfterSYNACK(i int, seg *capture.Segment) {
 	z.isPartial = false
 	z.firstSeen = (z.firstSeen&1)<<1 | (z.firstSeen&2)>>1
 	// Rewrite the history: swap each letter's case, lead with '^'.
-	n := int(z.histLen)
-	if n == maxHistory {
-		n--
+	var buf [maxHistory]byte
+	old := z.hist.appendTo(buf[:0])
+	z.hist = letters{}
+	z.hist.add('^')
+	for _, c := range old {
+		z.hist.add(swapCase(c))
 	}
-	copy(z.hist[1:n+1], z.hist[:n])
-	z.hist[0] = '^'
-	for k := 1; k <= n; k++ {
-		z.hist[k] = swapCase(z.hist[k])
-	}
-	z.histLen = uint8(n + 1)
 	z.histSeen = z.histSeen<<16 | z.histSeen>>16
 	z.setState(z.side(false), epEstablished)
 }

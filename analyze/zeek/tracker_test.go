@@ -348,8 +348,8 @@ func TestUpdateNoAllocs(t *testing.T) {
 
 func TestTrackerIsSmall(t *testing.T) {
 	// Embedded by value in every connection: keep it flat and bounded.
-	if n := unsafeSizeofZeek(); n > 456 {
-		t.Errorf("Tracker is %d bytes, want at most 456", n)
+	if n := unsafeSizeofZeek(); n > 432 {
+		t.Errorf("Tracker is %d bytes, want at most 432", n)
 	}
 }
 
