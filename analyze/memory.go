@@ -10,8 +10,8 @@ import (
 // the table's slab (no allocation of its own, so no malloc header and no
 // size-class rounding) and its share of the table's index of keys
 // (reassembly.IndexCost, at most). BenchmarkConnCost measures the real
-// figure: 1,564 B per connection with 100,000 open, 1,528 B with
-// 1,000,000 (Go 1.26, amd64), against 1,502 here. What few connections
+// figure: 1,539 B per connection with 100,000 open, 1,504 B with
+// 1,000,000 (Go 1.26, amd64), against 1,478 here. What few connections
 // need (findings, the timeline, the SYNs after the first) is out of line
 // (connMore) and not counted here. The entry holds no pointer, so on Linux
 // the slab and the index are mapped outside the Go heap

@@ -81,9 +81,9 @@ func (t *Table[T]) newChunk(n int) []Conn[T] {
 }
 
 // discardEmpty hands back to the kernel the pages of the mapped chunks
-// that emptied since the last call and are still empty. It runs at Insert,
-// not at Remove, so that a removed entry stays readable until the next
-// Insert.
+// that emptied since the last call and are still empty. It runs at the
+// next Insert or Remove after a chunk emptied, not at the Remove that
+// emptied it, so that a removed entry stays readable until then.
 func (t *Table[T]) discardEmpty() {
 	for _, k := range t.emptied {
 		if t.live[k] == 0 {

@@ -28,8 +28,8 @@ type payload struct{ v [32]uint64 }
 
 // TestSlabOffHeap: a table of pointer-free entries keeps its large chunks
 // outside the Go heap, finds every connection there, and hands an emptied
-// chunk's pages back at the next Insert (not before: a removed entry stays
-// readable until then).
+// chunk's pages back at the next Insert or Remove (not before: a removed
+// entry stays readable until then).
 func TestSlabOffHeap(t *testing.T) {
 	if !canMap {
 		t.Skip("no anonymous mappings on this platform")
@@ -78,6 +78,31 @@ func TestSlabOffHeap(t *testing.T) {
 	}
 	if got := tab.Len(); got != len(keys)-len(removed)+1 {
 		t.Errorf("Len %d", got)
+	}
+
+	// A table that drains (no Insert) hands a chunk back at the Remove
+	// after the one that emptied it.
+	chunkOf := func(c *Conn[payload]) int { return int((c.ref - 1) >> chunkShift) }
+	var drained []*Conn[payload]
+	for _, k := range keys {
+		if c := tab.Lookup(k); c != nil && chunkOf(c) == last-1 {
+			tab.Remove(c)
+			drained = append(drained, c)
+		}
+	}
+	if drained[0].Data.v[7] != 42 {
+		t.Fatal("a removed entry was cleared by the Remove that emptied its chunk")
+	}
+	for _, k := range keys {
+		if c := tab.Lookup(k); c != nil && chunkOf(c) == 0 {
+			tab.Remove(c)
+			break
+		}
+	}
+	for _, c := range drained {
+		if c.Data.v[7] != 0 {
+			t.Fatal("an emptied chunk was not handed back at the next Remove")
+		}
 	}
 }
 

@@ -118,7 +118,7 @@ type Table[T any] struct {
 	head, tail uint32
 	mem        *regions // the memory mapped outside the Go heap; nil when none can be
 	mapEntries bool     // chunks may be mapped: the entries hold no pointer
-	emptied    []uint32 // chunks whose last entry was removed since the last Insert
+	emptied    []uint32 // chunks whose last entry was removed since the last Insert or Remove
 }
 
 // Chunk sizes: a small table stays small, a large one grows by chunks of
@@ -235,10 +235,13 @@ func (t *Table[T]) get(ref uint32) *Conn[T] {
 }
 
 // Remove takes c out of the table. c stays valid until the next Insert,
-// which may recycle it.
+// which may recycle it, or the next Remove.
 func (t *Table[T]) Remove(c *Conn[T]) {
 	if !c.inTable {
 		return
+	}
+	if len(t.emptied) > 0 {
+		t.discardEmpty() // while a table drains, its chunks go back as they empty
 	}
 	c.inTable = false
 	t.ix.removeRef(&c.Key, c.ref)
