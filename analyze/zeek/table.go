@@ -59,6 +59,9 @@ type session struct {
 	born           uint64    // Table.Entry when it began
 	tunnels        []uint64  // Segment.Tunnel of its segments, each once; nil outside tunnels
 	prev, next     *session
+	order          uint64 // its place in the order sessions started
+	exp            int64  // its key in Table.exp: no later than its expiry
+	hi             int32  // index+1 in Table.exp, 0 when not there
 	// first is the first packet's time, the record's Start: exact even
 	// where Unix nanoseconds overflow (past 2262), as the tracker's times
 	// are; End is first plus the tracker's duration.
@@ -86,6 +89,9 @@ type Table struct {
 	free       *session
 	nextSweep  time.Time
 	removing   uint64 // born of the session whose record is being handed out
+	exp        expiryHeap
+	started    uint64     // sessions linked so far, for session.order
+	due        []*session // scratch of Sweep
 
 	// Entry numbers the segment being fed, as the caller counts them; a
 	// session remembers the one it began at (Born), which orders records
@@ -125,6 +131,7 @@ func (t *Table) Add(seg *capture.Segment, now time.Time, max int, input string) 
 		i = 0
 	}
 	s.z.Update(fromClient, seg)
+	t.noteExpiry(s)
 	if seg.Tunnel != 0 {
 		s.addTunnel(seg.Tunnel)
 	}
@@ -156,13 +163,10 @@ func (t *Table) Born() uint64 { return t.removing }
 // Sweep ends the connections Zeek's timers would have removed by now.
 func (t *Table) Sweep(now time.Time, input string) {
 	t.nextSweep = now.Add(sweepEvery)
-	for s := t.head; s != nil; {
-		next := s.next
-		if s.z.Expired(now) {
-			t.remove(s, input)
-		}
-		s = next
+	for _, s := range t.expired(now.UnixNano()) {
+		t.remove(s, input)
 	}
+	clear(t.due)
 }
 
 // Flush ends every connection (the input is over).
@@ -178,6 +182,9 @@ func (t *Table) remove(s *session, input string) {
 	r := s.record(input)
 	delete(t.byKey, s.key)
 	t.unlink(s)
+	if s.hi != 0 {
+		t.exp.remove(s)
+	}
 	t.removing = s.born
 	*s = session{next: t.free, tunnels: s.tunnels[:0]}
 	t.free = s
@@ -194,6 +201,8 @@ func (t *Table) alloc() *session {
 }
 
 func (t *Table) link(s *session) {
+	t.started++
+	s.order = t.started
 	s.prev = t.tail
 	if t.tail != nil {
 		t.tail.next = s
