@@ -137,53 +137,6 @@ func (x *Analyzer) deliver(b *batch, e *event) {
 	}
 }
 
-// idMap turns entry numbers into connection ids: the id of the
-// connection an entry created is one more than the connections created
-// before it. It holds the connections whose record is not final yet, and
-// the one each may have replaced on its tuple, whose id the port_reused
-// evidence names: as many as are open, not one per packet.
-type idMap struct {
-	next   uint64             // ids handed out
-	ids    map[uint64]idEntry // by entry
-	linked uint64             // the entry whose first record ended was kept
-}
-
-type idEntry struct{ id, prev uint64 }
-
-// created gives the connection entry e created the next id.
-func (m *idMap) created(e uint64) {
-	if m.ids == nil {
-		m.ids = make(map[uint64]idEntry)
-	}
-	m.next++
-	m.ids[e] = idEntry{id: m.next}
-}
-
-// id is the id of the connection entry e created.
-func (m *idMap) id(e uint64) uint64 { return m.ids[e].id }
-
-// ended forgets the connection entry x created, whose record was final at
-// pos, unless pos's entry created a connection (replaced says so) which it
-// may have replaced: a reused port or a record held in TIME_WAIT ends
-// first, before the entry's limits end others, so the first record to end
-// there is kept for the new connection's evidence until that one ends.
-func (m *idMap) ended(x uint64, pos analyze.Pos, replaced bool) {
-	v := m.ids[x]
-	if v.prev != 0 {
-		delete(m.ids, v.prev)
-	}
-	if replaced && pos.OfSegment() && x != pos.Entry && m.linked != pos.Entry {
-		m.linked = pos.Entry
-		if n, ok := m.ids[pos.Entry]; ok {
-			n.prev = x
-			m.ids[pos.Entry] = n
-			m.ids[x] = idEntry{id: v.id}
-			return
-		}
-	}
-	delete(m.ids, x)
-}
-
 // tap is a shard's Sink: it keeps every call, with its position, in the
 // batch being analyzed.
 type tap struct {
