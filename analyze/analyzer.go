@@ -81,8 +81,8 @@ type heldRec struct {
 	clientISN uint32
 	cost      int64 // what it holds, in Memory's account
 	done      bool
-	seq       Pos   // where it was held: the order of holding
-	tslot     int32 // place in Analyzer.held
+	seq       Pos     // where it was held: the order of holding
+	tslot     timerID // place in Analyzer.held
 }
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.

@@ -121,13 +121,12 @@ type conn struct {
 	id uint64
 
 	// the activity order, and (below) the connection's place in
-	// Analyzer.timers: index+1 in the heap, whose key is a lower bound of
-	// its next deadline
+	// Analyzer.timers, whose key is a lower bound of its next deadline
 	seq   uint64
 	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
 	z     zeek.Tracker
 	more  uint32 // ref of its connMore in Analyzer.more, 0 until needed
-	tslot int32
+	tslot timerID
 
 	lastSyn     int64 // most recent SYN from the client, for the RTT (valid when nISN > 0)
 	synackTime  int64

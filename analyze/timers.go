@@ -19,24 +19,35 @@ import (
 // brings the deadline forward, so the steady per-segment path does not
 // touch the heap. A key that has come but is found too early (the idle
 // deadline moved on) is re-keyed without judging. The heap keeps each key
-// beside its element, so sifting reads only the heap's array; the element
-// keeps its index (no allocation per timer).
+// beside its element, and each element's index in a dense array of its
+// own (by an id the element keeps, 0 when not in the heap), so that
+// sifting reads and writes only the heap's arrays, never the elements:
+// ending the idlest connection under a SYN flood at the cap takes the root
+// and moves a dozen others, which would each be a cache miss on a
+// connection long idle. No allocation per timer.
 
 // never is the key of a connection with no deadline.
 const never = math.MaxInt64
 
-// timerEntry is a place in a timerHeap: the key, the element, and where
-// the element keeps its index+1 in the heap (0 when not in it).
+// timerEntry is a place in a timerHeap: the key, the element, and its id
+// (pos[id] is the entry's index+1).
 type timerEntry[T any] struct {
-	key  int64
-	slot *int32
-	x    T
+	key int64
+	x   T
+	id  int32
 }
 
-// timerHeap is a 4-ary min-heap of elements by their key.
+// timerHeap is a 4-ary min-heap of elements by their key. An element keeps
+// its id+1 in a timerID, 0 when it is not in the heap.
 type timerHeap[T any] struct {
-	a []timerEntry[T]
+	a    []timerEntry[T]
+	pos  []int32 // by id: index+1 in a, 0 for an id not in use
+	free []int32 // ids not in use
 }
+
+// timerID is what an element keeps of its place in a timerHeap: its id+1,
+// 0 when not in the heap.
+type timerID int32
 
 func (h *timerHeap[T]) len() int { return len(h.a) }
 
@@ -44,36 +55,45 @@ func (h *timerHeap[T]) len() int { return len(h.a) }
 // must not be empty.
 func (h *timerHeap[T]) min() (T, int64) { return h.a[0].x, h.a[0].key }
 
-// key returns the key of the element whose index is in slot (in the heap).
-func (h *timerHeap[T]) key(slot *int32) int64 { return h.a[*slot-1].key }
+// key returns the key of the element of id (in the heap).
+func (h *timerHeap[T]) key(id timerID) int64 { return h.a[h.pos[id-1]-1].key }
 
-// set puts x (its index kept in slot) in the heap with key, or moves it
-// to where its new key belongs.
-func (h *timerHeap[T]) set(x T, slot *int32, key int64) {
-	if *slot == 0 {
-		h.a = append(h.a, timerEntry[T]{key: key, slot: slot, x: x})
-		*slot = int32(len(h.a))
+// set puts x (its id kept in *id) in the heap with key, or moves it to
+// where its new key belongs.
+func (h *timerHeap[T]) set(x T, id *timerID, key int64) {
+	if *id == 0 {
+		var n int32
+		if k := len(h.free); k > 0 {
+			n, h.free = h.free[k-1], h.free[:k-1]
+		} else {
+			n = int32(len(h.pos))
+			h.pos = append(h.pos, 0)
+		}
+		*id = timerID(n + 1)
+		h.a = append(h.a, timerEntry[T]{key: key, x: x, id: n})
 		h.up(len(h.a) - 1)
 		return
 	}
-	i := int(*slot - 1)
+	i := int(h.pos[*id-1] - 1)
 	h.a[i].key = key
 	if !h.up(i) {
 		h.down(i)
 	}
 }
 
-// remove takes the element whose index is in slot out of the heap, if it
-// is in it.
-func (h *timerHeap[T]) remove(slot *int32) {
-	if *slot == 0 {
+// remove takes the element of *id out of the heap, if it is in it.
+func (h *timerHeap[T]) remove(id *timerID) {
+	if *id == 0 {
 		return
 	}
-	i, last := int(*slot-1), len(h.a)-1
-	*slot = 0
+	n := int32(*id - 1)
+	*id = 0
+	i, last := int(h.pos[n]-1), len(h.a)-1
+	h.pos[n] = 0
+	h.free = append(h.free, n)
 	if i != last {
 		h.a[i] = h.a[last]
-		*h.a[i].slot = int32(i + 1)
+		h.pos[h.a[i].id] = int32(i + 1)
 	}
 	h.a[last] = timerEntry[T]{}
 	h.a = h.a[:last]
@@ -94,11 +114,11 @@ func (h *timerHeap[T]) up(i int) bool {
 			break
 		}
 		h.a[i] = h.a[p]
-		*h.a[i].slot = int32(i + 1)
+		h.pos[h.a[i].id] = int32(i + 1)
 		i, moved = p, true
 	}
 	h.a[i] = e
-	*e.slot = int32(i + 1)
+	h.pos[e.id] = int32(i + 1)
 	return moved
 }
 
@@ -120,11 +140,11 @@ func (h *timerHeap[T]) down(i int) {
 			break
 		}
 		h.a[i] = h.a[m]
-		*h.a[i].slot = int32(i + 1)
+		h.pos[h.a[i].id] = int32(i + 1)
 		i = m
 	}
 	h.a[i] = e
-	*e.slot = int32(i + 1)
+	h.pos[e.id] = int32(i + 1)
 }
 
 // schedule brings rc's key in the heap in line with its next deadline
@@ -133,7 +153,7 @@ func (h *timerHeap[T]) down(i int) {
 func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	d := c.due(rc, a)
-	if c.tslot != 0 && a.timers.key(&c.tslot) <= d {
+	if c.tslot != 0 && a.timers.key(c.tslot) <= d {
 		return
 	}
 	a.timers.set(rc, &c.tslot, d)
