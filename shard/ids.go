@@ -11,9 +11,10 @@ import "github.com/tcpflow-check/tcpflow-check/analyze"
 // Every ended connection costs a few lookups, and a Go map of a million
 // open connections misses the cache at each: a flood of new connections
 // spent most of the merge there. So the entries of a page (pageSize
-// consecutive entries) keep their ids in an array, two bytes an entry,
-// while the page holds at least pageKeep of them; a page's last few go to
-// a map (old), which so holds the few long-lived connections of each page.
+// consecutive entries) keep their ids, and the connection each replaced,
+// in arrays, six bytes an entry, while the page holds at least pageKeep
+// of them; a page's last few go to maps (old, prev), which so hold the few
+// long-lived connections of each page.
 type idMap struct {
 	next   uint64            // ids handed out
 	pages  []*idPage         // by page number, from first; nil once let go
@@ -27,7 +28,7 @@ type idMap struct {
 const (
 	pageBits = 12
 	pageSize = 1 << pageBits // entries a page covers
-	pageKeep = 256           // fewer ids than this: the page goes to old
+	pageKeep = 512           // fewer ids than this: the page goes to old
 )
 
 type idPage struct {
@@ -35,6 +36,7 @@ type idPage struct {
 	n    int              // entries holding an id
 	made int              // ids given in the page
 	off  [pageSize]uint16 // id - base, 0 for none
+	prev [pageSize]uint32 // the entry minus that of the connection it replaced, 0 for none
 }
 
 // page returns the page of entry e, nil if it was let go or never made.
@@ -114,11 +116,17 @@ func (m *idMap) settle(p uint64) {
 		m.old = make(map[uint64]uint64)
 	}
 	for i, o := range pg.off {
-		if o != 0 {
-			m.old[p<<pageBits+uint64(i)+1] = pg.base + uint64(o)
+		if o == 0 {
+			continue
+		}
+		e := p<<pageBits + uint64(i) + 1
+		m.old[e] = pg.base + uint64(o)
+		if d := pg.prev[i]; d != 0 {
+			m.setPrev(e, e-uint64(d), nil, 0)
 		}
 	}
 	clear(pg.off[:])
+	clear(pg.prev[:])
 	pg.n = 0
 	m.pages[p-m.first] = nil
 	m.spare = pg
@@ -138,19 +146,45 @@ func (m *idMap) settle(p uint64) {
 // first, before the entry's limits end others, so the first record to end
 // there is kept for the new connection's evidence until that one ends.
 func (m *idMap) ended(x uint64, pos analyze.Pos, replaced bool) {
-	if v, ok := m.prev[x]; ok {
-		delete(m.prev, x)
+	if v := m.takePrev(x); v != 0 {
 		m.forget(v)
 	}
 	if replaced && pos.OfSegment() && x != pos.Entry && m.linked != pos.Entry {
 		m.linked = pos.Entry
-		if m.id(pos.Entry) != 0 {
-			if m.prev == nil {
-				m.prev = make(map[uint64]uint64)
-			}
-			m.prev[pos.Entry] = x
+		if pg, i := m.page(pos.Entry); m.id(pos.Entry) != 0 {
+			m.setPrev(pos.Entry, x, pg, i)
 			return
 		}
 	}
 	m.forget(x)
+}
+
+// setPrev notes that the connection of entry e replaced that of entry x;
+// pg and i are e's page and place (pg nil: none).
+func (m *idMap) setPrev(e, x uint64, pg *idPage, i int) {
+	if d := e - x; pg != nil && d < 1<<32 {
+		pg.prev[i] = uint32(d)
+		return
+	}
+	if m.prev == nil {
+		m.prev = make(map[uint64]uint64)
+	}
+	m.prev[e] = x
+}
+
+// takePrev returns (and forgets) the entry of the connection entry x's
+// replaced, 0 when none.
+func (m *idMap) takePrev(x uint64) uint64 {
+	if pg, i := m.page(x); pg != nil {
+		if d := pg.prev[i]; d != 0 {
+			pg.prev[i] = 0
+			return x - uint64(d)
+		}
+	}
+	if len(m.prev) == 0 {
+		return 0
+	}
+	v := m.prev[x]
+	delete(m.prev, x)
+	return v
 }

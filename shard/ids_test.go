@@ -17,7 +17,7 @@ func TestIDMap(t *testing.T) {
 	for !(analyze.Pos{Phase: segPhase}).OfSegment() {
 		segPhase++
 	}
-	for _, gap := range []int{1, 3, 5000} {
+	for _, gap := range []int{1, 2, 3, 5000} {
 		var m idMap
 		ref := map[uint64]uint64{} // entry → id, of the connections open or kept
 		refPrev := map[uint64]uint64{}
@@ -54,8 +54,11 @@ func TestIDMap(t *testing.T) {
 			ref[e] = next
 			open = append(open, e)
 			switch r := rng.IntN(100); {
-			case r < 2 && len(open) > 1: // a reused port: the old one ends at the new one's entry
+			case (r < 2 || gap == 2) && len(open) > 1: // a reused port, or a flood past the cap: one ends at the new one's entry
 				k := rng.IntN(len(open) - 1)
+				if gap == 2 {
+					k = 0 // the idlest
+				}
 				end(k, analyze.Pos{Entry: e, Phase: segPhase}, true)
 			case len(open) > 2000 && r < 99: // the oldest but a few long-lived ones
 				k := 0
