@@ -20,9 +20,12 @@ type frames struct {
 	// a frame no earlier than prev then moves Last and nothing else.
 	inOrder bool
 	// the link type of the previous frame and its name, so that counting
-	// frames per link type costs no name lookup
+	// frames per link type costs no name lookup, and the frames of that
+	// link type not yet added to Stats.LinkTypes: a map assignment a frame
+	// would cost more than the rest of the frame's counting
 	lastLink     layers.LinkType
 	lastLinkName string
+	linkFrames   uint64
 	// pending is a frame with segments still to decode (A-MSDU
 	// subframes); its data stays valid until the source reads again.
 	pending struct {
@@ -45,12 +48,10 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		f.clock(t)
 	}
 	if link != f.lastLink || f.lastLinkName == "" {
+		f.countLinks()
 		f.lastLink, f.lastLinkName = link, LinkTypeName(link)
-		if st.LinkTypes == nil {
-			st.LinkTypes = make(map[string]uint64)
-		}
 	}
-	st.LinkTypes[f.lastLinkName]++
+	f.linkFrames++
 	if f.filter != nil && !f.filter.Match(link, data, wireLen) {
 		st.Skip(Reason{Kind: SkipFiltered})
 		return false
@@ -73,6 +74,21 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	}
 	f.deliver(seg, t)
 	return true
+}
+
+// countLinks adds the frames of the last link type counted since the last
+// call to Stats.LinkTypes. Stats (of Reader and Live), a change of link
+// type and the end of the input call it.
+func (f *frames) countLinks() {
+	if f.linkFrames == 0 {
+		return
+	}
+	st := &f.stats
+	if st.LinkTypes == nil {
+		st.LinkTypes = make(map[string]uint64)
+	}
+	st.LinkTypes[f.lastLinkName] += f.linkFrames
+	f.linkFrames = 0
 }
 
 // clock counts frame time t into Stats: the earliest and latest time, and
@@ -148,6 +164,7 @@ func (f *frames) reassemble(cfg FragmentConfig) {
 
 // end gives up the datagrams still incomplete when the input ended.
 func (f *frames) end() {
+	f.countLinks()
 	if f.dec.frag != nil {
 		f.dec.frag.finish(f.dec.now)
 	}

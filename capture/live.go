@@ -241,8 +241,11 @@ func (l *Live) Next(seg *Segment) error {
 }
 
 // Stats returns what was captured so far, with the kernel's drop counters
-// read now. The Stats belong to the Live and keep changing while it reads.
+// read now. The Stats belong to the Live and keep changing while it reads;
+// LinkTypes alone is brought up to date by each call of Stats and at the
+// end of the capture.
 func (l *Live) Stats() *Stats {
+	l.countLinks()
 	if l.src != nil {
 		if d, ifd, err := l.src.KernelStats(); err == nil {
 			l.stats.Dropped, l.stats.IfDropped = d, ifd

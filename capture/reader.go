@@ -317,11 +317,15 @@ func (r *Reader) recordErr(err error) *FileError {
 func (r *Reader) SetInput(i int) { r.input = i }
 
 // Stats returns what was read so far. The Stats belong to the Reader and
-// keep changing while it reads. Packets is always Segments plus the sum of
+// keep changing while it reads; LinkTypes alone is brought up to date by
+// each call of Stats and at the end of the input. Packets is always Segments plus the sum of
 // Skipped. A frame dropped for a bad IPv4 header checksum counts in
 // BadChecksum and Skipped["bad checksum"], a segment delivered with a bad TCP
 // checksum in BadChecksum and Segments.
-func (r *Reader) Stats() *Stats { return &r.stats }
+func (r *Reader) Stats() *Stats {
+	r.countLinks()
+	return &r.stats
+}
 
 // BytesRead returns how many bytes of the file have been read so far
 // (compressed bytes for a gzip file): against the file's size, how far the

@@ -24,7 +24,10 @@ type Stats struct {
 	Fragments FragmentStats
 	Skipped   map[string]uint64 // frames without an analyzable TCP segment, by reason's text
 	Reasons   map[Reason]uint64 // the same frames by Reason, for callers that switch on its Kind
-	LinkTypes map[string]uint64 // frames per link type name ("Ethernet", "Linux SLL2", ...)
+	// LinkTypes counts frames per link type name ("Ethernet", "Linux
+	// SLL2", ...). A Reader or Live brings it up to date when its Stats
+	// method is called and at the end of the input, not at every frame.
+	LinkTypes map[string]uint64
 	Encaps    map[string]uint64 // segments found inside tunnels, by encapsulation ("VLAN", "GRE", "VXLAN", ...)
 	// First and Last are the earliest and the latest frame time (the
 	// first and last frame's, unless the clock went backwards), so that
