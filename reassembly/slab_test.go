@@ -142,7 +142,11 @@ func TestSlabReleased(t *testing.T) {
 	r := func() *regions {
 		tab := NewTable[payload](0)
 		fill(tab, 0, 2*maxChunk)
-		if tab.mem.chunk[len(tab.chunks)-1] == nil {
+		mapped := tab.mem.chunk[len(tab.chunks)-1] != nil
+		// Until here the table must stay reachable: its cleanup would
+		// otherwise unmap the chunks while they are being looked at.
+		runtime.KeepAlive(tab)
+		if !mapped {
 			t.Fatal("nothing mapped")
 		}
 		return tab.mem
