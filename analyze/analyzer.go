@@ -61,6 +61,8 @@ type Analyzer struct {
 	incomplete, evidence clauses
 	why                  [len(endReasons)]string
 
+	run statRun // of emitRecord, not yet in stats
+
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
 
@@ -116,7 +118,10 @@ func (a *Analyzer) Config() Config { return a.cfg }
 func (a *Analyzer) SetInput(name string) { a.input = name }
 
 // Stats returns the counters so far.
-func (a *Analyzer) Stats() *Stats { return &a.stats }
+func (a *Analyzer) Stats() *Stats {
+	a.run.flush(&a.stats)
+	return &a.stats
+}
 
 // Open returns the number of connections being tracked (not counting
 // finished ones whose record waits for TIME_WAIT to end).
@@ -434,16 +439,56 @@ func (a *Analyzer) handshake(rtt time.Duration) {
 
 func (a *Analyzer) emitRecord(rec *Conn) {
 	a.stats.Connections++
-	a.stats.ByConnState[rec.ConnState]++
-	for i := range rec.Findings {
-		a.stats.ByKind[rec.Findings[i].Kind]++
-	}
+	a.run.count(rec, &a.stats)
 	if rec.Handshake.HasRTT {
 		a.stats.HandshakeRTT.Observe(rec.Handshake.RTT)
 	}
 	if a.sink != nil {
 		a.sink.End(rec)
 	}
+}
+
+// statRun counts a run of records with the same conn_state and findings
+// of the same kinds (at most one) before it goes into Stats' maps: the
+// connections a flood ends one after the other all look alike, and the
+// maps hash a string per count.
+type statRun struct {
+	connState string
+	kind      Kind // of the one finding, if nk is 1
+	nk        int
+	n         uint64
+}
+
+// count counts rec: in the run when it is alike, else in st's maps.
+func (r *statRun) count(rec *Conn, st *Stats) {
+	switch fs := rec.Findings; {
+	case r.n > 0 && rec.ConnState == r.connState && len(fs) == r.nk && (r.nk == 0 || fs[0].Kind == r.kind):
+		r.n++
+		return
+	case len(fs) <= 1:
+		r.flush(st)
+		*r = statRun{connState: rec.ConnState, nk: len(fs), n: 1}
+		if len(fs) == 1 {
+			r.kind = fs[0].Kind
+		}
+		return
+	}
+	st.ByConnState[rec.ConnState]++
+	for i := range rec.Findings {
+		st.ByKind[rec.Findings[i].Kind]++
+	}
+}
+
+// flush puts the run in st's maps.
+func (r *statRun) flush(st *Stats) {
+	if r.n == 0 {
+		return
+	}
+	st.ByConnState[r.connState] += r.n
+	if r.nk == 1 {
+		st.ByKind[r.kind] += r.n
+	}
+	r.n = 0
 }
 
 // emit hands a newly judged finding to the sink at once (live mode prints it).
