@@ -44,10 +44,12 @@ func KeyFrom(src, dst netip.AddrPort) (Key, bool) {
 
 // words returns a's 16-byte form as two big-endian words and its family code.
 func words(a netip.Addr) (hi, lo uint64, fam uint32) {
-	switch {
-	case a.Is4():
-		fam = fam4
-	case a.IsValid():
+	if a.Is4() {
+		// As16's form of an IPv4 address: ::ffff:a.b.c.d.
+		b := a.As4()
+		return 0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[:])), fam4
+	}
+	if a.IsValid() {
 		fam = fam6
 	}
 	b := a.As16()
