@@ -55,12 +55,18 @@ func (z *Tracker) expiry() int64 {
 	return next
 }
 
-// expiryHeap is a min-heap of sessions by their key (session.exp); a
-// session's hi is its index + 1, 0 when not in the heap.
-type expiryHeap []*session
+// expiryHeap is a min-heap of sessions by their key, which each item
+// holds (so that sifting compares without reading the sessions) beside
+// session.exp; a session's hi is its index + 1, 0 when not in the heap.
+type expiryHeap []expiryItem
+
+type expiryItem struct {
+	exp int64
+	s   *session
+}
 
 func (h *expiryHeap) push(s *session) {
-	*h = append(*h, s)
+	*h = append(*h, expiryItem{s.exp, s})
 	s.hi = int32(len(*h))
 	h.up(len(*h) - 1)
 }
@@ -72,7 +78,7 @@ func (h *expiryHeap) remove(s *session) {
 	if i != last {
 		h.swap(i, last)
 	}
-	(*h)[last] = nil
+	(*h)[last] = expiryItem{}
 	*h = (*h)[:last]
 	s.hi = 0
 	if i != last {
@@ -82,14 +88,15 @@ func (h *expiryHeap) remove(s *session) {
 }
 
 // earlier makes s's key exp, no later than its key was.
-func (h *expiryHeap) earlier(s *session, exp int64) {
+func (h expiryHeap) earlier(s *session, exp int64) {
 	s.exp = exp
+	h[s.hi-1].exp = exp
 	h.up(int(s.hi) - 1)
 }
 
 func (h expiryHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hi, h[j].hi = int32(i+1), int32(j+1)
+	h[i].s.hi, h[j].s.hi = int32(i+1), int32(j+1)
 }
 
 func (h expiryHeap) up(i int) {
@@ -139,7 +146,7 @@ func (t *Table) noteExpiry(s *session) {
 func (t *Table) expired(now int64) []*session {
 	t.due = t.due[:0]
 	for len(t.exp) > 0 && t.exp[0].exp <= now {
-		s := t.exp[0]
+		s := t.exp[0].s
 		t.exp.remove(s)
 		if exp := s.z.expiry(); exp > now {
 			s.exp = exp
