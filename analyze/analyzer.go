@@ -74,17 +74,20 @@ type Analyzer struct {
 	created  int  // connections tracked right after this entry created one
 }
 
+// heldRec is a record waiting for TIME_WAIT to end. Its fields are
+// ordered by size, so that no padding sits between them (120 bytes: an
+// allocation of 128).
 type heldRec struct {
 	rec       *Conn
 	key       reassembly.Key
 	until     int64 // when TIME_WAIT ends
 	twSince   int64
-	tw        string // who is in TIME_WAIT
-	clientISN uint32
-	cost      int64 // what it holds, in Memory's account
-	done      bool
+	cost      int64   // what it holds, in Memory's account
 	seq       Pos     // where it was held: the order of holding
+	clientISN uint32  // the client's ISN
 	tslot     timerID // place in Analyzer.held
+	tw        Dir     // who is in TIME_WAIT
+	done      bool
 }
 
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
@@ -168,7 +171,7 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 				return
 			}
 			heldPrev = &prevConn{id: h.rec.ID, end: stamp(a.shiftIn(h.rec.End)), clientISN: h.clientISN,
-				premature: true, timeWaitFor: since(t, h.twSince), who: h.tw}
+				premature: true, timeWaitFor: since(t, h.twSince), who: roleName(h.tw)}
 			a.release(h, true)
 		}
 	}
@@ -332,7 +335,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	for i := range c.p {
 		if c.p[i].state == TimeWait {
 			if u := later(c.p[i].timeWaitSince, 2*a.cfg.MSL); u > h.until {
-				h.until, h.twSince, h.tw = u, c.p[i].timeWaitSince, roleName(reassembly.Dir(i))
+				h.until, h.twSince, h.tw = u, c.p[i].timeWaitSince, reassembly.Dir(i)
 			}
 		}
 	}
