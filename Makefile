@@ -9,7 +9,7 @@ DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build install man completions test demo bench conformance fuzz fuzz-all fuzz-differential vet
+.PHONY: build install man completions test demo bench conformance fuzz fuzz-all fuzz-differential vet pgo
 
 # -buildvcs=auto: the binary's --version names the revision it was built from.
 build:
@@ -51,6 +51,28 @@ demo: build
 # fails, saying where the corpus comes from, when it is absent.
 conformance:
 	$(GO) test -count=1 -run Conformance -v ./cmd/tcpflow-check/ -args -require-corpus
+
+# cmd/tcpflow-check/default.pgo is the CPU profile Go builds the binary
+# with (profile-guided optimization; -pgo=off builds without). It is made
+# from analyze --format jsonl of the performance harness's medium capture
+# and of the first million SYNs of its flood (--max-conns 100000), run
+# through run() by a test this recipe writes and removes, on a binary built
+# without a profile, and the two profiles merged.
+PGO_MEDIUM ?= /tmp/tcpflow-perf/medium.pcap
+PGO_FLOOD  ?= /tmp/tcpflow-perf/synflood.pcap
+PGO_TEST   := cmd/tcpflow-check/pgo_profile_test.go
+pgo:
+	@t=$$(mktemp -d) && trap 'rm -rf "$$t" $(PGO_TEST)' EXIT && \
+	printf '%s\n' 'package main' 'import ("io"; "os"; "strings"; "testing")' \
+		'func TestPGOProfile(t *testing.T) {' \
+		'	if run(strings.Split(os.Getenv("PGO_ARGS"), "|"), os.Stdin, io.Discard, io.Discard) > 1 {' \
+		'		t.Fatal("analyze failed")' '	}' '}' > $(PGO_TEST) && \
+	$(GO) test -c -pgo=off -o "$$t/prof.test" ./cmd/tcpflow-check && \
+	tcpdump -r $(PGO_FLOOD) -c 1000000 -w "$$t/flood.pcap" 2>/dev/null && \
+	PGO_ARGS='analyze|--format|jsonl|$(abspath $(PGO_MEDIUM))' "$$t/prof.test" -test.run '^TestPGOProfile$$' -test.cpuprofile "$$t/medium.prof" && \
+	PGO_ARGS="analyze|--format|jsonl|--max-conns|100000|$$t/flood.pcap" "$$t/prof.test" -test.run '^TestPGOProfile$$' -test.cpuprofile "$$t/flood.prof" && \
+	$(GO) tool pprof -proto "$$t/medium.prof" "$$t/flood.prof" > "$$t/default.pgo" && \
+	mv "$$t/default.pgo" cmd/tcpflow-check/default.pgo
 
 # The Go benchmarks (allocations reported); then, when the performance
 # harness sits beside the repository, the comparison with the cost floor and
