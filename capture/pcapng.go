@@ -198,7 +198,7 @@ func (g *ngSource) quick(rec *record) bool {
 	}
 	ifc := &g.ifaces[id]
 	rec.data, rec.length, rec.link = b[28:28+caplen:28+caplen], int(g.u32(b[24:])), ifc.link
-	rec.time = ifc.time(uint64(g.u32(b[12:]))<<32 | uint64(g.u32(b[16:])))
+	rec.time = ifc.time(g.ts(b[12:20]))
 	g.at = s.off
 	s.r += int(length)
 	s.off += int64(length)
@@ -307,7 +307,7 @@ func (g *ngSource) statistics(body int64) error {
 
 // ts reads a pcapng timestamp: the high 32 bits, then the low.
 func (g *ngSource) ts(b []byte) uint64 {
-	return uint64(g.order.Uint32(b[0:4]))<<32 | uint64(g.order.Uint32(b[4:8]))
+	return uint64(g.u32(b[0:4]))<<32 | uint64(g.u32(b[4:8]))
 }
 
 // tsUnits turns if_tsresol into units per second: 10^-n, or 2^-n with the
