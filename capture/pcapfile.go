@@ -233,6 +233,9 @@ func newPcapFileSource(s stream) (*pcapFileSource, error) {
 func (p *pcapFileSource) start() int64 { return p.at }
 
 func (p *pcapFileSource) next(rec *record) error {
+	if p.quick(rec) {
+		return nil
+	}
 	p.at = p.s.off
 	h, err := p.s.read(16, true)
 	if err != nil {
@@ -261,11 +264,47 @@ func (p *pcapFileSource) next(rec *record) error {
 	if err != nil {
 		return err
 	}
+	p.fill(rec, data, sec, frac, length)
+	return nil
+}
+
+// quick reads the next record when it lies whole in the stream's buffer
+// and its lengths pass the checks next makes, in one step: one bounds
+// check for header and packet instead of two reads. It reports whether it
+// did; any other record is left to next, which reads it, or fails on it,
+// as it always has.
+func (p *pcapFileSource) quick(rec *record) bool {
+	s := &p.s
+	b := s.buf[s.r:s.w]
+	if len(b) < 16 {
+		return false
+	}
+	var sec, frac, caplen, length uint32
+	if p.big {
+		be := binary.BigEndian
+		sec, frac, caplen, length = be.Uint32(b[0:4]), be.Uint32(b[4:8]), be.Uint32(b[8:12]), be.Uint32(b[12:16])
+	} else {
+		le := binary.LittleEndian
+		sec, frac, caplen, length = le.Uint32(b[0:4]), le.Uint32(b[4:8]), le.Uint32(b[8:12]), le.Uint32(b[12:16])
+	}
+	if caplen > maxSnapLen || caplen > length || int(caplen) > len(b)-16 {
+		return false
+	}
+	n := 16 + int(caplen)
+	p.at = s.off
+	s.r += n
+	s.off += int64(n)
+	p.fill(rec, b[16:n:n], sec, frac, length)
+	return true
+}
+
+// fill makes rec the packet data, captured at sec and frac (microseconds
+// or nanoseconds) and length bytes long on the wire.
+func (p *pcapFileSource) fill(rec *record, data []byte, sec, frac, length uint32) {
 	ns := int64(frac)
 	if !p.nanos {
 		ns *= 1000
 	}
 	rec.data, rec.length, rec.link = data, int(length), p.link
 	rec.time = time.Unix(int64(sec), ns).UTC()
-	return nil
 }
