@@ -16,6 +16,10 @@ type frames struct {
 	stats  Stats
 	frame  uint64    // frames read so far; the last one's number
 	prev   time.Time // the time of the previous frame that had one
+	// prevSec and prevNsec are prev as Unix seconds and nanoseconds, so
+	// that the frames of a capture in order compare as two integers
+	prevSec  int64
+	prevNsec int32
 	// inOrder is set while prev is Stats.Last (and Stats.First is set):
 	// a frame no earlier than prev then moves Last and nothing else.
 	inOrder bool
@@ -44,8 +48,15 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	f.frame++
 	st.Packets++
 	st.Bytes += uint64(len(data))
-	if !t.IsZero() {
-		f.clock(t)
+	// t's Unix seconds and nanoseconds: t.IsZero, t.Before and
+	// t.UnixNano in two integers read once
+	sec, nsec := t.Unix(), int32(t.Nanosecond())
+	if sec != zeroUnix || nsec != 0 {
+		if f.inOrder && (sec > f.prevSec || sec == f.prevSec && nsec >= f.prevNsec) { // !t.Before(f.prev)
+			f.prev, f.prevSec, f.prevNsec, st.Last = t, sec, nsec, t
+		} else {
+			f.clock(t, sec, nsec)
+		}
 	}
 	if link != f.lastLink || f.lastLinkName == "" {
 		f.countLinks()
@@ -56,7 +67,7 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		st.Skip(Reason{Kind: SkipFiltered})
 		return false
 	}
-	f.dec.now, f.dec.frame = t.UnixNano(), f.frame
+	f.dec.now, f.dec.frame = sec*1e9+int64(nsec), f.frame // t.UnixNano()
 	reason := f.dec.DecodeWire(data, wireLen, link, seg)
 	for reason.Skipped() && f.dec.More() {
 		reason = f.dec.DecodeNext(data, wireLen, link, seg)
@@ -68,7 +79,8 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 		st.Skip(reason)
 		return false
 	}
-	f.pending.data = nil
+	// pending.data is nil here: Next resumes a frame's subframes until
+	// none is left before it steps to the next frame.
 	if f.dec.More() {
 		f.pending.data, f.pending.wireLen, f.pending.link, f.pending.t = data, wireLen, link, t
 	}
@@ -91,14 +103,15 @@ func (f *frames) countLinks() {
 	f.linkFrames = 0
 }
 
-// clock counts frame time t into Stats: the earliest and latest time, and
-// a step back from the frame before.
-func (f *frames) clock(t time.Time) {
+// zeroUnix is the zero time.Time in Unix seconds.
+var zeroUnix = time.Time{}.Unix()
+
+// clock counts frame time t, sec and nsec in Unix seconds and nanoseconds,
+// into Stats: the earliest and latest time, and a step back from the frame
+// before. step moves Last itself while inOrder holds.
+func (f *frames) clock(t time.Time, sec int64, nsec int32) {
 	st := &f.stats
-	if f.inOrder && !t.Before(f.prev) {
-		f.prev, st.Last = t, t
-		return
-	}
+	f.prevSec, f.prevNsec = sec, nsec
 	if t.Before(f.prev) {
 		if st.Backwards == 0 {
 			st.BackFrame = f.frame
