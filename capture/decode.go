@@ -157,7 +157,17 @@ func (d *Decoder) decode(data []byte, wireLen int, link layers.LinkType, seg *Se
 	d.badIPHeader = false
 	d.tunnel = 0
 	bad := false
-	switch k := d.link(data, link, seg, &bad); k {
+	var k SkipKind
+	// Ethernet carrying IPv4 or IPv6, nearly every frame, goes straight to
+	// the IP header: what link, ether and ethertype do for it.
+	if link == layers.LinkTypeEthernet && len(data) >= 14 && data[12] == 0x08 && data[13] == 0x00 {
+		k = d.ipv4(data[14:], seg, &bad)
+	} else if link == layers.LinkTypeEthernet && len(data) >= 14 && data[12] == 0x86 && data[13] == 0xdd {
+		k = d.ipv6(data[14:], seg, &bad)
+	} else {
+		k = d.link(data, link, seg, &bad)
+	}
+	switch k {
 	case NotSkipped:
 		seg.Tunnel = d.tunnel
 		switch {

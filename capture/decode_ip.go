@@ -90,10 +90,21 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 		verifiable, d.clamped = false, true
 	}
 	d.limit(b, total)
+	frag := binary.BigEndian.Uint16(b[6:])
+	if !d.verify && frag&(ipv4FragOffset|ipv4MoreFragments) == 0 {
+		// nothing to check and no fragment: straight on, with no call
+		// that the values above must be kept across
+		return d.ipv4Payload(b, ihl, total, verifiable, seg, bad)
+	}
+	return d.ipv4Checked(b, ihl, total, frag, verifiable, checkHeader, seg, bad)
+}
+
+// ipv4Checked is the rest of ipv4 for a header to verify or a fragment.
+func (d *Decoder) ipv4Checked(b []byte, ihl, total int, frag uint16, verifiable, checkHeader bool, seg *Segment, bad *bool) SkipKind {
 	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
 		d.badIPHeader = true
 	}
-	if frag := binary.BigEndian.Uint16(b[6:]); frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
+	if frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
 		if d.frag != nil && !d.badIPHeader {
 			if k, held := d.ipv4Fragment(b, ihl, total, frag, seg, bad); held {
 				return k
@@ -108,9 +119,18 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 	if ihl > 20 {
 		d.sourceRouteDst(b[20:ihl])
 	}
+	return d.ipv4Payload(b, ihl, total, verifiable, seg, bad)
+}
+
+// ipv4Payload decodes what an IPv4 header (ihl bytes of b, total bytes with
+// its payload) carries.
+func (d *Decoder) ipv4Payload(b []byte, ihl, total int, verifiable bool, seg *Segment, bad *bool) SkipKind {
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
 	payload := b[ihl:min(total, len(b))]
+	if b[9] == byte(layers.IPProtocolTCP) { // what transport does for it
+		return d.tcp(payload, total-ihl, verifiable, seg, bad)
+	}
 	return d.transport(layers.IPProtocol(b[9]), payload, total-ihl, verifiable, seg, bad)
 }
 
@@ -176,6 +196,8 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 				return SkipTruncated
 			}
 			hl = (int(b[1]) + 2) * 4
+		case layers.IPProtocolTCP: // what transport does for it
+			return d.tcp(b[:min(wire, len(b))], wire, verifiable, seg, bad)
 		default:
 			payload := b[:min(wire, len(b))]
 			return d.transport(next, payload, wire, verifiable, seg, bad)

@@ -20,6 +20,9 @@ var tfoExperimentMagic = [2]byte{0xf9, 0x89}
 // tsOnly starts the option list NOP, NOP, Timestamps (RFC 7323, Appendix A).
 var tsOnly = [4]byte{byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindTimestamps), 10}
 
+// tsOnlyWord is tsOnly as a big-endian number.
+const tsOnlyWord = uint32(layers.TCPOptionKindNop)<<24 | uint32(layers.TCPOptionKindNop)<<16 | uint32(layers.TCPOptionKindTimestamps)<<8 | 10
+
 // tcp decodes a TCP header. b is the captured part of the IP payload, wire its
 // length on the wire according to the IP header. The 20 fixed bytes must have
 // been captured; options need not be.
@@ -40,10 +43,18 @@ func (d *Decoder) tcp(b []byte, wire int, verifiable bool, seg *Segment, bad *bo
 	seg.Len = uint32(max(wire-off, 0))
 	seg.Missing = seg.Len - uint32(max(min(len(b), wire)-off, 0))
 	seg.HeaderCut = off > len(b)
-	// Options cut off by the snap length are lost; the segment is not.
-	parseOptions(b[20:min(off, len(b))], seg.Flags&SYN != 0, &seg.Opts)
 	if d.verify && verifiable && len(b) >= wire && !d.tcpChecksumOK(b[:wire]) {
 		*bad = true
+	}
+	// Options cut off by the snap length are lost; the segment is not.
+	if off == 32 && len(b) >= 32 && binary.BigEndian.Uint32(b[20:]) == tsOnlyWord {
+		// parseOptions' first case, the options of nearly every segment
+		// once timestamps are on, without the call
+		seg.Opts.TSVal = binary.BigEndian.Uint32(b[24:])
+		seg.Opts.TSEcr = binary.BigEndian.Uint32(b[28:])
+		seg.Opts.HasTS = true
+	} else if o := b[20:min(off, len(b))]; len(o) > 0 {
+		parseOptions(o, seg.Flags&SYN != 0, &seg.Opts)
 	}
 	return NotSkipped
 }
