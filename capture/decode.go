@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"net/netip"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -149,9 +148,9 @@ func (d *Decoder) decode(data []byte, wireLen int, link layers.LinkType, seg *Se
 		d.end = 1 << 30
 	}
 	d.nEncaps, d.depth = 0, 0
-	seg.Src, seg.Dst = netip.AddrPort{}, netip.AddrPort{}
-	seg.Seq, seg.Ack, seg.Flags, seg.Window, seg.Len = 0, 0, 0, 0, 0
-	seg.Missing, seg.IPLen, seg.HeaderCut = 0, 0, false
+	// Src, Dst and IPLen are set by the IP header the segment is in, the
+	// numbers, flags and lengths by tcp, on the way to every segment
+	// decoded; options are set only when present.
 	seg.Opts = Options{}
 	seg.BadChecksum = false
 	d.badIPHeader = false

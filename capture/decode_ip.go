@@ -115,9 +115,11 @@ func (d *Decoder) ipv4Checked(b []byte, ihl, total int, frag uint16, verifiable,
 		}
 		verifiable = false // a first fragment: the checksum covers bytes not here
 	}
-	d.src, d.dst = b[12:16], b[16:20]
-	if ihl > 20 {
-		d.sourceRouteDst(b[20:ihl])
+	if d.verify { // the pseudo-header's addresses, which only tcpChecksumOK reads
+		d.src, d.dst = b[12:16], b[16:20]
+		if ihl > 20 {
+			d.sourceRouteDst(b[20:ihl])
+		}
 	}
 	return d.ipv4Payload(b, ihl, total, verifiable, seg, bad)
 }
@@ -155,7 +157,9 @@ func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
 	}
 	d.limit(b, 40+wire)
 	next := layers.IPProtocol(b[6])
-	d.src, d.dst = b[8:24], b[24:40]
+	if d.verify { // the pseudo-header's addresses, which only tcpChecksumOK reads
+		d.src, d.dst = b[8:24], b[24:40]
+	}
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
 	b = b[40:]
