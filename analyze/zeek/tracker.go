@@ -189,6 +189,8 @@ func (z *Tracker) flipAfterSYNACK(i int, seg *capture.Segment) {
 var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // process is TCPSessionAdapter::Process for the endpoint at index i.
+// Without SYN, FIN or RST only an inactive endpoint's state can change, so
+// the common data or ack segment skips UpdateStateMachine.
 func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 	e, p := &z.ep[i], &z.ep[1-i]
 	isOrig := z.isOrig(i)
@@ -262,7 +264,7 @@ func (z *Tracker) process(i int, seg *capture.Segment, payloadCaptured bool) {
 
 	z.updateLastSeq(i, onePast, syn, fin, rst, length)
 
-	doClose := z.updateStateMachine(i, seg, syn, fin, rst, ack)
+	doClose := (f&(capture.SYN|capture.FIN|capture.RST) != 0 || e.state == epInactive) && z.updateStateMachine(i, seg, syn, fin, rst, ack)
 
 	if ack {
 		z.ackReceived(1-i, relAck)
