@@ -39,15 +39,15 @@ type Analyzer struct {
 	// Connections that are over but whose active closer is still in
 	// TIME_WAIT: their records wait here, small, until 2·MSL has passed
 	// (the state becomes CLOSED) or a new SYN reuses the tuple.
-	held    timerHeap[*heldRec]
-	heldKey map[reassembly.Key]*heldRec
+	held     timerHeap[uint32] // refs in heldRecs
+	heldRecs heldStore
 
 	// timers holds the open connections by their next deadline; a
 	// connection's seq is the entry of its latest segment, the table's
 	// activity order, which sweeps keep.
 	timers timerHeap[*reassembly.Conn[conn]]
 	due    []*reassembly.Conn[conn] // scratch of sweep
-	dueH   []*heldRec               // scratch of releaseHeld
+	dueH   []uint32                 // scratch of releaseHeld
 	// sweeps counts the sweeps, swept is the capture time of the latest
 	// (conn.catchUp).
 	sweeps uint32
@@ -74,29 +74,12 @@ type Analyzer struct {
 	created  int  // connections tracked right after this entry created one
 }
 
-// heldRec is a record waiting for TIME_WAIT to end. Its fields are
-// ordered by size, so that no padding sits between them (120 bytes: an
-// allocation of 128).
-type heldRec struct {
-	rec       *Conn
-	key       reassembly.Key
-	until     int64 // when TIME_WAIT ends
-	twSince   int64
-	cost      int64   // what it holds, in Memory's account
-	seq       Pos     // where it was held: the order of holding
-	clientISN uint32  // the client's ISN
-	tslot     timerID // place in Analyzer.held
-	tw        Dir     // who is in TIME_WAIT
-	done      bool
-}
-
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
 func New(cfg *Config, sink Sink) *Analyzer {
 	a := &Analyzer{
 		cfg:       cfg.withDefaults(),
 		sink:      sink,
 		tab:       reassembly.NewTable[conn](1024),
-		heldKey:   make(map[reassembly.Key]*heldRec),
 		now:       reassembly.NoTime,
 		nextSweep: reassembly.NoTime,
 		stats: Stats{
@@ -157,22 +140,22 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	}
 	var heldPrev *prevConn
 	if rc == nil {
-		if h := a.heldKey[key]; h != nil {
+		if ref := a.heldRecs.find(&key); ref != 0 {
+			h := a.heldRecs.at(ref)
 			if seg.Flags&(capture.SYN|capture.ACK|capture.RST) != capture.SYN {
 				// A late segment of a connection that is over (a last
 				// retransmission): it belongs to the held record.
-				// (the record is out: its times are the capture's)
-				h.rec.End, h.rec.LastFrame = a.shiftOut(timeOf(max(t, stamp(a.shiftIn(h.rec.End))))), seg.Frame
-				if seg.Src == h.rec.Client {
-					h.rec.ClientPackets++
+				h.last, h.lastFrame = max(t, h.last), seg.Frame
+				if seg.Src == h.client() {
+					h.packets[ClientToServer]++
 				} else {
-					h.rec.ServerPackets++
+					h.packets[ServerToClient]++
 				}
 				return
 			}
-			heldPrev = &prevConn{id: h.rec.ID, end: stamp(a.shiftIn(h.rec.End)), clientISN: h.clientISN,
+			heldPrev = &prevConn{id: h.id, end: h.last, clientISN: h.clientISN,
 				premature: true, timeWaitFor: since(t, h.twSince), who: roleName(h.tw)}
-			a.release(h, true)
+			a.release(ref, true)
 		}
 	}
 	if rc == nil || reused != nil {
@@ -331,32 +314,25 @@ func (a *Analyzer) sweep(final bool) {
 func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
-	h := heldRec{until: reassembly.NoTime}
+	until, twSince, tw := int64(reassembly.NoTime), int64(0), ClientToServer
 	for i := range c.p {
 		if c.p[i].state == TimeWait {
-			if u := later(c.p[i].timeWaitSince, 2*a.cfg.MSL); u > h.until {
-				h.until, h.twSince, h.tw = u, c.p[i].timeWaitSince, reassembly.Dir(i)
+			if u := later(c.p[i].timeWaitSince, 2*a.cfg.MSL); u > until {
+				until, twSince, tw = u, c.p[i].timeWaitSince, reassembly.Dir(i)
 			}
 		}
 	}
-	if h.until <= a.now {
+	if until <= a.now {
 		a.end(rc)
 		return
 	}
-	h.rec = c.record(rc, a)
-	a.over(h.rec)
-	h.key = rc.Key
-	h.clientISN = rc.Half[reassembly.ClientToServer].ISN
-	h.cost = heldCost + int64(len(h.rec.Timeline))*stepCost
-	a.heldBytes += h.cost
+	rec := c.record(rc, a)
+	a.over(rec)
+	a.hold(rc, rec, until, twSince, tw)
 	a.steps -= int64(len(c.timeline(a)))
 	c.dropMore(a)
 	a.unschedule(rc)
 	a.tab.Remove(rc)
-	hp := &h
-	hp.seq = a.pos
-	a.held.set(hp, &hp.tslot, hp.until)
-	a.heldKey[h.key] = hp
 }
 
 // releaseHeld emits the held records whose TIME_WAIT is over (all of them
@@ -366,34 +342,26 @@ func (a *Analyzer) releaseHeld(all bool) {
 	if all {
 		phase = phaseFinalHeld
 	}
-	for _, h := range a.dueHeld(all) {
-		a.pos = h.seq.heldAt(a.entry, phase)
-		a.release(h, !all)
+	for _, ref := range a.dueHeld(all) {
+		a.pos = a.heldRecs.at(ref).pos().heldAt(a.entry, phase)
+		a.release(ref, !all)
 	}
 	clear(a.dueH)
 }
 
 // release emits a held record; with closed, TIME_WAIT has ended (2·MSL
 // passed, or a new SYN recycled the tuple) and the peer is CLOSED.
-func (a *Analyzer) release(h *heldRec, closed bool) {
-	if h.done {
-		return
-	}
-	h.done = true
-	a.heldBytes -= h.cost
-	a.held.remove(&h.tslot)
-	if a.heldKey[h.key] == h {
-		delete(a.heldKey, h.key)
-	}
+func (a *Analyzer) release(ref uint32, closed bool) {
+	rec := a.unhold(ref)
 	if closed {
-		if h.rec.ClientState == TimeWait {
-			h.rec.ClientState = Closed
+		if rec.ClientState == TimeWait {
+			rec.ClientState = Closed
 		}
-		if h.rec.ServerState == TimeWait {
-			h.rec.ServerState = Closed
+		if rec.ServerState == TimeWait {
+			rec.ServerState = Closed
 		}
 	}
-	a.emitRecord(h.rec)
+	a.emitRecord(rec)
 }
 
 // evict ends rc before its time, for why (endedMaxConns, ...): its

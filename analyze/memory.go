@@ -23,10 +23,14 @@ import (
 var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + reassembly.IndexCost)
 
 // stepCost is one timeline step; heldCost one record waiting for TIME_WAIT
-// to end (its Conn, its heldRec and its slot in heldKey).
+// to end (held.go): its heldRec, its share of the index and its entry in
+// the timer heap (with the heap's slot of its id), the strings it names
+// counted apart; heldFullCost what a record kept whole adds (its Conn and
+// its slot in heldStore.full).
 var (
-	stepCost = int64(unsafe.Sizeof(Step{}))
-	heldCost = int64(allocClass(unsafe.Sizeof(Conn{})) + allocClass(unsafe.Sizeof(heldRec{})) + 2*(unsafe.Sizeof(reassembly.Key{})+unsafe.Sizeof(uintptr(0))))
+	stepCost     = int64(unsafe.Sizeof(Step{}))
+	heldCost     = int64(unsafe.Sizeof(heldRec{}) + heldIndexCost + unsafe.Sizeof(timerEntry[uint32]{}) + unsafe.Sizeof(int32(0)))
+	heldFullCost = int64(allocClass(unsafe.Sizeof(Conn{})) + 2*(unsafe.Sizeof(uint32(0))+unsafe.Sizeof(uintptr(0))))
 )
 
 // sizeClasses are the Go allocator's size classes from 1 KiB to 32 KiB

@@ -187,17 +187,18 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 
 // dueHeld collects, in the order they were held, the held records whose
 // TIME_WAIT is over at a.now (all of them with all).
-func (a *Analyzer) dueHeld(all bool) []*heldRec {
+func (a *Analyzer) dueHeld(all bool) []uint32 {
 	a.dueH = a.dueH[:0]
 	for a.held.len() > 0 {
-		h, until := a.held.min()
+		ref, until := a.held.min()
 		if !all && until > a.now {
 			break
 		}
-		a.held.remove(&h.tslot)
-		a.dueH = append(a.dueH, h)
+		a.held.remove(&a.heldRecs.at(ref).tslot)
+		a.dueH = append(a.dueH, ref)
 	}
-	slices.SortFunc(a.dueH, func(x, y *heldRec) int { return x.seq.Compare(y.seq) })
+	s := &a.heldRecs
+	slices.SortFunc(a.dueH, func(x, y uint32) int { return s.at(x).pos().Compare(s.at(y).pos()) })
 	return a.dueH
 }
 
