@@ -185,8 +185,7 @@ func (s *heldStore) put(sl uint64) {
 	s.slots[i] = sl
 }
 
-// drop frees ref's slot. When none is left held, the store starts over
-// and its memory goes back.
+// drop frees ref's slot. When none is left held, the store starts over.
 func (s *heldStore) drop(ref uint32) {
 	h := s.at(ref)
 	mask := uint64(len(s.slots) - 1)
@@ -205,7 +204,12 @@ func (s *heldStore) drop(ref uint32) {
 	s.slots[i] = 0
 	s.used--
 	if s.n--; s.n == 0 {
-		s.chunks, s.top, s.free, s.slots, s.used = nil, 0, 0, nil, 0
+		// The memory of a crowd goes back; the first chunk and a small
+		// index stay for the next record.
+		s.chunks, s.top, s.free = s.chunks[:1], 0, 0
+		if len(s.slots) > heldMinSlots {
+			s.slots = make([]uint64, heldMinSlots)
+		}
 		return
 	}
 	h.id, s.free = uint64(s.free), ref

@@ -112,3 +112,20 @@ func BenchmarkHeldCost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHeldCycle measures a connection's life through TIME_WAIT: a
+// handshake, a close, its record held, then released when 2·MSL passes
+// (per connection: ns, allocations).
+func BenchmarkHeldCycle(b *testing.B) {
+	const n = 10_000
+	b.ReportAllocs()
+	for b.Loop() {
+		a := analyze.New(nil, nil)
+		closeAll(a, n)
+		a.Advance(time.Date(2026, 1, 2, 3, 5, 30, 0, time.UTC))
+		if a.TimeWait() != 0 {
+			b.Fatalf("%d records still held", a.TimeWait())
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/conn")
+}
