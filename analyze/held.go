@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -23,13 +25,25 @@ import (
 // small fields) keeps its *Conn beside the heldRec, as all did before.
 // An index of open addressing (as reassembly's) finds a held record by
 // its key; the timer heap holds refs. In all a held record costs heldCost
-// (some 234 bytes; BenchmarkHeldCost measures it).
+// (some 234 bytes; BenchmarkHeldCost measures it). On Linux the chunks,
+// and the index when large, are anonymous memory mapped outside the Go
+// heap (as reassembly's slab), so that they count once, not twice as a
+// GOGC=100 heap would; the mappings go when the store empties or the
+// Analyzer is unreachable.
 
 // heldChunkBits sizes the chunks of heldRecs: 1024 of them, 192 KiB.
 const heldChunkBits = 10
 
 // heldMinSlots is the smallest index.
 const heldMinSlots = 64
+
+// heldMinMapped is the smallest index worth a mapping of its own (the
+// chunks are larger).
+const heldMinMapped = 64 << 10
+
+// heldMapped counts the bytes the held records' stores mapped outside the
+// Go heap, in every Analyzer.
+var heldMapped atomic.Int64
 
 // heldIndexCost is what the index holds per record, at most: eight bytes
 // a slot, with as few as 3/8 of the slots in use just after it grew.
@@ -94,10 +108,47 @@ type heldStore struct {
 	used   int // slots in use
 	seed   uint64
 	full   map[uint32]*Conn
+	maps   *heldMaps // where mapped memory is noted; nil when none may be made
 
 	strs    []heldStr
 	strIx   map[string]uint32
 	strFree []uint32
+}
+
+// heldMaps is the memory a heldStore mapped outside the Go heap: its
+// chunks, by chunk (nil for one on the Go heap), and the index's slots
+// (nil when on the Go heap).
+type heldMaps struct {
+	chunks [][]byte
+	index  []byte
+}
+
+// mapAnon maps n bytes outside the Go heap; nil when it cannot.
+func (m *heldMaps) mapAnon(n int) []byte {
+	if m == nil {
+		return nil
+	}
+	b := heldMapAnon(n)
+	if b != nil {
+		heldMapped.Add(int64(len(b)))
+	}
+	return b
+}
+
+// unmap unmaps b, if not nil.
+func (m *heldMaps) unmap(b []byte) {
+	if b != nil {
+		heldMapped.Add(-int64(len(b)))
+		heldUnmap(b)
+	}
+}
+
+// release unmaps every mapping; it runs when the Analyzer is unreachable.
+func (m *heldMaps) release() {
+	for _, b := range append(m.chunks, m.index) {
+		m.unmap(b)
+	}
+	m.chunks, m.index = nil, nil
 }
 
 // heldStr is a string held records name, and how many do.
@@ -159,7 +210,7 @@ func (s *heldStore) add(k *reassembly.Key) (uint32, *heldRec) {
 		s.free = uint32(s.at(ref).id)
 	} else {
 		if int(s.top)>>heldChunkBits == len(s.chunks) {
-			s.chunks = append(s.chunks, make([]heldRec, 1<<heldChunkBits))
+			s.chunks = append(s.chunks, s.newChunk())
 		}
 		s.top++
 		ref = s.top
@@ -173,6 +224,20 @@ func (s *heldStore) add(k *reassembly.Key) (uint32, *heldRec) {
 	s.used++
 	s.n++
 	return ref, h
+}
+
+// newChunk returns a chunk of zero records, mapped where it can be.
+func (s *heldStore) newChunk() []heldRec {
+	const n = 1 << heldChunkBits
+	if s.maps == nil {
+		return make([]heldRec, n)
+	}
+	b := s.maps.mapAnon(n * int(unsafe.Sizeof(heldRec{})))
+	s.maps.chunks = append(s.maps.chunks, b)
+	if b == nil {
+		return make([]heldRec, n)
+	}
+	return unsafe.Slice((*heldRec)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
 
 // put stores slot sl in the first free slot of its probe.
@@ -206,9 +271,15 @@ func (s *heldStore) drop(ref uint32) {
 	if s.n--; s.n == 0 {
 		// The memory of a crowd goes back; the first chunk and a small
 		// index stay for the next record.
+		if s.maps != nil {
+			for _, b := range s.maps.chunks[1:] {
+				s.maps.unmap(b)
+			}
+			s.maps.chunks = s.maps.chunks[:1]
+		}
 		s.chunks, s.top, s.free = s.chunks[:1], 0, 0
 		if len(s.slots) > heldMinSlots {
-			s.slots = make([]uint64, heldMinSlots)
+			s.resize(heldMinSlots)
 		}
 		return
 	}
@@ -218,12 +289,25 @@ func (s *heldStore) drop(ref uint32) {
 // resize moves the index into n (a power of two) slots.
 func (s *heldStore) resize(n int) {
 	old := s.slots
-	s.slots = make([]uint64, n)
+	var oldMap, b []byte
+	if s.maps != nil {
+		oldMap, s.maps.index = s.maps.index, nil
+		if n*8 >= heldMinMapped {
+			b = s.maps.mapAnon(n * 8)
+		}
+	}
+	if b != nil {
+		s.maps.index = b
+		s.slots = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	} else {
+		s.slots = make([]uint64, n)
+	}
 	for _, sl := range old {
 		if sl != 0 {
 			s.put(sl)
 		}
 	}
+	s.maps.unmap(oldMap)
 }
 
 // intern returns the number of str in the table, counting one more
@@ -285,6 +369,10 @@ func (h *heldRec) client() netip.AddrPort {
 // the small form.
 func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int64, tw Dir) {
 	s := &a.heldRecs
+	if s.maps == nil && heldCanMap {
+		s.maps = &heldMaps{}
+		runtime.AddCleanup(a, (*heldMaps).release, s.maps)
+	}
 	ref, h := s.add(&rc.Key)
 	h.id, h.firstFrame, h.lastFrame = rec.ID, rec.FirstFrame, rec.LastFrame
 	h.first, h.last, h.twSince = rc.First, rc.Last, twSince

@@ -11,6 +11,10 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
+// HeldMappedBytes is how much memory the held records' stores map outside
+// the Go heap (for the tests of package analyze_test).
+func HeldMappedBytes() int64 { return heldMapped.Load() }
+
 // overSink keeps a copy of every record as Over saw it, and the records
 // End gets.
 type overSink struct {
@@ -137,9 +141,29 @@ func TestHeldRecordRoundTrip(t *testing.T) {
 }
 
 // TestHeldStoreIndex runs random adds, finds and drops on a heldStore
-// against a map, the obvious reference.
+// against a map, the obvious reference, on the Go heap and mapped.
 func TestHeldStoreIndex(t *testing.T) {
-	var s heldStore
+	for _, mapped := range []bool{false, true} {
+		var s heldStore
+		if mapped {
+			s.maps = &heldMaps{}
+		}
+		heldStoreOps(t, &s)
+		if !mapped {
+			continue
+		}
+		n := len(s.maps.index)
+		for _, b := range s.maps.chunks {
+			n += len(b)
+		}
+		if n == 0 {
+			t.Error("nothing was mapped")
+		}
+		s.maps.release()
+	}
+}
+
+func heldStoreOps(t *testing.T, s *heldStore) {
 	ref := map[reassembly.Key]uint32{}
 	var keys []reassembly.Key
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -151,7 +175,18 @@ func TestHeldStoreIndex(t *testing.T) {
 		}
 		return reassembly.KeyOf(netip.AddrPortFrom(a, uint16(rng.IntN(64))), netip.AddrPortFrom(b, 80))
 	}
-	for i := range 200_000 {
+	for i := range 300_000 {
+		if i == 200_000 {
+			for len(keys) > 0 { // all go: the store starts over
+				k := keys[len(keys)-1]
+				keys = keys[:len(keys)-1]
+				s.drop(ref[k])
+				delete(ref, k)
+			}
+			if len(s.chunks) != 1 || len(s.slots) != heldMinSlots {
+				t.Fatalf("empty: %d chunks, %d slots", len(s.chunks), len(s.slots))
+			}
+		}
 		k := key()
 		got := s.find(&k)
 		if want := ref[k]; got != want {

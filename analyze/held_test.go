@@ -8,6 +8,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
 // closeAll feeds a n connections from distinct clients, each a handshake
@@ -50,24 +51,27 @@ func closeAll(a *analyze.Analyzer, n int) {
 	a.Advance(t0.Add(time.Duration(n)*10*time.Microsecond + 10*time.Second))
 }
 
-// heldBytes returns the live heap a holds for n records held through
-// TIME_WAIT: that of closing n connections (closeAll) less that of the
-// same with a 2·MSL too short to hold any, so that what both leave behind
-// (the table's spare room, the timer heap's) does not count.
+// heldBytes returns the memory a holds for n records held through
+// TIME_WAIT, the live heap and what is mapped outside it: that of closing
+// n connections (closeAll) less that of the same with a 2·MSL too short
+// to hold any, so that what both leave behind (the table's spare room,
+// the timer heap's) does not count.
 func heldBytes(t testing.TB, n int) (per float64, memory int64) {
 	live := func(msl time.Duration) (uint64, int64) {
-		runtime.GC()
 		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		before := ms.HeapAlloc
+		inUse := func() uint64 {
+			runtime.ReadMemStats(&ms)
+			return ms.HeapAlloc + uint64(reassembly.MappedBytes()+analyze.HeldMappedBytes())
+		}
+		settle()
+		before := inUse()
 		a := analyze.New(&analyze.Config{MaxConns: 2 * n, MSL: msl}, nil)
 		closeAll(a, n)
 		if a.Open() != 0 {
 			t.Fatalf("%d connections still open", a.Open())
 		}
 		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		after, mem, tw := ms.HeapAlloc, a.Memory(), a.TimeWait()
+		after, mem, tw := inUse(), a.Memory(), a.TimeWait()
 		runtime.KeepAlive(a)
 		if want := map[bool]int{true: n, false: 0}[msl >= 30*time.Second]; tw != want {
 			t.Fatalf("MSL %s: %d records held, want %d", msl, tw, want)
