@@ -253,6 +253,13 @@ type tally struct {
 	byState map[string]uint64
 	byKind  map[analyze.Kind]uint64
 	rtt     analyze.Histogram
+	// the latest conn_state and kind counted, and how many times in a row
+	// (not yet in the maps): the records a flood ends one after the other
+	// look alike, and the maps hash a string per count
+	state  string
+	nState uint64
+	kind   analyze.Kind
+	nKind  uint64
 }
 
 func (t *tally) add(c *analyze.Conn) {
@@ -261,20 +268,44 @@ func (t *tally) add(c *analyze.Conn) {
 		t.byState = make(map[string]uint64)
 		t.byKind = make(map[analyze.Kind]uint64)
 	}
-	if c.ConnState != "" {
-		t.byState[c.ConnState]++
+	if s := c.ConnState; s != "" {
+		if t.nState > 0 && s != t.state {
+			t.byState[t.state] += t.nState
+			t.nState = 0
+		}
+		t.state = s
+		t.nState++
 	}
 	for i := range c.Findings {
-		t.byKind[c.Findings[i].Kind]++
+		k := c.Findings[i].Kind
+		if t.nKind > 0 && k != t.kind {
+			t.byKind[t.kind] += t.nKind
+			t.nKind = 0
+		}
+		t.kind = k
+		t.nKind++
 	}
 	if c.Handshake.Complete && c.Handshake.HasRTT {
 		t.rtt.Observe(c.Handshake.RTT)
 	}
 }
 
+// settle puts the counts in a row into the maps.
+func (t *tally) settle() {
+	if t.nState > 0 {
+		t.byState[t.state] += t.nState
+		t.nState = 0
+	}
+	if t.nKind > 0 {
+		t.byKind[t.kind] += t.nKind
+		t.nKind = 0
+	}
+}
+
 // analysis returns s's analyzer counters, with the parts the analyzer left
 // empty filled from the tally of the records actually written.
 func (t *tally) analysis(s *Summary) analyze.Stats {
+	t.settle()
 	a := s.Analysis
 	if a.Connections == 0 {
 		a.Connections = t.conns

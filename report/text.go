@@ -56,6 +56,10 @@ type textWriter struct {
 	nHalfOpen uint64
 	halfOpen  map[[2]analyze.State]*halfOpenGroup
 	live      bool // findings were printed as they came (Options.Live)
+	// the groups the latest record went into: a flood's records all go
+	// into the same, and the maps hash a key per record
+	lastHalfOpen *halfOpenGroup
+	lastGroup    *group
 }
 
 // group is what the text output keeps of one finding kind.
@@ -145,13 +149,17 @@ func (t *textWriter) End(c *analyze.Conn) {
 	if c.HalfOpen() {
 		t.nHalfOpen++
 		k := [2]analyze.State{c.ClientState, c.ServerState}
-		if t.halfOpen == nil {
-			t.halfOpen = make(map[[2]analyze.State]*halfOpenGroup)
-		}
-		g := t.halfOpen[k]
-		if g == nil {
-			g = &halfOpenGroup{states: k}
-			t.halfOpen[k] = g
+		g := t.lastHalfOpen
+		if g == nil || g.states != k {
+			if t.halfOpen == nil {
+				t.halfOpen = make(map[[2]analyze.State]*halfOpenGroup)
+			}
+			g = t.halfOpen[k]
+			if g == nil {
+				g = &halfOpenGroup{states: k}
+				t.halfOpen[k] = g
+			}
+			t.lastHalfOpen = g
 		}
 		if g.n++; len(g.ids) < maxHalfOpen {
 			g.ids = append(g.ids, c.ID)
@@ -162,10 +170,14 @@ func (t *textWriter) End(c *analyze.Conn) {
 		if f.Severity <= analyze.Error {
 			t.bySev[f.Severity]++
 		}
-		g := t.groups[f.Kind]
-		if g == nil {
-			g = &group{kind: f.Kind, worst: f.Severity}
-			t.groups[f.Kind] = g
+		g := t.lastGroup
+		if g == nil || g.kind != f.Kind {
+			g = t.groups[f.Kind]
+			if g == nil {
+				g = &group{kind: f.Kind, worst: f.Severity}
+				t.groups[f.Kind] = g
+			}
+			t.lastGroup = g
 		}
 		g.n++
 		if f.Severity > g.worst {
