@@ -61,7 +61,8 @@ type Analyzer struct {
 	incomplete, evidence clauses
 	why                  [len(endReasons)]string
 
-	run statRun // of emitRecord, not yet in stats
+	run  statRun // of emitRecord, not yet in stats
+	lend lender  // where end makes records a Borrower borrows
 
 	// zeek is Zeek's session table, run when the sink wants ZeekRecords.
 	zeek *zeek.Table
@@ -384,7 +385,7 @@ func (a *Analyzer) evict(rc *reassembly.Conn[conn], why endReason) {
 func (a *Analyzer) end(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	c.judge(rc, a.now, true, a)
-	rec := c.record(rc, a)
+	rec := c.endRecord(rc, a)
 	a.steps -= int64(len(c.timeline(a)))
 	c.dropMore(a)
 	a.unschedule(rc)

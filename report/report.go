@@ -167,6 +167,15 @@ type base struct {
 	rec      []byte    // scratch of appendRecord
 }
 
+// BorrowsRecords tells the analyzer (analyze.Borrower) that the text,
+// json, jsonl and zeek writers keep nothing of a record once End returns
+// (the text writer copies what its examples show), so that it need not
+// make each anew.
+func (t *textWriter) BorrowsRecords() bool  { return true }
+func (j *jsonWriter) BorrowsRecords() bool  { return true }
+func (j *jsonlWriter) BorrowsRecords() bool { return true }
+func (z *zeekWriter) BorrowsRecords() bool  { return true }
+
 // appendRecord writes c's record (json, jsonl) to the buffer.
 func (b *base) appendRecord(c *analyze.Conn) {
 	b.rec = appendRecord(b.rec[:0], c, b.opts.Timeline)

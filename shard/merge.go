@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tcpflow-check/tcpflow-check/analyze"
@@ -26,6 +27,60 @@ type event struct {
 	f    analyze.Finding
 	rtt  time.Duration
 	zeek *zeek.Record
+	kept kept // End's record, when the shard lent it (conn is nil till the merge)
+}
+
+// kept is a copy of a record the shard's analyzer lent the tap
+// (analyze.Borrower), in the event until the merge hands it on: records
+// of one finding resting on up to two frames, and no timeline — every
+// one a flood ends. The batches' events are reused, and so is it.
+type kept struct {
+	on     bool
+	c      analyze.Conn
+	f      [1]analyze.Finding
+	frames [2]uint64
+}
+
+// fits reports whether c can be kept.
+func fits(c *analyze.Conn) bool {
+	return len(c.Findings) <= 1 && len(c.Timeline) == 0 &&
+		(len(c.Findings) == 0 || len(c.Findings[0].Frames) <= len(kept{}.frames))
+}
+
+// keep copies c, which fits.
+func (k *kept) keep(c *analyze.Conn) {
+	k.on = true
+	k.c = *c
+	if len(c.Findings) == 1 {
+		k.f[0] = c.Findings[0]
+		k.f[0].Frames = nil
+		if n := len(c.Findings[0].Frames); n > 0 {
+			k.f[0].Frames = k.frames[:copy(k.frames[:], c.Findings[0].Frames):n]
+		}
+	}
+}
+
+// record is the copy, its slices pointed at the copies of theirs (the
+// event does not move from now until the Sink is through with it).
+func (k *kept) record() *analyze.Conn {
+	if len(k.c.Findings) == 1 {
+		if n := len(k.f[0].Frames); n > 0 {
+			k.f[0].Frames = k.frames[:n:n]
+		}
+		k.c.Findings = k.f[:]
+	}
+	return &k.c
+}
+
+// clone is a copy of c that shares nothing with it but strings.
+func clone(c *analyze.Conn) *analyze.Conn {
+	cp := *c
+	cp.Findings = slices.Clone(c.Findings)
+	for i := range cp.Findings {
+		cp.Findings[i].Frames = slices.Clone(cp.Findings[i].Frames)
+	}
+	cp.Timeline = slices.Clone(c.Timeline)
+	return &cp
 }
 
 // merge hands the events of b, which every shard is through, to the Sink
@@ -110,6 +165,9 @@ func (x *Analyzer) created(b *batch) {
 
 // deliver makes the Sink call e stands for, with the final connection ids.
 func (x *Analyzer) deliver(b *batch, e *event) {
+	if e.kept.on {
+		e.conn = e.kept.record()
+	}
 	var entry uint64 // of the connection, before renumbering
 	if e.conn != nil {
 		entry = e.conn.ID
@@ -138,47 +196,104 @@ func (x *Analyzer) deliver(b *batch, e *event) {
 }
 
 // tap is a shard's Sink: it keeps every call, with its position, in the
-// batch being analyzed.
+// batch being analyzed. It borrows the analyzer's records (analyze.Borrower)
+// when the Sink it hands them on to does: it then keeps copies.
 type tap struct {
-	shard int
-	an    *analyze.Analyzer
-	b     *batch
-	st    *stream // while set (Finish), the events go there instead
+	shard  int
+	an     *analyze.Analyzer
+	b      *batch
+	st     *stream // while set (Finish), the events go there instead
+	borrow bool
 }
 
-func (t *tap) push(e event) {
-	e.pos = t.an.Position()
+// BorrowsRecords implements analyze.Borrower.
+func (t *tap) BorrowsRecords() bool { return t.borrow }
+
+// next returns the place of the next event, zero but for its position.
+// The caller fills it in, then calls t.done.
+func (t *tap) next() *event {
+	var e *event
 	if t.st != nil {
-		t.st.push(e)
-		return
+		e = t.st.slot()
+	} else {
+		e = slot(&t.b.ev[t.shard].ev)
 	}
-	ev := &t.b.ev[t.shard].ev
-	*ev = append(*ev, e)
+	e.pos = t.an.Position()
+	return e
+}
+
+// done hands on what next began.
+func (t *tap) done() {
+	if t.st != nil {
+		t.st.filled()
+	}
+}
+
+// slot extends *evs by one zero event (the events beyond its length are
+// zero: clear, after the merge) and returns it.
+func slot(evs *[]event) *event {
+	if len(*evs) == cap(*evs) {
+		*evs = slices.Grow(*evs, 1)
+	}
+	*evs = (*evs)[:len(*evs)+1]
+	return &(*evs)[len(*evs)-1]
 }
 
 func (t *tap) Finding(c *analyze.Conn, f *analyze.Finding) {
-	e := event{kind: evFinding, conn: c, f: *f}
+	e := t.next()
+	e.kind, e.conn, e.f = evFinding, c, *f
 	e.f.Frames = append([]uint64(nil), f.Frames...) // f is the analyzer's, and may change
-	t.push(e)
+	t.done()
 }
 
-func (t *tap) End(c *analyze.Conn) { t.push(event{kind: evEnd, conn: c}) }
+func (t *tap) End(c *analyze.Conn) {
+	e := t.next()
+	e.kind = evEnd
+	switch {
+	case !t.borrow:
+		e.conn = c
+	case fits(c):
+		e.kept.keep(c)
+	default:
+		e.conn = clone(c)
+	}
+	t.done()
+}
 
-func (t *tap) handshake(rtt time.Duration) { t.push(event{kind: evHandshake, rtt: rtt}) }
+func (t *tap) handshake(rtt time.Duration) {
+	e := t.next()
+	e.kind, e.rtt = evHandshake, rtt
+	t.done()
+}
 
 // over keeps c as it is now: a record held through TIME_WAIT changes
 // before End, and End renumbers its own.
 func (t *tap) over(c *analyze.Conn) {
-	snap := *c
-	snap.Findings = append([]analyze.Finding(nil), c.Findings...)
-	t.push(event{kind: evOver, conn: &snap})
+	var snap *analyze.Conn
+	if t.borrow {
+		snap = clone(c)
+	} else {
+		cp := *c
+		cp.Findings = append([]analyze.Finding(nil), c.Findings...)
+		snap = &cp
+	}
+	e := t.next()
+	e.kind, e.conn = evOver, snap
+	t.done()
 }
 
-func (t *tap) zeekEnd(r *zeek.Record) { t.push(event{kind: evZeek, zeek: r}) }
+func (t *tap) zeekEnd(r *zeek.Record) {
+	e := t.next()
+	e.kind, e.zeek = evZeek, r
+	t.done()
+}
 
 // sinkFor is t as a Sink with the optional interfaces next has, so that the
 // shards do (only) the work next asks for.
 func (t *tap) sinkFor(next analyze.Sink) analyze.Sink {
+	if b, ok := next.(analyze.Borrower); ok {
+		t.borrow = b.BorrowsRecords()
+	}
 	_, events := next.(analyze.EventSink)
 	_, zk := next.(analyze.ZeekSink)
 	switch {

@@ -34,6 +34,12 @@ func (r *recorder) Over(c *analyze.Conn)                { r.calls = append(r.cal
 func (r *recorder) ZeekEnd(z *zeek.Record)              { r.calls = append(r.calls, fmt.Sprintf("zeek %+v", *z)) }
 func (r *recorder) OpenStates(func(c, s analyze.State)) {}
 
+// borrower is a recorder that lends its records (analyze.Borrower): it
+// writes each down before the call returns, so keeps nothing of it.
+type borrower struct{ recorder }
+
+func (*borrower) BorrowsRecords() bool { return true }
+
 // analysis is what both kinds of analyzer offer.
 type analysis interface {
 	Add(*capture.Segment)
@@ -111,14 +117,27 @@ func TestSameCalls(t *testing.T) {
 		if len(want.calls) < 600 || wantStats.ByKind[analyze.PortReused] < 20 {
 			t.Fatalf("the stream makes %d calls and %d reused ports; want more", len(want.calls), wantStats.ByKind[analyze.PortReused])
 		}
+		var lent borrower
+		feed(analyze.New(cfg, &lent), segs)
+		compareCalls(t, fmt.Sprintf("one analyzer lending its records, timeline %v", timeline), lent.calls, want.calls)
 		for _, n := range []int{2, 3, 7} {
-			var got recorder
-			x := shard.New(cfg, &got, n)
-			gotStats := feed(x, segs)
-			x.Close()
-			compareCalls(t, fmt.Sprintf("%d shards, timeline %v", n, timeline), got.calls, want.calls)
-			if fmt.Sprintf("%+v", gotStats) != fmt.Sprintf("%+v", wantStats) {
-				t.Errorf("%d shards: stats\n%+v\nwant\n%+v", n, gotStats, wantStats)
+			for _, lend := range []bool{false, true} {
+				var got *recorder
+				var sink analyze.Sink
+				if lend {
+					b := &borrower{}
+					got, sink = &b.recorder, b
+				} else {
+					got = &recorder{}
+					sink = got
+				}
+				x := shard.New(cfg, sink, n)
+				gotStats := feed(x, segs)
+				x.Close()
+				compareCalls(t, fmt.Sprintf("%d shards, timeline %v, lending %v", n, timeline, lend), got.calls, want.calls)
+				if fmt.Sprintf("%+v", gotStats) != fmt.Sprintf("%+v", wantStats) {
+					t.Errorf("%d shards: stats\n%+v\nwant\n%+v", n, gotStats, wantStats)
+				}
 			}
 		}
 	}

@@ -26,12 +26,17 @@ func newStream() *stream {
 	return s
 }
 
-// push adds e to the chunk being filled and hands the chunk on when full.
-func (s *stream) push(e event) {
+// slot extends the chunk being filled by one zero event and returns it;
+// filled then hands the chunk on when it is full.
+func (s *stream) slot() *event {
 	if s.cur == nil {
 		s.cur = <-s.free
 	}
-	s.cur = append(s.cur, e)
+	return slot(&s.cur)
+}
+
+// filled hands on the chunk being filled if it is full.
+func (s *stream) filled() {
 	if len(s.cur) == chunkSize {
 		s.full <- s.cur
 		s.cur = nil
