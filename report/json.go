@@ -129,9 +129,8 @@ func (j *jsonlWriter) End(c *analyze.Conn) {
 		}
 	}
 	j.t.add(c)
-	j.appendRecord(c)
-	j.buf.WriteByte('\n')
-	j.flush()
+	j.rec = append(j.memo.appendRecord(j.rec[:0], c, j.opts.Timeline), '\n')
+	j.write(j.rec)
 }
 
 func (j *jsonlWriter) Close(s *Summary) error {

@@ -20,10 +20,52 @@ import (
 
 // appendRecord appends c's record as compact JSON, without a newline.
 func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
+	return (*recMemo)(nil).appendRecord(b, c, timeline)
+}
+
+// recMemo remembers parts of the latest record's encoding that the next
+// record likely shares — a flood's records have the same input, mostly
+// the same evidence, and start within the same second — to copy them
+// instead of encoding them again. A nil *recMemo remembers nothing.
+type recMemo struct {
+	quoted [memoStrings]struct {
+		s  string
+		q  []byte // s quoted
+		ok bool
+	}
+	sec     int64 // the latest time's second (since the epoch), in the fast range
+	secText []byte
+}
+
+// The strings a recMemo remembers.
+const (
+	memoInput = iota
+	memoEvidence
+	memoStrings
+)
+
+// quote appends s quoted (appendQuoted without HTML escaping), s being
+// the memo's string i.
+func (m *recMemo) quote(b []byte, i int, s string) []byte {
+	if m == nil {
+		return appendQuoted(b, s, false)
+	}
+	q := &m.quoted[i]
+	if q.ok && s == q.s {
+		return append(b, q.q...)
+	}
+	n := len(b)
+	b = appendQuoted(b, s, false)
+	q.s, q.q, q.ok = s, append(q.q[:0], b[n:]...), true
+	return b
+}
+
+// appendRecord is appendRecord, remembering.
+func (m *recMemo) appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 	b = append(b, `{"type":"connection","id":`...)
 	b = strconv.AppendUint(b, c.ID, 10)
 	b = append(b, `,"input":`...)
-	b = appendQuoted(b, c.Input, false)
+	b = m.quote(b, memoInput, c.Input)
 	b = append(b, `,"client":`...)
 	b = appendAddrPort(b, c.Client)
 	b = append(b, `,"server":`...)
@@ -33,7 +75,7 @@ func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 	b = append(b, `,"last_frame":`...)
 	b = strconv.AppendUint(b, c.LastFrame, 10)
 	b = append(b, `,"start":"`...)
-	b = appendTime(b, c.Start)
+	b = m.appendTime(b, c.Start)
 	b = append(b, `","duration_s":`...)
 	b = appendJSONFloat(b, seconds(c.Duration()))
 	b = append(b, `,"client_state":`...)
@@ -102,7 +144,7 @@ func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendFinding(b, &c.Findings[i])
+		b = m.appendFinding(b, &c.Findings[i])
 	}
 	b = append(b, ']')
 	if timeline && len(c.Timeline) > 0 {
@@ -111,7 +153,7 @@ func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendStep(b, &c.Timeline[i])
+			b = m.appendStep(b, &c.Timeline[i])
 		}
 		b = append(b, ']')
 	}
@@ -119,7 +161,7 @@ func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 }
 
 // appendFinding appends f as NewFindingRecord(f) encodes.
-func appendFinding(b []byte, f *analyze.Finding) []byte {
+func (m *recMemo) appendFinding(b []byte, f *analyze.Finding) []byte {
 	b = append(b, `{"kind":`...)
 	b = appendQuoted(b, string(f.Kind), false)
 	b = append(b, `,"severity":`...)
@@ -132,14 +174,14 @@ func appendFinding(b []byte, f *analyze.Finding) []byte {
 		b = strconv.AppendUint(b, fr, 10)
 	}
 	b = append(b, `],"time":"`...)
-	b = appendTime(b, f.Time)
+	b = m.appendTime(b, f.Time)
 	b = append(b, '"')
 	if f.HasDuration {
 		b = append(b, `,"duration_s":`...)
 		b = appendJSONFloat(b, seconds(f.Duration))
 	}
 	b = append(b, `,"evidence":`...)
-	b = appendQuoted(b, f.Evidence, false)
+	b = m.quote(b, memoEvidence, f.Evidence)
 	if f.By != "" {
 		b = append(b, `,"by":`...)
 		b = appendQuoted(b, f.By, false)
@@ -148,11 +190,11 @@ func appendFinding(b []byte, f *analyze.Finding) []byte {
 }
 
 // appendStep appends s as a StepRecord encodes.
-func appendStep(b []byte, s *analyze.Step) []byte {
+func (m *recMemo) appendStep(b []byte, s *analyze.Step) []byte {
 	b = append(b, `{"frame":`...)
 	b = strconv.AppendUint(b, s.Frame, 10)
 	b = append(b, `,"time":"`...)
-	b = appendTime(b, s.Time)
+	b = m.appendTime(b, s.Time)
 	b = append(b, `","dir":`...)
 	b = appendQuoted(b, s.Dir.String(), false)
 	b = append(b, `,"flags":`...)
@@ -283,9 +325,17 @@ func appendQuoted(b []byte, s string, escapeHTML bool) []byte {
 
 // appendTime appends formatTime(t): RFC 3339 in UTC with microseconds, or
 // nanoseconds when t has sub-microsecond precision.
-func appendTime(b []byte, t time.Time) []byte {
+func appendTime(b []byte, t time.Time) []byte { return (*recMemo)(nil).appendTime(b, t) }
+
+// appendTime is appendTime, remembering the latest second's text.
+func (m *recMemo) appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if sec := t.Unix(); sec >= minFastTime && sec < maxFastTime {
+		if m != nil && sec == m.sec && len(m.secText) > 0 {
+			b = append(b, m.secText...)
+			return appendFraction(b, t.Nanosecond())
+		}
+		n := len(b)
 		// Years 0000 to 9999 (timefmt.InRange): what formatTime writes,
 		// without interpreting a layout — the civil date from the days
 		// since 0000-01-01 (H. Hinnant's civil_from_days).
@@ -302,17 +352,17 @@ func appendTime(b []byte, t time.Time) []byte {
 		doy := doe - (365*yoe + yoe/4 - yoe/100)
 		mp := (5*doy + 2) / 153
 		d := int(doy - (153*mp+2)/5 + 1)
-		m := int(mp + 3)
-		if m > 12 {
-			m -= 12
+		mo := int(mp + 3)
+		if mo > 12 {
+			mo -= 12
 		}
 		y := int(yoe + era*400)
-		if m <= 2 {
+		if mo <= 2 {
 			y++
 		}
 		b = appendDigits(b, y, 4)
 		b = append(b, '-')
-		b = append2(b, m)
+		b = append2(b, mo)
 		b = append(b, '-')
 		b = append2(b, d)
 		b = append(b, 'T')
@@ -321,14 +371,23 @@ func appendTime(b []byte, t time.Time) []byte {
 		b = append2(b, sod/60%60)
 		b = append(b, ':')
 		b = append2(b, sod%60)
-		if ns := t.Nanosecond(); ns%1000 != 0 {
-			b = appendDigits(append(b, '.'), ns, 9)
-		} else {
-			b = appendDigits(append(b, '.'), ns/1000, 6)
+		if m != nil {
+			m.sec, m.secText = sec, append(m.secText[:0], b[n:]...)
 		}
-		return append(b, 'Z')
+		return appendFraction(b, t.Nanosecond())
 	}
 	return append(b, formatTime(t)...)
+}
+
+// appendFraction appends the fraction of a second of appendTime's fast
+// path, ns nanoseconds, and the zone.
+func appendFraction(b []byte, ns int) []byte {
+	if ns%1000 != 0 {
+		b = appendDigits(append(b, '.'), ns, 9)
+	} else {
+		b = appendDigits(append(b, '.'), ns/1000, 6)
+	}
+	return append(b, 'Z')
 }
 
 // The seconds since the epoch of 0000-01-01 and of 10000-01-01: the times

@@ -26,8 +26,11 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 	}
 	conns = append(conns, allConns()...)
 	conns = append(conns, oddConns()...)
+	// and with a memo, which the records one after the other share
+	// their input, evidence and seconds with, or not
+	var memo [2]recMemo
 	for _, c := range conns {
-		for _, timeline := range []bool{false, true} {
+		for i, timeline := range []bool{false, true} {
 			var want bytes.Buffer
 			if err := encodeJSON(&want, NewRecord(c, timeline)); err != nil {
 				t.Fatal(err)
@@ -35,6 +38,11 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 			got := appendRecord(nil, c, timeline)
 			if !bytes.Equal(got, want.Bytes()) {
 				t.Fatalf("connection %d (timeline %v):\nencoding/json: %s\nappendRecord:  %s", c.ID, timeline, want.Bytes(), got)
+			}
+			for range 2 {
+				if got := memo[i].appendRecord(nil, c, timeline); !bytes.Equal(got, want.Bytes()) {
+					t.Fatalf("connection %d (timeline %v):\nencoding/json: %s\nremembering:   %s", c.ID, timeline, want.Bytes(), got)
+				}
 			}
 		}
 	}
@@ -149,9 +157,16 @@ func TestAppendTimeMatchesFormat(t *testing.T) {
 		}
 		times = append(times, time.Unix(minFastTime+rng.Int64N(maxFastTime-minFastTime), int64(ns)))
 	}
+	var memo recMemo // which has the second of the time before, then of this one
 	for _, tm := range times {
-		if got, want := string(appendTime(nil, tm)), formatTime(tm); got != want {
+		want := formatTime(tm)
+		if got := string(appendTime(nil, tm)); got != want {
 			t.Errorf("%v: appendTime %q, formatTime %q", tm, got, want)
+		}
+		for range 2 {
+			if got := string(memo.appendTime(nil, tm)); got != want {
+				t.Errorf("%v: appendTime remembering %q, formatTime %q", tm, got, want)
+			}
 		}
 	}
 }

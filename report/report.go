@@ -165,6 +165,7 @@ type base struct {
 	streamed map[uint64][]streamedFinding
 	clock    time.Time // the latest capture time printed (Options.Live)
 	rec      []byte    // scratch of appendRecord
+	memo     recMemo   // of appendRecord
 }
 
 // BorrowsRecords tells the analyzer (analyze.Borrower) that the text,
@@ -178,7 +179,7 @@ func (z *zeekWriter) BorrowsRecords() bool  { return true }
 
 // appendRecord writes c's record (json, jsonl) to the buffer.
 func (b *base) appendRecord(c *analyze.Conn) {
-	b.rec = appendRecord(b.rec[:0], c, b.opts.Timeline)
+	b.rec = b.memo.appendRecord(b.rec[:0], c, b.opts.Timeline)
 	b.buf.Write(b.rec)
 }
 
@@ -244,6 +245,19 @@ func (b *base) changed(c *analyze.Conn) []findingUpdate {
 		}
 	}
 	return out
+}
+
+// write is flush with p after what buf holds, p not copied when buf is
+// empty.
+func (b *base) write(p []byte) {
+	if b.buf.Len() > 0 {
+		b.buf.Write(p)
+		b.flush()
+		return
+	}
+	if b.err == nil {
+		_, b.err = b.w.Write(p)
+	}
 }
 
 // flush writes buf to w in one call (so that a record is never split
