@@ -24,9 +24,10 @@ func appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte {
 }
 
 // recMemo remembers parts of the latest record's encoding that the next
-// record likely shares — a flood's records have the same input, mostly
-// the same evidence, and start within the same second — to copy them
-// instead of encoding them again. A nil *recMemo remembers nothing.
+// record likely shares — a flood's records have the same input, states,
+// handshake and counts, mostly the same evidence, and start within the
+// same second — to copy them instead of encoding them again. A nil
+// *recMemo remembers nothing.
 type recMemo struct {
 	quoted [memoStrings]struct {
 		s  string
@@ -35,6 +36,9 @@ type recMemo struct {
 	}
 	sec     int64 // the latest time's second (since the epoch), in the fast range
 	secText []byte
+	mid     middle // the latest record's, and its text
+	midOK   bool
+	midText []byte
 }
 
 // The strings a recMemo remembers.
@@ -78,6 +82,60 @@ func (m *recMemo) appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte 
 	b = m.appendTime(b, c.Start)
 	b = append(b, `","duration_s":`...)
 	b = appendJSONFloat(b, seconds(c.Duration()))
+	b = m.appendMiddle(b, c)
+	for i := range c.Findings {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = m.appendFinding(b, &c.Findings[i])
+	}
+	b = append(b, ']')
+	if timeline && len(c.Timeline) > 0 {
+		b = append(b, `,"timeline":[`...)
+		for i := range c.Timeline {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = m.appendStep(b, &c.Timeline[i])
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// middle is what appendMiddle writes of a record: its fields from
+// client_state to the packets, all comparable.
+type middle struct {
+	cs, ss                         analyze.State
+	connState, history, endedEarly string
+	midstream, rolesGuessed        bool
+	hs                             analyze.Handshake
+	cBytes, sBytes, cPkts, sPkts   uint64
+}
+
+func middleOf(c *analyze.Conn) middle {
+	return middle{c.ClientState, c.ServerState, c.ConnState, c.History, c.EndedEarly, c.Midstream, c.RolesGuessed,
+		c.Handshake, c.ClientBytes, c.ServerBytes, c.ClientPackets, c.ServerPackets}
+}
+
+// appendMiddle appends c's fields from client_state to the findings' "[",
+// copied from the latest record's when they are the same (a flood's all
+// are).
+func (m *recMemo) appendMiddle(b []byte, c *analyze.Conn) []byte {
+	if m == nil {
+		return appendMiddle(b, c)
+	}
+	k := middleOf(c)
+	if m.midOK && k == m.mid {
+		return append(b, m.midText...)
+	}
+	n := len(b)
+	b = appendMiddle(b, c)
+	m.mid, m.midOK, m.midText = k, true, append(m.midText[:0], b[n:]...)
+	return b
+}
+
+func appendMiddle(b []byte, c *analyze.Conn) []byte {
 	b = append(b, `,"client_state":`...)
 	b = appendQuoted(b, c.ClientState.String(), false)
 	b = append(b, `,"server_state":`...)
@@ -140,24 +198,7 @@ func (m *recMemo) appendRecord(b []byte, c *analyze.Conn, timeline bool) []byte 
 	b = append(b, ',')
 	b = strconv.AppendUint(b, c.ServerPackets, 10)
 	b = append(b, `],"findings":[`...)
-	for i := range c.Findings {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = m.appendFinding(b, &c.Findings[i])
-	}
-	b = append(b, ']')
-	if timeline && len(c.Timeline) > 0 {
-		b = append(b, `,"timeline":[`...)
-		for i := range c.Timeline {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = m.appendStep(b, &c.Timeline[i])
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
+	return b
 }
 
 // appendFinding appends f as NewFindingRecord(f) encodes.
