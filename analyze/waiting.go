@@ -27,9 +27,57 @@ const (
 // are settled by the end-of-capture rules, and a condition still pending
 // under its timeout is noted as capture_incomplete.
 func (c *conn) judge(rc *reassembly.Conn[conn], now int64, final bool, a *Analyzer) {
-	if c.finalized {
+	if c.finalized || !final && c.calm(now, a) {
 		return
 	}
+	c.judgeAll(rc, now, final, a)
+}
+
+// calm reports whether judging c at now, not final, would change nothing:
+// it is caught up with the sweeps, has no finding whose duration could
+// grow, and no condition about waiting has reached its timeout. It mirrors
+// judgeAll's conditions (for a connection with no slot finding), so that
+// the common segment of a connection with nothing under way skips them.
+func (c *conn) calm(now int64, a *Analyzer) bool {
+	if c.more != 0 || c.judged != a.sweeps {
+		return false
+	}
+	cfg := &a.cfg
+	client := &c.p[ClientToServer]
+	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream {
+		end := now
+		if c.answered {
+			end = c.answerTime
+		}
+		if since(end, client.syn.time) >= cfg.HandshakeTimeout {
+			return false
+		}
+	}
+	if c.synackValid && !c.midstream && !c.simOpen && !(c.hsDone && c.hsEndFrame == 0) {
+		end := now
+		if c.hsDone {
+			end = c.hsEndTime
+		}
+		if since(end, c.synackTime) >= cfg.HandshakeTimeout && (!c.hsDone || c.hsComplete) {
+			return false
+		}
+	}
+	server := &c.p[ServerToClient]
+	return client.calm(server, now, cfg) && server.calm(client, now, cfg)
+}
+
+// calm is conn.calm's part about peer x, o the other peer.
+func (x *peer) calm(o *peer, now int64, cfg *Config) bool {
+	if !o.finAcked && !x.finSent && !x.zero.on {
+		return x.zero.long < cfg.ZeroWindowTimeout // the common case
+	}
+	return !(o.finAcked && x.quiet.longest(now) >= cfg.HalfCloseTimeout ||
+		x.zero.longest(now) >= cfg.ZeroWindowTimeout ||
+		x.finSent && !o.rstSent && !x.rstSent && x.finCount > 1)
+}
+
+// judgeAll is judge for a connection not known to be calm.
+func (c *conn) judgeAll(rc *reassembly.Conn[conn], now int64, final bool, a *Analyzer) {
 	c.catchUp(rc, a)
 	if final {
 		c.settleEnd(a)
