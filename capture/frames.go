@@ -32,45 +32,40 @@ type frames struct {
 	linkFrames   uint64
 	// pending is a frame with segments still to decode (A-MSDU
 	// subframes); its data stays valid until the source reads again.
-	pending struct {
-		data    []byte
-		wireLen int
-		link    layers.LinkType
-		t       time.Time
-	}
+	pending record
 }
 
-// step counts the frame data, of link type link, wireLen bytes long on the
-// wire and captured at t, and decodes it into seg. It reports whether seg
-// now holds a TCP segment; a frame without one is counted in Stats.Skipped.
-func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Time, seg *Segment) bool {
+// step counts the frame rec into Stats and decodes it into seg. It reports
+// whether seg now holds a TCP segment; a frame without one is counted in
+// Stats.Skipped.
+func (f *frames) step(rec *record, seg *Segment) bool {
 	st := &f.stats
 	f.frame++
 	st.Packets++
-	st.Bytes += uint64(len(data))
-	// t's Unix seconds and nanoseconds: t.IsZero, t.Before and
-	// t.UnixNano in two integers read once
-	sec, nsec := t.Unix(), int32(t.Nanosecond())
+	st.Bytes += uint64(len(rec.data))
+	// the time's Unix seconds and nanoseconds: IsZero, Before and
+	// UnixNano in two integers read once
+	sec, nsec := rec.time.Unix(), int32(rec.time.Nanosecond())
+	f.dec.now, f.dec.frame = sec*1e9+int64(nsec), f.frame // rec.time.UnixNano()
 	if sec != zeroUnix || nsec != 0 {
-		if f.inOrder && (sec > f.prevSec || sec == f.prevSec && nsec >= f.prevNsec) { // !t.Before(f.prev)
-			f.prev, f.prevSec, f.prevNsec, st.Last = t, sec, nsec, t
+		if f.inOrder && (sec > f.prevSec || sec == f.prevSec && nsec >= f.prevNsec) { // !rec.time.Before(f.prev)
+			f.prev, f.prevSec, f.prevNsec, st.Last = rec.time, sec, nsec, rec.time
 		} else {
-			f.clock(t, sec, nsec)
+			f.clock(rec.time, sec, nsec)
 		}
 	}
-	if link != f.lastLink || f.lastLinkName == "" {
+	if rec.link != f.lastLink || f.lastLinkName == "" {
 		f.countLinks()
-		f.lastLink, f.lastLinkName = link, LinkTypeName(link)
+		f.lastLink, f.lastLinkName = rec.link, LinkTypeName(rec.link)
 	}
 	f.linkFrames++
-	if f.filter != nil && !f.filter.Match(link, data, wireLen) {
+	if f.filter != nil && !f.filter.Match(rec.link, rec.data, rec.length) {
 		st.Skip(Reason{Kind: SkipFiltered})
 		return false
 	}
-	f.dec.now, f.dec.frame = sec*1e9+int64(nsec), f.frame // t.UnixNano()
-	reason := f.dec.DecodeWire(data, wireLen, link, seg)
+	reason := f.dec.DecodeWire(rec.data, rec.length, rec.link, seg)
 	for reason.Skipped() && f.dec.More() {
-		reason = f.dec.DecodeNext(data, wireLen, link, seg)
+		reason = f.dec.DecodeNext(rec.data, rec.length, rec.link, seg)
 	}
 	if reason.Skipped() {
 		if reason.Kind == SkipBadChecksum {
@@ -82,9 +77,9 @@ func (f *frames) step(data []byte, wireLen int, link layers.LinkType, t time.Tim
 	// pending.data is nil here: Next resumes a frame's subframes until
 	// none is left before it steps to the next frame.
 	if f.dec.More() {
-		f.pending.data, f.pending.wireLen, f.pending.link, f.pending.t = data, wireLen, link, t
+		f.pending = *rec
 	}
-	f.deliver(seg, t)
+	f.deliver(seg, rec.time)
 	return true
 }
 
@@ -135,8 +130,8 @@ func (f *frames) clock(t time.Time, sec int64, nsec int32) {
 func (f *frames) resume(seg *Segment) bool {
 	p := &f.pending
 	for p.data != nil {
-		reason := f.dec.DecodeNext(p.data, p.wireLen, p.link, seg)
-		t := p.t
+		reason := f.dec.DecodeNext(p.data, p.length, p.link, seg)
+		t := p.time
 		if !f.dec.More() {
 			p.data = nil
 		}

@@ -234,7 +234,8 @@ func (l *Live) Next(seg *Segment) error {
 				return l.err
 			}
 		}
-		if l.step(data, ci.Length, l.link, ci.Timestamp, seg) {
+		rec := record{data: data, time: ci.Timestamp, length: ci.Length, link: l.link}
+		if l.step(&rec, seg) {
 			return nil
 		}
 	}

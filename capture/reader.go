@@ -290,7 +290,7 @@ func (r *Reader) Next(seg *Segment) error {
 			r.err = r.recordErr(err)
 			return r.err
 		}
-		if r.step(r.rec.data, r.rec.length, r.rec.link, r.rec.time, seg) {
+		if r.step(&r.rec, seg) {
 			return nil
 		}
 	}
