@@ -90,43 +90,13 @@ func (d *Decoder) ipv4(b []byte, seg *Segment, bad *bool) SkipKind {
 		verifiable, d.clamped = false, true
 	}
 	d.limit(b, total)
-	frag := binary.BigEndian.Uint16(b[6:])
-	if !d.verify && frag&(ipv4FragOffset|ipv4MoreFragments) == 0 {
-		// nothing to check and no fragment: straight on, with no call
-		// that the values above must be kept across
-		return d.ipv4Payload(b, ihl, total, verifiable, seg, bad)
-	}
-	return d.ipv4Checked(b, ihl, total, frag, verifiable, checkHeader, seg, bad)
-}
-
-// ipv4Checked is the rest of ipv4 for a header to verify or a fragment.
-func (d *Decoder) ipv4Checked(b []byte, ihl, total int, frag uint16, verifiable, checkHeader bool, seg *Segment, bad *bool) SkipKind {
-	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
-		d.badIPHeader = true
-	}
-	if frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
-		if d.frag != nil && !d.badIPHeader {
-			if k, held := d.ipv4Fragment(b, ihl, total, frag, seg, bad); held {
-				return k
-			}
-		}
-		if frag&ipv4FragOffset != 0 {
-			return SkipFragment
-		}
-		verifiable = false // a first fragment: the checksum covers bytes not here
-	}
-	if d.verify { // the pseudo-header's addresses, which only tcpChecksumOK reads
-		d.src, d.dst = b[12:16], b[16:20]
-		if ihl > 20 {
-			d.sourceRouteDst(b[20:ihl])
+	if frag := binary.BigEndian.Uint16(b[6:]); d.verify || frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
+		// the one call the values here are kept across, made only for
+		// a header to verify or a fragment
+		if k, done := d.ipv4Checked(b, ihl, total, frag, checkHeader, &verifiable, seg, bad); done {
+			return k
 		}
 	}
-	return d.ipv4Payload(b, ihl, total, verifiable, seg, bad)
-}
-
-// ipv4Payload decodes what an IPv4 header (ihl bytes of b, total bytes with
-// its payload) carries.
-func (d *Decoder) ipv4Payload(b []byte, ihl, total int, verifiable bool, seg *Segment, bad *bool) SkipKind {
 	seg.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	seg.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
 	payload := b[ihl:min(total, len(b))]
@@ -134,6 +104,34 @@ func (d *Decoder) ipv4Payload(b []byte, ihl, total int, verifiable bool, seg *Se
 		return d.tcp(payload, total-ihl, verifiable, seg, bad)
 	}
 	return d.transport(layers.IPProtocol(b[9]), payload, total-ihl, verifiable, seg, bad)
+}
+
+// ipv4Checked verifies the checksum of an IPv4 header (ihl bytes of b,
+// total bytes with its payload) and hands a fragment to reassembly. It
+// reports done, with the reason, when the header's payload is not to be
+// decoded as it is; it clears *verifiable for a first fragment.
+func (d *Decoder) ipv4Checked(b []byte, ihl, total int, frag uint16, checkHeader bool, verifiable *bool, seg *Segment, bad *bool) (k SkipKind, done bool) {
+	if d.verify && checkHeader && checksum(b[:ihl], 0) != 0xffff {
+		d.badIPHeader = true
+	}
+	if frag&(ipv4FragOffset|ipv4MoreFragments) != 0 {
+		if d.frag != nil && !d.badIPHeader {
+			if k, held := d.ipv4Fragment(b, ihl, total, frag, seg, bad); held {
+				return k, true
+			}
+		}
+		if frag&ipv4FragOffset != 0 {
+			return SkipFragment, true
+		}
+		*verifiable = false // a first fragment: the checksum covers bytes not here
+	}
+	if d.verify { // the pseudo-header's addresses, which only tcpChecksumOK reads
+		d.src, d.dst = b[12:16], b[16:20]
+		if ihl > 20 {
+			d.sourceRouteDst(b[20:ihl])
+		}
+	}
+	return 0, false
 }
 
 func (d *Decoder) ipv6(b []byte, seg *Segment, bad *bool) SkipKind {
