@@ -188,17 +188,31 @@ func (g *ngSource) quick(rec *record) bool {
 	if len(b) < 32 {
 		return false
 	}
-	typ, length := g.u32(b[0:]), g.u32(b[4:])
+	// The header's fields in the section's byte order, chosen once.
+	h := (*[28]byte)(b)
+	var typ, length, id, hi, lo, caplen, wire uint32
+	if g.big {
+		be := binary.BigEndian
+		typ, length, id, hi = be.Uint32(h[0:]), be.Uint32(h[4:]), be.Uint32(h[8:]), be.Uint32(h[12:])
+		lo, caplen, wire = be.Uint32(h[16:]), be.Uint32(h[20:]), be.Uint32(h[24:])
+	} else {
+		le := binary.LittleEndian
+		typ, length, id, hi = le.Uint32(h[0:]), le.Uint32(h[4:]), le.Uint32(h[8:]), le.Uint32(h[12:])
+		lo, caplen, wire = le.Uint32(h[16:]), le.Uint32(h[20:]), le.Uint32(h[24:])
+	}
 	if typ != blockEPB || length < 32 || length > maxBlockLen || length%4 != 0 || int64(length) > int64(len(b)) {
 		return false
 	}
-	id, caplen := g.u32(b[8:]), g.u32(b[20:])
 	if int64(id) >= int64(len(g.ifaces)) || caplen > maxSnapLen || caplen > length-32 || g.u32(b[length-4:]) != length {
 		return false
 	}
 	ifc := &g.ifaces[id]
-	rec.data, rec.length, rec.link = b[28:28+caplen:28+caplen], int(g.u32(b[24:])), ifc.link
-	rec.time = ifc.time(g.ts(b[12:20]))
+	rec.data, rec.length, rec.link = b[28:28+caplen:28+caplen], int(wire), ifc.link
+	if ts := uint64(hi)<<32 | uint64(lo); ifc.units == 1e6 { // g.ts
+		rec.time = time.Unix(int64(ts/1e6)+ifc.offset, int64(ts%1e6)*1e3).UTC() // ifc.time's first case
+	} else {
+		rec.time = ifc.time(ts)
+	}
 	g.at = s.off
 	s.r += int(length)
 	s.off += int64(length)
