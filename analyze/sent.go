@@ -326,11 +326,15 @@ func (c *conn) sentOther(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir,
 		c.addNow(rc, a, Finding{Kind: DataAfterReset, Severity: Warning, Frames: []uint64{p.rstFrame, seg.Frame}, Time: timeOf(t), By: who,
 			Evidence: fmtS("the %s sent RST at frame %d and kept sending: frame %d (%s, len %d)", who, p.rstFrame, seg.Frame, seg.Flags, seg.Len)})
 	}
-	c.sentInHandshake(rc, seg, d, a)
-	if seg.Len > 0 {
+	// Each step is taken only when it could apply (each says when), so
+	// that an established peer's data or ack pays a few tests.
+	if !c.hsDone || p.state == SynRcvd {
+		c.sentInHandshake(rc, seg, d, a)
+	}
+	if seg.Len > 0 && (beforeHandshake(p.state) || p.finSent || p.quiet.on) {
 		c.sentData(rc, seg, d, cls, a)
 	}
-	if seg.Flags&capture.ACK != 0 {
+	if q := &c.p[d^1]; seg.Flags&capture.ACK != 0 && (q.state == SynRcvd || q.finSent || seg.Ack == rc.Half[d^1].Nxt+1) {
 		c.sentACK(rc, seg, d, a)
 	}
 	if seg.Flags&capture.FIN != 0 {
