@@ -47,7 +47,7 @@ type Analyzer struct {
 	// activity order, which sweeps keep.
 	timers timerHeap[*reassembly.Conn[conn]]
 	due    []*reassembly.Conn[conn] // scratch of sweep
-	dueH   []uint32                 // scratch of releaseHeld
+	dueH   []heldDue                // scratch of releaseHeld
 	// sweeps counts the sweeps, swept is the capture time of the latest
 	// (conn.catchUp).
 	sweeps uint32
@@ -343,11 +343,13 @@ func (a *Analyzer) releaseHeld(all bool) {
 	if all {
 		phase = phaseFinalHeld
 	}
-	for _, ref := range a.dueHeld(all) {
-		a.pos = a.heldRecs.at(ref).pos().heldAt(a.entry, phase)
-		a.release(ref, !all)
+	for _, d := range a.dueHeld(all) {
+		a.pos = d.pos().heldAt(a.entry, phase)
+		a.release(d.ref, !all)
 	}
-	clear(a.dueH)
+	if cap(a.dueH) > 1<<16 {
+		a.dueH = nil // what the end of a crowd needed goes back
+	}
 }
 
 // release emits a held record; with closed, TIME_WAIT has ended (2·MSL

@@ -77,7 +77,7 @@ type heldRec struct {
 	rtt        time.Duration
 	bytes      [2]uint64 // client, server
 	packets    [2]uint64
-	seqEntry   uint64 // where it was held (Pos.Entry; Pos.A below; Pos.B is 0)
+	seqEntry   uint64 // where it was held (Pos.Entry; Pos.A below; Pos.B is 0 there)
 	seqA       uint64
 	control    [2][4]uint16 // ControlCounts: SYN, SYNACK, FIN, RST
 	clientISN  uint32
@@ -352,8 +352,16 @@ func strCost(s string) int64 {
 	return int64((len(s)+7)&^7) + int64(unsafe.Sizeof(heldStr{})) + 2*int64(unsafe.Sizeof("")+4)
 }
 
-// pos is where h was held.
-func (h *heldRec) pos() Pos { return Pos{Entry: h.seqEntry, Phase: h.phase, A: h.seqA} }
+// heldDue is a held record whose TIME_WAIT is over, with where it was
+// held, so that sorting them reads no record.
+type heldDue struct {
+	entry, a uint64 // Pos.Entry, Pos.A
+	ref      uint32
+	phase    uint8 // Pos.Phase
+}
+
+// pos is where d's record was held.
+func (d *heldDue) pos() Pos { return Pos{Entry: d.entry, Phase: d.phase, A: d.a} }
 
 // client is the record's client endpoint.
 func (h *heldRec) client() netip.AddrPort {
@@ -377,6 +385,8 @@ func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int
 	h.id, h.firstFrame, h.lastFrame = rec.ID, rec.FirstFrame, rec.LastFrame
 	h.first, h.last, h.twSince = rc.First, rc.Last, twSince
 	h.packets = [2]uint64{rec.ClientPackets, rec.ServerPackets}
+	// A record is held in a sweep's phaseDue or at a segment's
+	// phaseSegment, whose positions have no B.
 	h.seqEntry, h.seqA, h.phase = a.pos.Entry, a.pos.A, a.pos.Phase
 	h.clientISN = rc.Half[ClientToServer].ISN
 	h.tw = tw
@@ -384,7 +394,7 @@ func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int
 		h.flags |= heldClientHi
 	}
 	cost := heldCost
-	if a.pos.B != 0 || !a.pack(h, rec, rc.Data.endedEarly, &cost) {
+	if !a.pack(h, rec, rc.Data.endedEarly, &cost) {
 		h.flags |= heldFull
 		if s.full == nil {
 			s.full = make(map[uint32]*Conn)

@@ -187,18 +187,18 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 
 // dueHeld collects, in the order they were held, the held records whose
 // TIME_WAIT is over at a.now (all of them with all).
-func (a *Analyzer) dueHeld(all bool) []uint32 {
+func (a *Analyzer) dueHeld(all bool) []heldDue {
 	a.dueH = a.dueH[:0]
 	for a.held.len() > 0 {
 		ref, until := a.held.min()
 		if !all && until > a.now {
 			break
 		}
-		a.held.remove(&a.heldRecs.at(ref).tslot)
-		a.dueH = append(a.dueH, ref)
+		h := a.heldRecs.at(ref)
+		a.held.remove(&h.tslot)
+		a.dueH = append(a.dueH, heldDue{entry: h.seqEntry, a: h.seqA, ref: ref, phase: h.phase})
 	}
-	s := &a.heldRecs
-	slices.SortFunc(a.dueH, func(x, y uint32) int { return s.at(x).pos().Compare(s.at(y).pos()) })
+	slices.SortFunc(a.dueH, func(x, y heldDue) int { return x.pos().Compare(y.pos()) })
 	return a.dueH
 }
 
