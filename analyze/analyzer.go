@@ -327,7 +327,7 @@ func (a *Analyzer) retire(rc *reassembly.Conn[conn]) {
 		a.end(rc)
 		return
 	}
-	rec := c.record(rc, a)
+	rec := a.heldRecord(rc)
 	a.over(rec)
 	a.hold(rc, rec, until, twSince, tw)
 	a.steps -= int64(len(c.timeline(a)))

@@ -372,9 +372,33 @@ func (h *heldRec) client() netip.AddrPort {
 	return lo
 }
 
+// lending reports whether the sink borrows its records (Borrower), as
+// endRecord asks.
+func (a *Analyzer) lending() bool {
+	l := &a.lend
+	if !l.asked {
+		l.asked = true
+		b, ok := a.sink.(Borrower)
+		l.on = ok && b.BorrowsRecords()
+	}
+	return l.on
+}
+
+// heldRecord is the record of rc, which is over but for a peer in
+// TIME_WAIT, for Over and hold: lent when the sink borrows records and it
+// likely fits the small form (no finding, no timeline), which keeps
+// nothing of it.
+func (a *Analyzer) heldRecord(rc *reassembly.Conn[conn]) *Conn {
+	c := &rc.Data
+	if a.lending() && len(c.findings(a)) == 0 && len(c.timeline(a)) == 0 {
+		return c.endRecord(rc, a)
+	}
+	return c.record(rc, a)
+}
+
 // hold keeps rec, the record of rc which is over but for its peer tw in
-// TIME_WAIT since twSince, until until: rec itself when it does not fit
-// the small form.
+// TIME_WAIT since twSince, until until: rec itself (or a copy of it, when
+// lent) when it does not fit the small form.
 func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int64, tw Dir) {
 	s := &a.heldRecs
 	if s.maps == nil && heldCanMap {
@@ -398,6 +422,10 @@ func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int
 		h.flags |= heldFull
 		if s.full == nil {
 			s.full = make(map[uint32]*Conn)
+		}
+		if rec == &a.lend.rec {
+			cp := *rec // no finding, no timeline (heldRecord): its own
+			rec = &cp
 		}
 		s.full[ref] = rec
 		cost += heldFullCost + int64(len(rec.Timeline))*stepCost
@@ -466,7 +494,11 @@ func (a *Analyzer) unhold(ref uint32) *Conn {
 		delete(s.full, ref)
 		cost += heldFullCost + int64(len(rec.Timeline))*stepCost
 	} else {
-		rec = a.unpack(h, &cost)
+		rec = &a.lend.rec
+		if !a.lending() {
+			rec = new(Conn)
+		}
+		a.unpack(rec, h, &cost)
 	}
 	rec.End, rec.LastFrame = a.shiftOut(timeOf(h.last)), h.lastFrame
 	rec.ClientPackets, rec.ServerPackets = h.packets[0], h.packets[1]
@@ -475,9 +507,9 @@ func (a *Analyzer) unhold(ref uint32) *Conn {
 	return rec
 }
 
-// unpack builds the record h holds in the small form; cost grows by the
-// strings the table gives back.
-func (a *Analyzer) unpack(h *heldRec, cost *int64) *Conn {
+// unpack makes rec the record h holds in the small form; cost grows by
+// the strings the table gives back.
+func (a *Analyzer) unpack(rec *Conn, h *heldRec, cost *int64) {
 	s := &a.heldRecs
 	lo, hi := h.key.Endpoints()
 	if h.flags&heldClientHi != 0 {
@@ -487,7 +519,7 @@ func (a *Analyzer) unpack(h *heldRec, cost *int64) *Conn {
 	cs, c2 := s.unref(uint32(h.connState))
 	hist, c3 := s.unref(h.history)
 	*cost += c1 + c2 + c3
-	rec := &Conn{
+	*rec = Conn{
 		ID:           h.id,
 		Input:        in,
 		Client:       lo,
@@ -517,5 +549,4 @@ func (a *Analyzer) unpack(h *heldRec, cost *int64) *Conn {
 	for i, c := range h.control {
 		rec.Control[i] = ControlCounts{SYN: uint64(c[0]), SYNACK: uint64(c[1]), FIN: uint64(c[2]), RST: uint64(c[3])}
 	}
-	return rec
 }

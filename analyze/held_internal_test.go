@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -16,16 +17,29 @@ import (
 func HeldMappedBytes() int64 { return heldMapped.Load() }
 
 // overSink keeps a copy of every record as Over saw it, and the records
-// End gets.
+// End gets (copies: with borrow, it borrows them).
 type overSink struct {
-	over map[uint64]Conn
-	end  []*Conn
+	over   map[uint64]Conn
+	end    []*Conn
+	borrow bool
 }
 
 func (s *overSink) Finding(*Conn, *Finding) {}
-func (s *overSink) End(c *Conn)             { s.end = append(s.end, c) }
 func (s *overSink) Handshake(time.Duration) {}
-func (s *overSink) Over(c *Conn)            { s.over[c.ID] = *c }
+func (s *overSink) BorrowsRecords() bool    { return s.borrow }
+
+func (s *overSink) End(c *Conn) {
+	cp := *c
+	cp.Findings = append([]Finding(nil), c.Findings...)
+	cp.Timeline = append([]Step(nil), c.Timeline...)
+	s.end = append(s.end, &cp)
+}
+
+func (s *overSink) Over(c *Conn) {
+	cp := *c
+	cp.Timeline = append([]Step(nil), c.Timeline...)
+	s.over[c.ID] = cp
+}
 
 // byID returns the record End got for connection id.
 func (s *overSink) byID(id uint64) *Conn {
@@ -41,8 +55,15 @@ func (s *overSink) byID(id uint64) *Conn {
 // it went in (as Over saw it), but for what late segments of it changed
 // and its peer CLOSED when TIME_WAIT ended: in the small form and kept
 // whole (a timeline), on a shifted clock, over IPv6, released by 2·MSL,
-// by a SYN reusing the tuple, or at the end of the capture.
+// by a SYN reusing the tuple, or at the end of the capture; to a sink
+// that keeps its records and to one that borrows them.
 func TestHeldRecordRoundTrip(t *testing.T) {
+	for _, borrow := range []bool{false, true} {
+		heldRoundTrip(t, borrow)
+	}
+}
+
+func heldRoundTrip(t *testing.T, borrow bool) {
 	closed := func(s *segtest.Script) *segtest.Script {
 		return s.Handshake().C("PA", 1, 1, 100).S("A", 1, 101, 0).S("PA", 1, 101, 300).C("A", 101, 301, 0).
 			C("FA", 101, 301, 0).S("FA", 301, 102, 0).C("A", 102, 302, 0)
@@ -66,7 +87,7 @@ func TestHeldRecordRoundTrip(t *testing.T) {
 		{name: "shifted clock", year: 2400, late: true, outlive: true, wantHeld: true},
 		{name: "ipv6", v6: true, late: true, wantHeld: true},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s borrow %v", tc.name, borrow), func(t *testing.T) {
 			s := segtest.New()
 			if tc.year != 0 {
 				s.Now = time.Date(tc.year, 1, 2, 3, 4, 5, 6, time.UTC)
@@ -100,7 +121,7 @@ func TestHeldRecordRoundTrip(t *testing.T) {
 					segs = append(segs, sg)
 				}
 			}
-			sk := &overSink{over: map[uint64]Conn{}}
+			sk := &overSink{over: map[uint64]Conn{}, borrow: borrow}
 			a := New(&tc.cfg, sk)
 			held := 0
 			for i := range segs {
