@@ -34,11 +34,17 @@ type recMemo struct {
 		q  []byte // s quoted
 		ok bool
 	}
-	sec     int64 // the latest time's second (since the epoch), in the fast range
-	secText []byte
-	mid     middle // the latest record's, and its text
-	midOK   bool
-	midText []byte
+	// the latest time in the fast range: its second since the epoch, its
+	// nanoseconds, its text
+	sec      int64
+	ns       int
+	timeText []byte
+	// the latest finding's kind and severity, and their text
+	head     findingHead
+	headText []byte
+	mid      middle // the latest record's, and its text
+	midOK    bool
+	midText  []byte
 }
 
 // The strings a recMemo remembers.
@@ -201,13 +207,34 @@ func appendMiddle(b []byte, c *analyze.Conn) []byte {
 	return b
 }
 
-// appendFinding appends f as NewFindingRecord(f) encodes.
-func (m *recMemo) appendFinding(b []byte, f *analyze.Finding) []byte {
+// findingHead is what appendHead writes of a finding.
+type findingHead struct {
+	kind analyze.Kind
+	sev  analyze.Severity
+	ok   bool
+}
+
+// appendHead appends f's fields before its frames, and the frames' "[".
+func (m *recMemo) appendHead(b []byte, f *analyze.Finding) []byte {
+	k := findingHead{f.Kind, f.Severity, true}
+	if m != nil && k == m.head {
+		return append(b, m.headText...)
+	}
+	n := len(b)
 	b = append(b, `{"kind":`...)
 	b = appendQuoted(b, string(f.Kind), false)
 	b = append(b, `,"severity":`...)
 	b = appendQuoted(b, f.Severity.String(), false)
 	b = append(b, `,"frames":[`...)
+	if m != nil {
+		m.head, m.headText = k, append(m.headText[:0], b[n:]...)
+	}
+	return b
+}
+
+// appendFinding appends f as NewFindingRecord(f) encodes.
+func (m *recMemo) appendFinding(b []byte, f *analyze.Finding) []byte {
+	b = m.appendHead(b, f)
 	for i, fr := range f.Frames {
 		if i > 0 {
 			b = append(b, ',')
@@ -372,11 +399,16 @@ func appendTime(b []byte, t time.Time) []byte { return (*recMemo)(nil).appendTim
 func (m *recMemo) appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if sec := t.Unix(); sec >= minFastTime && sec < maxFastTime {
-		if m != nil && sec == m.sec && len(m.secText) > 0 {
-			b = append(b, m.secText...)
-			return appendFraction(b, t.Nanosecond())
-		}
+		ns := t.Nanosecond()
 		n := len(b)
+		if m != nil && sec == m.sec && len(m.timeText) > 0 {
+			if ns == m.ns {
+				return append(b, m.timeText...)
+			}
+			b = appendFraction(append(b, m.timeText[:secLen]...), ns)
+			m.ns, m.timeText = ns, append(m.timeText[:0], b[n:]...)
+			return b
+		}
 		// Years 0000 to 9999 (timefmt.InRange): what formatTime writes,
 		// without interpreting a layout — the civil date from the days
 		// since 0000-01-01 (H. Hinnant's civil_from_days).
@@ -412,13 +444,17 @@ func (m *recMemo) appendTime(b []byte, t time.Time) []byte {
 		b = append2(b, sod/60%60)
 		b = append(b, ':')
 		b = append2(b, sod%60)
+		b = appendFraction(b, ns)
 		if m != nil {
-			m.sec, m.secText = sec, append(m.secText[:0], b[n:]...)
+			m.sec, m.ns, m.timeText = sec, ns, append(m.timeText[:0], b[n:]...)
 		}
-		return appendFraction(b, t.Nanosecond())
+		return b
 	}
 	return append(b, formatTime(t)...)
 }
+
+// secLen is the length of appendTime's fast path text to the second.
+const secLen = len("2006-01-02T15:04:05")
 
 // appendFraction appends the fraction of a second of appendTime's fast
 // path, ns nanoseconds, and the zone.

@@ -157,7 +157,7 @@ func TestAppendTimeMatchesFormat(t *testing.T) {
 		}
 		times = append(times, time.Unix(minFastTime+rng.Int64N(maxFastTime-minFastTime), int64(ns)))
 	}
-	var memo recMemo // which has the second of the time before, then of this one
+	var memo recMemo // which has the time before, then this one
 	for _, tm := range times {
 		want := formatTime(tm)
 		if got := string(appendTime(nil, tm)); got != want {
@@ -167,6 +167,10 @@ func TestAppendTimeMatchesFormat(t *testing.T) {
 			if got := string(memo.appendTime(nil, tm)); got != want {
 				t.Errorf("%v: appendTime remembering %q, formatTime %q", tm, got, want)
 			}
+		}
+		// mostly the same second, another fraction
+		if tm := tm.Add(time.Microsecond); string(memo.appendTime(nil, tm)) != formatTime(tm) {
+			t.Errorf("%v: appendTime remembering %q, formatTime %q", tm, memo.appendTime(nil, tm), formatTime(tm))
 		}
 	}
 }
