@@ -289,10 +289,30 @@ func (m *recMemo) appendStep(b []byte, s *analyze.Step) []byte {
 // appendAddrPort appends human.AddrPort(ap) as a JSON string.
 func appendAddrPort(b []byte, ap netip.AddrPort) []byte {
 	b = append(b, '"')
-	if ap.IsValid() {
-		b = netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()).AppendTo(b)
+	if a := ap.Addr(); a.Is4() {
+		// what AppendTo writes of an IPv4 address and port, directly
+		for i, o := range a.As4() {
+			if i > 0 {
+				b = append(b, '.')
+			}
+			b = appendOctet(b, o)
+		}
+		b = strconv.AppendUint(append(b, ':'), uint64(ap.Port()), 10)
+	} else if ap.IsValid() {
+		b = netip.AddrPortFrom(a.WithZone(""), ap.Port()).AppendTo(b)
 	}
 	return append(b, '"')
+}
+
+// appendOctet appends o in decimal.
+func appendOctet(b []byte, o byte) []byte {
+	switch {
+	case o >= 100:
+		return append(b, '0'+o/100, '0'+o/10%10, '0'+o%10)
+	case o >= 10:
+		return append(b, '0'+o/10, '0'+o%10)
+	}
+	return append(b, '0'+o)
 }
 
 // appendJSONFloat appends f as encoding/json writes a float64: like %g

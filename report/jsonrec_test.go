@@ -174,3 +174,28 @@ func TestAppendTimeMatchesFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendAddrPort: IPv4 addresses written directly are what netip
+// writes, every octet in every place; other addresses go through netip.
+func TestAppendAddrPort(t *testing.T) {
+	var aps []netip.AddrPort
+	for o := range 256 {
+		for i := range 4 {
+			a := [4]byte{10, 200, 3, 99}
+			a[i] = byte(o)
+			for _, port := range []uint16{0, 7, 80, 443, 65535} {
+				aps = append(aps, netip.AddrPortFrom(netip.AddrFrom4(a), port))
+			}
+		}
+	}
+	aps = append(aps, netip.AddrPort{}, netip.MustParseAddrPort("[::ffff:10.0.0.1]:443"), netip.MustParseAddrPort("[fe80::1%eth0]:80"))
+	for _, ap := range aps {
+		want := `"` + netip.AddrPortFrom(ap.Addr().WithZone(""), ap.Port()).String() + `"`
+		if !ap.IsValid() {
+			want = `""`
+		}
+		if got := string(appendAddrPort(nil, ap)); got != want {
+			t.Errorf("%v: %s, want %s", ap, got, want)
+		}
+	}
+}
