@@ -25,7 +25,9 @@ func (z *Tracker) dataSent(i int, seq, length uint64) {
 	}
 	if lo <= next {
 		e.reassemSeq = hi - 1
-		e.absorbBlocks()
+		if e.nBlocks > 0 {
+			e.absorbBlocks()
+		}
 		return
 	}
 	e.addBlock(lo, hi)

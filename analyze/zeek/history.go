@@ -88,9 +88,15 @@ func (z *Tracker) checkHistory(i int, mask uint32, code byte) bool {
 	if z.histSeen&mask != 0 {
 		return true
 	}
+	z.firstHistory(i, mask, code)
+	return false
+}
+
+// firstHistory is checkHistory's first sight of mask (shifted for the
+// direction), out of line: a letter is seen once, checked on every segment.
+func (z *Tracker) firstHistory(i int, mask uint32, code byte) {
 	z.histSeen |= mask
 	z.addLetter(i, code)
-	return false
 }
 
 // addLetter adds code (upper case) for endpoint i: lower case for the responder.
