@@ -115,7 +115,50 @@ func (z *Tracker) UpdateCaptured(fromClient bool, seg *capture.Segment, payloadC
 		return
 	}
 	z.flipAfterSYNACK(i, seg)
+	if seg.Flags&(capture.SYN|capture.FIN|capture.RST|capture.ACK) == capture.ACK && z.firstSeen == 3 &&
+		z.ep[i].state == epEstablished && z.ep[1-i].state == epEstablished {
+		z.established(i, seg, payloadCaptured)
+		return
+	}
 	z.process(i, seg, payloadCaptured)
+}
+
+// established is process for the common segment: data or an ack, without
+// SYN, FIN or RST, between two established endpoints both already seen.
+// It takes the steps process takes for it, in the same order; the ones
+// that cannot apply (partial status, endpoint setup, state changes, a
+// FIN's sequence) are left out.
+func (z *Tracker) established(i int, seg *capture.Segment, payloadCaptured bool) {
+	e, p := &z.ep[i], &z.ep[1-i]
+	length := seg.Len
+	relSeq, underflow := relativeSeq(e, seg.Seq, e.lastSeq, e.seqWraps)
+	if length > 0 {
+		z.checkHistory(i, histData, 'D')
+	} else {
+		z.checkHistory(i, histACK, 'A')
+	}
+	if seg.Window == 0 {
+		z.scaled(i, 'W', scZeroWindow)
+	}
+	if !e.didClose || !p.didClose {
+		z.last = max(z.last, seg.Time.UnixNano())
+	}
+	ackSeq := seg.Ack
+	relAck, ackUnder := relativeSeq(p, ackSeq, p.ackSeq, p.ackWraps)
+	if ackUnder {
+		relAck = 0
+	} else if d := reassembly.SeqDiff(ackSeq, p.ackSeq); !(ackSeq == 0 && d > tooLargeSeqDelta) && d > 0 {
+		// update_ack_seq
+		if ackSeq < p.ackSeq {
+			p.ackWraps++
+		}
+		p.ackSeq = ackSeq
+	}
+	z.updateLastSeq(i, seg.Seq+length, false, false, false, length)
+	z.ackReceived(1-i, relAck)
+	if length > 0 && !underflow && payloadCaptured {
+		z.dataSent(i, relSeq, uint64(length))
+	}
 }
 
 // Begin sets up the connection from its first packet, before Update sees
