@@ -232,10 +232,9 @@ func newPcapFileSource(s stream) (*pcapFileSource, error) {
 
 func (p *pcapFileSource) start() int64 { return p.at }
 
-func (p *pcapFileSource) next(rec *record) error {
-	if p.quick(rec) {
-		return nil
-	}
+// slow reads the next record header and packet through the stream,
+// checking its lengths first.
+func (p *pcapFileSource) slow(rec *record) error {
 	p.at = p.s.off
 	h, err := p.s.read(16, true)
 	if err != nil {
@@ -268,16 +267,16 @@ func (p *pcapFileSource) next(rec *record) error {
 	return nil
 }
 
-// quick reads the next record when it lies whole in the stream's buffer
-// and its lengths pass the checks next makes, in one step: one bounds
-// check for header and packet instead of two reads. It reports whether it
-// did; any other record is left to next, which reads it, or fails on it,
-// as it always has.
-func (p *pcapFileSource) quick(rec *record) bool {
+// next reads the next record. One that lies whole in the stream's buffer
+// and whose lengths pass the checks slow makes is read in one step: one
+// bounds check for header and packet instead of two reads, and no call.
+// Any other record is left to slow, which reads it, or fails on it, as it
+// always has.
+func (p *pcapFileSource) next(rec *record) error {
 	s := &p.s
 	b := s.buf[s.r:s.w]
 	if len(b) < 16 {
-		return false
+		return p.slow(rec)
 	}
 	var sec, frac, caplen, length uint32
 	if p.big {
@@ -288,7 +287,7 @@ func (p *pcapFileSource) quick(rec *record) bool {
 		sec, frac, caplen, length = le.Uint32(b[0:4]), le.Uint32(b[4:8]), le.Uint32(b[8:12]), le.Uint32(b[12:16])
 	}
 	if caplen > maxSnapLen || caplen > length || int(caplen) > len(b)-16 {
-		return false
+		return p.slow(rec)
 	}
 	n := 16 + int(caplen)
 	p.at = s.off
@@ -301,7 +300,7 @@ func (p *pcapFileSource) quick(rec *record) bool {
 	}
 	rec.data, rec.length, rec.link = b[16:n:n], int(length), p.link
 	rec.time = time.Unix(int64(sec), ns).UTC()
-	return true
+	return nil
 }
 
 // fill makes rec the packet data, captured at sec and frac (microseconds

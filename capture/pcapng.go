@@ -138,10 +138,9 @@ func (g *ngSource) trailer(length uint32) error {
 	return nil
 }
 
-func (g *ngSource) next(rec *record) error {
-	if g.quick(rec) {
-		return nil
-	}
+// slow reads blocks through the stream until a packet, checking each
+// length before it reads what the length announces.
+func (g *ngSource) slow(rec *record) error {
 	for {
 		typ, length, err := g.blockHeader(true)
 		if err != nil {
@@ -177,16 +176,16 @@ func (g *ngSource) next(rec *record) error {
 	}
 }
 
-// quick reads the next block when it is what nearly every block of a
-// capture is, an Enhanced Packet Block, whole in the stream's buffer and
-// right in every field the reading below checks; it reports whether it
-// did. Any other block, or one that is wrong, is left to the reading
-// below, which reads it, or fails on it, as it always has.
-func (g *ngSource) quick(rec *record) bool {
+// next reads the next packet. A block that is what nearly every block of
+// a capture is, an Enhanced Packet Block, whole in the stream's buffer and
+// right in every field slow checks, is read in one step, with no call. Any
+// other block, or one that is wrong, is left to slow, which reads it, or
+// fails on it, as it always has.
+func (g *ngSource) next(rec *record) error {
 	s := &g.s
 	b := s.buf[s.r:s.w]
 	if len(b) < 32 {
-		return false
+		return g.slow(rec)
 	}
 	// The header's fields in the section's byte order, chosen once.
 	h := (*[28]byte)(b)
@@ -201,10 +200,10 @@ func (g *ngSource) quick(rec *record) bool {
 		lo, caplen, wire = le.Uint32(h[16:]), le.Uint32(h[20:]), le.Uint32(h[24:])
 	}
 	if typ != blockEPB || length < 32 || length > maxBlockLen || length%4 != 0 || int64(length) > int64(len(b)) {
-		return false
+		return g.slow(rec)
 	}
 	if int64(id) >= int64(len(g.ifaces)) || caplen > maxSnapLen || caplen > length-32 || g.u32(b[length-4:]) != length {
-		return false
+		return g.slow(rec)
 	}
 	ifc := &g.ifaces[id]
 	rec.data, rec.length, rec.link = b[28:28+caplen:28+caplen], int(wire), ifc.link
@@ -216,7 +215,7 @@ func (g *ngSource) quick(rec *record) bool {
 	g.at = s.off
 	s.r += int(length)
 	s.off += int64(length)
-	return true
+	return nil
 }
 
 // u32 reads a number in the section's byte order, without a call through
