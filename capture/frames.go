@@ -14,14 +14,17 @@ type frames struct {
 	filter *LinkFilter // frames it does not match are skipped; nil for none
 	input  int         // stamped on every Segment's Input
 	stats  Stats
-	frame  uint64    // frames read so far; the last one's number
-	prev   time.Time // the time of the previous frame that had one
-	// prevSec and prevNsec are prev as Unix seconds and nanoseconds, so
-	// that the frames of a capture in order compare as two integers
+	frame  uint64 // frames read so far; the last one's number
+	// prev is the time of the previous frame that had one, but while
+	// inOrder is set it is Stats.Last instead, which is the same
+	prev time.Time
+	// prevSec and prevNsec are that time as Unix seconds and nanoseconds,
+	// so that the frames of a capture in order compare as two integers
 	prevSec  int64
 	prevNsec int32
-	// inOrder is set while prev is Stats.Last (and Stats.First is set):
-	// a frame no earlier than prev then moves Last and nothing else.
+	// inOrder is set while the previous frame's time is Stats.Last (and
+	// Stats.First is set): a frame no earlier then moves Last and nothing
+	// else.
 	inOrder bool
 	// the link type of the previous frame and its name, so that counting
 	// frames per link type costs no name lookup, and the frames of that
@@ -48,8 +51,8 @@ func (f *frames) step(rec *record, seg *Segment) bool {
 	sec, nsec := rec.time.Unix(), int32(rec.time.Nanosecond())
 	f.dec.now, f.dec.frame = sec*1e9+int64(nsec), f.frame // rec.time.UnixNano()
 	if sec != zeroUnix || nsec != 0 {
-		if f.inOrder && (sec > f.prevSec || sec == f.prevSec && nsec >= f.prevNsec) { // !rec.time.Before(f.prev)
-			f.prev, f.prevSec, f.prevNsec, st.Last = rec.time, sec, nsec, rec.time
+		if f.inOrder && (sec > f.prevSec || sec == f.prevSec && nsec >= f.prevNsec) { // !rec.time.Before(st.Last)
+			f.prevSec, f.prevNsec, st.Last = sec, nsec, rec.time
 		} else {
 			f.clock(rec.time, sec, nsec)
 		}
@@ -106,6 +109,9 @@ var zeroUnix = time.Time{}.Unix()
 // before. step moves Last itself while inOrder holds.
 func (f *frames) clock(t time.Time, sec int64, nsec int32) {
 	st := &f.stats
+	if f.inOrder {
+		f.prev = st.Last
+	}
 	f.prevSec, f.prevNsec = sec, nsec
 	if t.Before(f.prev) {
 		if st.Backwards == 0 {
