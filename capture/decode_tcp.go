@@ -20,6 +20,16 @@ var tfoExperimentMagic = [2]byte{0xf9, 0x89}
 // tsOnly starts the option list NOP, NOP, Timestamps (RFC 7323, Appendix A).
 var tsOnly = [4]byte{byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindNop), byte(layers.TCPOptionKindTimestamps), 10}
 
+// The option list of Linux's SYN and SYN-ACK, by its kind and length
+// bytes: MSS (kind 2, 4 bytes) at 0, SACK permitted (4, 2) and Timestamps
+// (8, 10) at 4, NOP (1) and Window scale (3, 3) at 16, its shift count
+// the list's last byte.
+const (
+	synLinuxMSS       = 0x0204
+	synLinuxSACKTS    = 0x0402080a
+	synLinuxNOPWScale = 0x01030300
+)
+
 // tsOnlyWord is tsOnly as a big-endian number.
 const tsOnlyWord = uint32(layers.TCPOptionKindNop)<<24 | uint32(layers.TCPOptionKindNop)<<16 | uint32(layers.TCPOptionKindTimestamps)<<8 | 10
 
@@ -67,6 +77,21 @@ func parseOptions(o []byte, syn bool, opts *Options) {
 		// (Linux, the BSDs, Windows): read without walking the list.
 		opts.TSVal = binary.BigEndian.Uint32(o[4:])
 		opts.TSEcr = binary.BigEndian.Uint32(o[8:])
+		opts.HasTS = true
+		return
+	}
+	if len(o) == 20 && binary.BigEndian.Uint16(o) == synLinuxMSS && binary.BigEndian.Uint32(o[4:]) == synLinuxSACKTS &&
+		binary.BigEndian.Uint32(o[16:])&^0xff == synLinuxNOPWScale {
+		// MSS, SACK permitted, Timestamps, NOP, Window scale: the SYN and
+		// SYN-ACK of Linux, and so of nearly every connection; read
+		// without walking the list.
+		if syn {
+			opts.MSS, opts.HasMSS = binary.BigEndian.Uint16(o[2:]), true
+			opts.SACKPerm = true
+			opts.WScale, opts.HasWScale = o[19], true
+		}
+		opts.TSVal = binary.BigEndian.Uint32(o[8:])
+		opts.TSEcr = binary.BigEndian.Uint32(o[12:])
 		opts.HasTS = true
 		return
 	}

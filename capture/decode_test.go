@@ -758,6 +758,45 @@ func TestTunnelIdentity(t *testing.T) {
 	}
 }
 
+// TestParseOptionsLinuxSYN checks the shortcut for the options of Linux's
+// SYN (MSS, SACK permitted, Timestamps, NOP, Window scale) against the
+// walk of the list it skips, in a SYN and in a segment that is not one,
+// and lists that only resemble it against the walk too.
+func TestParseOptionsLinuxSYN(t *testing.T) {
+	syn := []byte{2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9, 1, 3, 3, 7}
+	for _, isSYN := range []bool{true, false} {
+		var got, walked Options
+		parseOptions(syn, isSYN, &got)
+		want := Options{TSVal: 7, TSEcr: 9, HasTS: true}
+		if isSYN {
+			want.MSS, want.HasMSS, want.SACKPerm, want.WScale, want.HasWScale = 1460, true, true, 7, true
+		}
+		if got != want {
+			t.Errorf("SYN %v: %+v, want %+v", isSYN, got, want)
+		}
+		parseOptions(append(append([]byte(nil), syn...), 0), isSYN, &walked) // an end of list: not the shortcut
+		if walked != got {
+			t.Errorf("SYN %v: the walk reads %+v, the shortcut %+v", isSYN, walked, got)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		at   int
+		b    byte
+	}{
+		{"mss-length", 1, 5}, {"sack-kind", 4, 5}, {"ts-length", 7, 9}, {"nop-is-eol", 16, 0}, {"wscale-length", 18, 4},
+	} {
+		o := append([]byte(nil), syn...)
+		o[c.at] = c.b
+		var got, walked Options
+		parseOptions(o, true, &got)
+		parseOptions(append(o, 0), true, &walked)
+		if got != walked {
+			t.Errorf("%s: %+v, the walk reads %+v", c.name, got, walked)
+		}
+	}
+}
+
 // TestParseOptionsTimestampsOnly checks the shortcut for NOP, NOP,
 // Timestamps against the walk of the list it skips: the same options, and
 // the same for lists that only start like it.
