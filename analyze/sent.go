@@ -53,7 +53,9 @@ func (c *conn) segment(rc *reassembly.Conn[conn], seg *capture.Segment, d Dir, c
 	if a.cfg.Timeline {
 		c.step(seg, d, cls, a)
 	}
-	c.judge(rc, t, false, a)
+	if !c.calm(t, a) {
+		c.judge(rc, t, false, a)
+	}
 }
 
 // start sets the initial states from the connection's first segment.

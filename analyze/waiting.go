@@ -43,13 +43,13 @@ func (c *conn) calm(now int64, a *Analyzer) bool {
 		return false
 	}
 	cfg := &a.cfg
-	client := &c.p[ClientToServer]
+	client, server := &c.p[ClientToServer], &c.p[ServerToClient]
 	if client.syn.count > 0 && !c.synNotCaptured && !c.midstream {
 		end := now
 		if c.answered {
 			end = c.answerTime
 		}
-		if since(end, client.syn.time) >= cfg.HandshakeTimeout {
+		if reached(end, client.syn.time, cfg.HandshakeTimeout) {
 			return false
 		}
 	}
@@ -58,23 +58,26 @@ func (c *conn) calm(now int64, a *Analyzer) bool {
 		if c.hsDone {
 			end = c.hsEndTime
 		}
-		if since(end, c.synackTime) >= cfg.HandshakeTimeout && (!c.hsDone || c.hsComplete) {
+		if reached(end, c.synackTime, cfg.HandshakeTimeout) && (!c.hsDone || c.hsComplete) {
 			return false
 		}
 	}
-	server := &c.p[ServerToClient]
-	return client.calm(server, now, cfg) && server.calm(client, now, cfg)
+	if client.finSent || server.finSent || client.zero.on || server.zero.on {
+		return client.calm(server, now, cfg) && server.calm(client, now, cfg)
+	}
+	// The common case (no FIN sent, so none acknowledged; no zero window).
+	return client.zero.long < cfg.ZeroWindowTimeout && server.zero.long < cfg.ZeroWindowTimeout
 }
 
 // calm is conn.calm's part about peer x, o the other peer.
 func (x *peer) calm(o *peer, now int64, cfg *Config) bool {
-	if !o.finAcked && !x.finSent && !x.zero.on {
-		return x.zero.long < cfg.ZeroWindowTimeout // the common case
-	}
 	return !(o.finAcked && x.quiet.longest(now) >= cfg.HalfCloseTimeout ||
 		x.zero.longest(now) >= cfg.ZeroWindowTimeout ||
 		x.finSent && !o.rstSent && !x.rstSent && x.finCount > 1)
 }
+
+// reached reports whether since(t, u) >= d, for d > 0 (the timeouts are).
+func reached(t, u int64, d time.Duration) bool { return t >= u && uint64(t-u) >= uint64(d) }
 
 // judgeAll is judge for a connection not known to be calm.
 func (c *conn) judgeAll(rc *reassembly.Conn[conn], now int64, final bool, a *Analyzer) {
