@@ -132,10 +132,16 @@ func (z *Tracker) established(i int, seg *capture.Segment, payloadCaptured bool)
 	e, p := &z.ep[i], &z.ep[1-i]
 	length := seg.Len
 	relSeq, underflow := relativeSeq(e, seg.Seq, e.lastSeq, e.seqWraps)
+	// update_history: the first data, or the first ack, of this direction.
+	mask, code := uint32(histACK), byte('A')
 	if length > 0 {
-		z.checkHistory(i, histData, 'D')
-	} else {
-		z.checkHistory(i, histACK, 'A')
+		mask, code = histData, 'D'
+	}
+	if !z.isOrig(i) {
+		mask <<= 16
+	}
+	if z.histSeen&mask == 0 {
+		z.firstHistory(i, mask, code)
 	}
 	if seg.Window == 0 {
 		z.scaled(i, 'W', scZeroWindow)
@@ -154,7 +160,12 @@ func (z *Tracker) established(i int, seg *capture.Segment, payloadCaptured bool)
 		}
 		p.ackSeq = ackSeq
 	}
-	z.updateLastSeq(i, seg.Seq+length, false, false, false, length)
+	// update_last_seq, for an endpoint not reset and no SYN, FIN or RST.
+	if last := seg.Seq + length; reassembly.SeqDiff(last, e.lastSeq) > 0 {
+		e.setLastSeq(last)
+	} else if length > 0 {
+		z.scaled(i, 'T', scRetransmit)
+	}
 	z.ackReceived(1-i, relAck)
 	if length > 0 && !underflow && payloadCaptured {
 		z.dataSent(i, relSeq, uint64(length))
