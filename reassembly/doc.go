@@ -15,5 +15,8 @@
 // analyze, which stores its per-connection state in Conn.Data.
 //
 // The per-segment path (Lookup, Update, Touch) does not allocate; connections
-// removed from the table are recycled by later inserts.
+// removed from the table are recycled by later inserts. A connection quiet
+// for a while can be frozen (Table.Freeze, FreezeIdle): kept compact, some
+// 150 bytes instead of its entry, until it is reached again; nothing else
+// about it changes.
 package reassembly

@@ -6,7 +6,7 @@ import (
 	"unsafe"
 )
 
-// index maps keys to refs for a Table: open addressing with linear probing
+// index maps keys to ids (refs) for a Table: open addressing with linear probing
 // over slots of 8 bytes, each a ref (low 32 bits, 0 for an empty slot) and
 // the low 32 bits of its key's hash, which place it (so growing never
 // rehashes a key) and spare most key comparisons. The keys themselves are
@@ -71,14 +71,20 @@ func (t *Table[T]) find(k *Key) *Conn[T] {
 			return nil
 		}
 		if uint32(s>>32) == tag {
-			if c := t.at(uint32(s)); c.Key.equal(k) {
-				return c
+			id := uint32(s)
+			loc := t.link(id).loc
+			if loc&coldBit == 0 {
+				if c := t.at(loc); c.Key.equal(k) {
+					return c
+				}
+			} else if t.coldKey(loc).equal(k) {
+				return t.thaw(id)
 			}
 		}
 	}
 }
 
-// removeRef takes ref, the entry of key k, out of the index.
+// removeRef takes ref, the id of key k, out of the index.
 func (ix *index) removeRef(k *Key, ref uint32) {
 	mask := uint64(len(ix.slots) - 1)
 	i := k.hash(ix.seed) & mask

@@ -33,23 +33,24 @@ var mapped atomic.Int64
 func MappedBytes() int64 { return mapped.Load() }
 
 // regions are the memory a table mapped outside the Go heap: its chunks,
-// indexed by chunk (nil for a chunk on the Go heap), and its index's slots
-// (nil when on the Go heap).
+// indexed by chunk (nil for a chunk on the Go heap), its index's slots
+// (nil when on the Go heap), and its cold store's mapped chunks.
 type regions struct {
 	chunk    [][]byte
 	index    []byte
+	cells    [][]byte    // the cold store's chunks (cold.go)
 	released atomic.Bool // release ran
 }
 
 // release unmaps every region; it runs when the table is unreachable.
 func (r *regions) release() {
-	for _, b := range append(r.chunk, r.index) {
+	for _, b := range append(append(r.chunk, r.index), r.cells...) {
 		if b != nil {
 			mapped.Add(-int64(len(b)))
 			unmapAnon(b)
 		}
 	}
-	r.chunk, r.index = nil, nil
+	r.chunk, r.index, r.cells = nil, nil, nil
 	r.released.Store(true)
 }
 

@@ -53,7 +53,7 @@ func TestSlabOffHeap(t *testing.T) {
 	}
 	var removed []*Conn[payload]
 	for _, k := range keys {
-		if c := tab.Lookup(k); int((c.ref-1)>>chunkShift) == last {
+		if c := tab.Lookup(k); int((tab.link(c.ref).loc-1)>>chunkShift) == last {
 			tab.Remove(c)
 			removed = append(removed, c)
 		}
@@ -82,7 +82,7 @@ func TestSlabOffHeap(t *testing.T) {
 
 	// A table that drains (no Insert) hands a chunk back at the Remove
 	// after the one that emptied it.
-	chunkOf := func(c *Conn[payload]) int { return int((c.ref - 1) >> chunkShift) }
+	chunkOf := func(c *Conn[payload]) int { return int((tab.link(c.ref).loc - 1) >> chunkShift) }
 	var drained []*Conn[payload]
 	for _, k := range keys {
 		if c := tab.Lookup(k); c != nil && chunkOf(c) == last-1 {

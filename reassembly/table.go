@@ -20,7 +20,7 @@ type Conn[T any] struct {
 	LastFrame  uint64
 	Data       T
 
-	ref, prev, next uint32 // its own and its neighbours' in the activity list (oldest first) refs; 0 for none
+	ref uint32 // its id: its place in Table.links, stable while it is in the table, frozen or not
 	// RolesGuessed is set when no SYN told who the client is and the roles
 	// come from the SYN-ACK's direction or from port heuristics.
 	RolesGuessed bool
@@ -104,21 +104,40 @@ func (c *Conn[T]) Reuses(seg *capture.Segment) bool {
 	return !cs.AckSeen || !SeqGT(cs.MaxAck, sc.ISN)
 }
 
-// Table maps keys to connections. Its entries live in chunks that never
-// move (so a *Conn stays valid while it is in the table and the table is
-// reachable), addressed by a ref: chunk<<chunkShift | index, plus one so
-// that 0 means none; where the entries hold no pointer the chunks are
-// outside the Go heap (see slab.go). The index (index.go) maps keys to
-// refs. The zero value is not usable; call NewTable.
+// Table maps keys to connections. Each connection has an id (its ref, 1
+// and up), which keys its link: where its entry is and its neighbours in
+// the activity list. An entry is in a slot of the slab, chunks that never
+// move (so a *Conn stays valid while it is in its slot and the table is
+// reachable), addressed by a slot ref: chunk<<chunkShift | index, plus one
+// so that 0 means none; where the entries hold no pointer the chunks are
+// outside the Go heap (see slab.go). Or it is frozen, compact in the cold
+// store (cold.go), until something reaches it. The index (index.go) maps
+// keys to ids. The zero value is not usable; call NewTable.
 type Table[T any] struct {
 	ix         index
+	links      []link      // by id-1
+	freeIDs    []uint32    // ids not in use
 	chunks     [][]Conn[T] // chunk k holds up to min(firstChunk<<k, maxChunk) entries
 	live       []uint32    // entries in use, by chunk
-	free       []uint32    // refs of removed entries, for reuse
-	head, tail uint32
-	mem        *regions // the memory mapped outside the Go heap; nil when none can be
-	mapEntries bool     // chunks may be mapped: the entries hold no pointer
-	emptied    []uint32 // chunks whose last entry was removed since the last Insert or Remove
+	free       []uint32    // slot refs of removed entries, for reuse
+	head, tail uint32      // ids: the least and the most recently active
+	mem        *regions    // the memory mapped outside the Go heap; nil when none can be
+	mapEntries bool        // chunks may be mapped: the entries hold no pointer
+	emptied    []uint32    // chunks whose last entry was removed since the last Insert or Remove
+
+	cold    coldStore
+	codec   codec
+	scratch *Conn[T] // of decoding a frozen entry for a look (Scan, find)
+	cursor  uint32   // id of the latest connection FreezeIdle looked at, 0 for none
+	thawed  []uint32 // ids thawed since the last FreezeIdle, and ones it left for later
+	again   []uint32 // scratch of FreezeIdle
+}
+
+// link is where a connection's entry is (a slot ref, or a cold store
+// location with coldBit) and its neighbours' ids in the activity list
+// (oldest first), 0 for none. A free id's loc is 0.
+type link struct {
+	loc, prev, next uint32
 }
 
 // Chunk sizes: a small table stays small, a large one grows by chunks of
@@ -132,21 +151,24 @@ const (
 // NewTable returns an empty table. (hint, the connections expected, is
 // not needed: the table grows by chunks and never copies its entries.)
 func NewTable[T any](hint int) *Table[T] {
-	t := &Table[T]{}
+	t := &Table[T]{codec: newCodec[T](), scratch: new(Conn[T])}
 	t.initSlab()
 	return t
 }
 
-// at returns the entry of ref (not 0).
+// at returns the entry in slot ref (not 0).
 func (t *Table[T]) at(ref uint32) *Conn[T] {
 	i := ref - 1
 	return &t.chunks[i>>chunkShift][i&(maxChunk-1)]
 }
 
+// link returns id's link.
+func (t *Table[T]) link(id uint32) *link { return &t.links[id-1] }
+
 // Len is the number of connections in the table.
 func (t *Table[T]) Len() int { return t.ix.n }
 
-// Lookup returns the connection for k, or nil.
+// Lookup returns the connection for k, thawed if it was frozen, or nil.
 func (t *Table[T]) Lookup(k Key) *Conn[T] {
 	return t.find(&k)
 }
@@ -159,10 +181,11 @@ func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
 	if len(t.emptied) > 0 {
 		t.discardEmpty()
 	}
+	id := t.newID()
 	ref := t.alloc()
-	t.live[(ref-1)>>chunkShift]++
+	t.links[id-1] = link{loc: ref}
 	c := t.at(ref)
-	*c = Conn[T]{Key: k, ref: ref}
+	*c = Conn[T]{Key: k, ref: id}
 	_, srcHi := KeyFrom(seg.Src, seg.Dst)
 	c.clientHi = srcHi
 	switch seg.Flags & (capture.SYN | capture.ACK) {
@@ -178,64 +201,90 @@ func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
 		}
 	}
 	c.inTable = true
-	t.ix.insert(&k, ref)
-	t.pushBack(c)
+	t.ix.insert(&k, id)
+	t.pushBack(id)
 	return c
 }
 
-// alloc returns the ref of an unused entry: a removed one, or the next of
-// the last chunk, or the first of a new chunk.
+// newID returns an unused id.
+func (t *Table[T]) newID() uint32 {
+	if n := len(t.freeIDs); n > 0 {
+		id := t.freeIDs[n-1]
+		t.freeIDs = t.freeIDs[:n-1]
+		return id
+	}
+	t.links = append(t.links, link{})
+	return uint32(len(t.links))
+}
+
+// alloc returns the ref of an unused slot (counted in use): a removed
+// one, or the next of the last chunk, or the first of a new chunk.
 func (t *Table[T]) alloc() uint32 {
+	var ref uint32
 	if n := len(t.free); n > 0 {
-		r := t.free[n-1]
+		ref = t.free[n-1]
 		t.free = t.free[:n-1]
-		return r
+	} else {
+		k := len(t.chunks) - 1
+		if k < 0 || len(t.chunks[k]) == cap(t.chunks[k]) {
+			k++
+			t.chunks = append(t.chunks, t.newChunk(min(firstChunk<<min(k, chunkShift), maxChunk)))
+			t.live = append(t.live, 0)
+		}
+		ch := &t.chunks[k]
+		*ch = (*ch)[:len(*ch)+1]
+		ref = uint32(k<<chunkShift|(len(*ch)-1)) + 1
 	}
-	k := len(t.chunks) - 1
-	if k < 0 || len(t.chunks[k]) == cap(t.chunks[k]) {
-		k++
-		t.chunks = append(t.chunks, t.newChunk(min(firstChunk<<min(k, chunkShift), maxChunk)))
-		t.live = append(t.live, 0)
+	t.live[(ref-1)>>chunkShift]++
+	return ref
+}
+
+// release frees slot ref; its chunk's pages go back to the kernel at the
+// next Insert or Remove if it emptied.
+func (t *Table[T]) release(ref uint32) {
+	t.free = append(t.free, ref)
+	k := (ref - 1) >> chunkShift
+	if t.live[k]--; t.live[k] == 0 && t.mem != nil && t.mem.chunk[k] != nil {
+		t.emptied = append(t.emptied, k)
 	}
-	ch := &t.chunks[k]
-	*ch = (*ch)[:len(*ch)+1]
-	return uint32(k<<chunkShift|(len(*ch)-1)) + 1
 }
 
 // Touch marks c as the most recently active connection.
 func (t *Table[T]) Touch(c *Conn[T]) {
-	if t.tail == c.ref {
+	id := c.ref
+	if t.tail == id {
 		return
 	}
-	// c is not the newest, so it has a next; take it out and put it after
-	// the newest.
-	if c.prev != 0 {
-		t.at(c.prev).next = c.next
-	} else {
-		t.head = c.next
-	}
-	t.at(c.next).prev = c.prev
-	t.at(t.tail).next = c.ref
-	c.prev, c.next, t.tail = t.tail, 0, c.ref
+	t.unlink(id)
+	t.pushBack(id)
 }
 
 // Oldest returns the least recently active connection, or nil.
-func (t *Table[T]) Oldest() *Conn[T] { return t.get(t.head) }
+func (t *Table[T]) Oldest() *Conn[T] { return t.Get(t.head) }
 
 // Next returns the connection active next after c (towards the most
 // recent), or nil; with Oldest it walks the table in activity order.
-func (t *Table[T]) Next(c *Conn[T]) *Conn[T] { return t.get(c.next) }
+func (t *Table[T]) Next(c *Conn[T]) *Conn[T] { return t.Get(t.link(c.ref).next) }
 
-// get returns the entry of ref, nil for 0.
-func (t *Table[T]) get(ref uint32) *Conn[T] {
-	if ref == 0 {
+// Ref returns c's id in its table: stable while c is in the table, frozen
+// or not (Table.Get), and reused once it is removed.
+func (c *Conn[T]) Ref() uint32 { return c.ref }
+
+// Get returns the connection of id (Conn.Ref), thawing it if it was
+// frozen; nil for 0.
+func (t *Table[T]) Get(id uint32) *Conn[T] {
+	if id == 0 {
 		return nil
 	}
-	return t.at(ref)
+	if loc := t.link(id).loc; loc&coldBit == 0 {
+		return t.at(loc)
+	}
+	return t.thaw(id)
 }
 
-// Remove takes c out of the table. c stays valid until the next Insert,
-// which may recycle it, or the next Remove.
+// Remove takes c out of the table. c stays valid until the next Insert or
+// thaw (a Lookup, Get, Oldest or Next that reaches a frozen connection),
+// which may recycle its slot, or the next Remove.
 func (t *Table[T]) Remove(c *Conn[T]) {
 	if !c.inTable {
 		return
@@ -244,13 +293,12 @@ func (t *Table[T]) Remove(c *Conn[T]) {
 		t.discardEmpty() // while a table drains, its chunks go back as they empty
 	}
 	c.inTable = false
-	t.ix.removeRef(&c.Key, c.ref)
-	t.unlink(c)
-	t.free = append(t.free, c.ref)
-	k := (c.ref - 1) >> chunkShift
-	if t.live[k]--; t.live[k] == 0 && t.mem != nil && t.mem.chunk[k] != nil {
-		t.emptied = append(t.emptied, k)
-	}
+	id := c.ref
+	t.ix.removeRef(&c.Key, id)
+	t.unlink(id)
+	t.release(t.link(id).loc)
+	t.links[id-1] = link{}
+	t.freeIDs = append(t.freeIDs, id)
 }
 
 // Range calls fn for each connection, oldest activity first, until fn returns
@@ -265,26 +313,34 @@ func (t *Table[T]) Range(fn func(*Conn[T]) bool) {
 	}
 }
 
-func (t *Table[T]) pushBack(c *Conn[T]) {
-	c.prev, c.next = t.tail, 0
+// pushBack makes id the most recently active.
+func (t *Table[T]) pushBack(id uint32) {
+	l := t.link(id)
+	l.prev, l.next = t.tail, 0
 	if t.tail != 0 {
-		t.at(t.tail).next = c.ref
+		t.link(t.tail).next = id
 	} else {
-		t.head = c.ref
+		t.head = id
 	}
-	t.tail = c.ref
+	t.tail = id
 }
 
-func (t *Table[T]) unlink(c *Conn[T]) {
-	if c.prev != 0 {
-		t.at(c.prev).next = c.next
-	} else if t.head == c.ref {
-		t.head = c.next
+// unlink takes id out of the activity list. When it is where FreezeIdle
+// stopped, its predecessor takes that place (it was looked at too).
+func (t *Table[T]) unlink(id uint32) {
+	l := t.link(id)
+	if t.cursor == id {
+		t.cursor = l.prev
 	}
-	if c.next != 0 {
-		t.at(c.next).prev = c.prev
-	} else if t.tail == c.ref {
-		t.tail = c.prev
+	if l.prev != 0 {
+		t.link(l.prev).next = l.next
+	} else if t.head == id {
+		t.head = l.next
 	}
-	c.prev, c.next = 0, 0
+	if l.next != 0 {
+		t.link(l.next).prev = l.prev
+	} else if t.tail == id {
+		t.tail = l.prev
+	}
+	l.prev, l.next = 0, 0
 }
