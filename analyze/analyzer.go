@@ -45,9 +45,10 @@ type Analyzer struct {
 	// timers holds the open connections by their next deadline; a
 	// connection's seq is the entry of its latest segment, the table's
 	// activity order, which sweeps keep.
-	timers timerHeap[*reassembly.Conn[conn]]
-	due    []*reassembly.Conn[conn] // scratch of sweep
-	dueH   []heldDue                // scratch of releaseHeld
+	timers  timerHeap[uint32]                 // by reassembly.Conn.Ref, which freezing keeps
+	dueSoon func(*reassembly.Conn[conn]) bool // of freezing: a deadline within CompactIdle
+	due     []*reassembly.Conn[conn]          // scratch of sweep
+	dueH    []heldDue                         // scratch of releaseHeld
 	// sweeps counts the sweeps, swept is the capture time of the latest
 	// (conn.catchUp).
 	sweeps uint32
@@ -87,6 +88,9 @@ func New(cfg *Config, sink Sink) *Analyzer {
 			ByConnState: make(map[string]uint64),
 			ByKind:      make(map[Kind]uint64),
 		},
+	}
+	a.dueSoon = func(rc *reassembly.Conn[conn]) bool {
+		return rc.Data.tslot != 0 && a.timers.key(rc.Data.tslot) < a.now+int64(a.cfg.CompactIdle)
 	}
 	if zs, ok := sink.(ZeekSink); ok {
 		a.zeek = zeek.NewTable(func(r *zeek.Record) {
@@ -307,6 +311,9 @@ func (a *Analyzer) sweep(final bool) {
 		a.schedule(rc)
 	}
 	clear(a.due)
+	if a.cfg.CompactAbove >= 0 && a.tab.Len() >= a.cfg.CompactAbove {
+		a.tab.FreezeIdle(a.now-int64(a.cfg.CompactIdle), a.dueSoon)
+	}
 }
 
 // retire ends a connection that is over. Its record is final but for
@@ -507,11 +514,11 @@ func firstFrame(f *Finding) uint64 {
 // or a reset ends it, even while its table entry lingers for late
 // retransmissions; TimeWait counts those whose peer is still in TIME_WAIT.
 func (a *Analyzer) OpenStates(fn func(client, server State)) {
-	for rc := a.tab.Oldest(); rc != nil; rc = a.tab.Next(rc) {
+	a.tab.Scan(func(rc *reassembly.Conn[conn]) {
 		if !rc.Data.exchangeOver() {
 			fn(rc.Data.p[ClientToServer].state, rc.Data.p[ServerToClient].state)
 		}
-	}
+	})
 }
 
 // TimeWait returns the number of connections that are over but for a peer
@@ -519,11 +526,11 @@ func (a *Analyzer) OpenStates(fn func(client, server State)) {
 // has passed.
 func (a *Analyzer) TimeWait() int {
 	n := 0
-	for rc := a.tab.Oldest(); rc != nil; rc = a.tab.Next(rc) {
+	a.tab.Scan(func(rc *reassembly.Conn[conn]) {
 		c := &rc.Data
 		if c.exchangeOver() && (c.p[ClientToServer].state == TimeWait || c.p[ServerToClient].state == TimeWait) {
 			n++
 		}
-	}
+	})
 	return n + a.held.len()
 }

@@ -49,6 +49,15 @@ type Config struct {
 	// each then holds its share of MaxConns and MaxMemory (1/Workers), and
 	// ends its own idlest connection when its share is full. 0 or 1: alone.
 	Workers int
+	// CompactAbove is how many connections the table must hold before the
+	// ones quiet for CompactIdle of capture time are kept compact
+	// (reassembly.Table.Freeze: some 100 to 200 bytes instead of ConnCost)
+	// until their next segment or deadline. Only memory changes. Default
+	// 65,536; negative: never.
+	CompactAbove int
+	// CompactIdle is how long a connection must be quiet before it is kept
+	// compact (see CompactAbove). Default 2s.
+	CompactIdle time.Duration
 	// Timeline records every segment of every connection in Conn.Timeline.
 	Timeline bool
 	// MaxTimeline caps the steps kept per connection. Default 100,000.
@@ -83,6 +92,10 @@ func (c *Config) withDefaults() Config {
 	def(&d.MSL, 30*time.Second)
 	def(&d.IdleTimeout, 5*time.Minute)
 	def(&d.CloseLinger, 5*time.Second)
+	def(&d.CompactIdle, 2*time.Second)
+	if d.CompactAbove == 0 {
+		d.CompactAbove = 1 << 16
+	}
 	if d.MaxConns <= 0 {
 		d.MaxConns = 1_000_000
 	}

@@ -20,7 +20,7 @@ import (
 // of the heap would grow to twice its live size between collections, which
 // the commands bound by telling the runtime the memory budget
 // (debug.SetMemoryLimit).
-var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{}) + reassembly.IndexCost)
+var ConnCost = int64(unsafe.Sizeof(reassembly.Conn[conn]{})) + reassembly.IndexCost + reassembly.LinkCost
 
 // stepCost is one timeline step; heldCost one record waiting for TIME_WAIT
 // to end (held.go): its heldRec, its share of the index and its entry in
@@ -66,7 +66,7 @@ func allocClass(n uintptr) uintptr {
 // keep and the records waiting for TIME_WAIT to end. Config.MaxMemory bounds
 // it.
 func (a *Analyzer) Memory() int64 {
-	return int64(a.tab.Len())*ConnCost + a.steps*stepCost + a.heldBytes
+	return a.tab.Bytes() + a.steps*stepCost + a.heldBytes
 }
 
 // makeRoom ends the idlest connections until need more bytes fit the

@@ -156,7 +156,7 @@ func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	if c.tslot != 0 && a.timers.key(c.tslot) <= d {
 		return
 	}
-	a.timers.set(rc, &c.tslot, d)
+	a.timers.set(rc.Ref(), &c.tslot, d)
 }
 
 // unschedule takes rc out of the heap before it leaves the table.
@@ -169,13 +169,14 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 	now := a.now
 	a.due = a.due[:0]
 	for a.timers.len() > 0 {
-		rc, key := a.timers.min()
+		id, key := a.timers.min()
 		if key > now {
 			break
 		}
+		rc := a.tab.Get(id)
 		c := &rc.Data
 		if d := c.due(rc, a); d > now {
-			a.timers.set(rc, &c.tslot, d)
+			a.timers.set(id, &c.tslot, d)
 			continue
 		}
 		a.timers.remove(&c.tslot)
