@@ -255,8 +255,21 @@ func (t *Table[T]) Touch(c *Conn[T]) {
 	if t.tail == id {
 		return
 	}
-	t.unlink(id)
-	t.pushBack(id)
+	// c is not the newest, so it has a next; take it out and put it after
+	// the newest.
+	links := t.links
+	l := &links[id-1]
+	if t.cursor == id {
+		t.cursor = l.prev
+	}
+	if l.prev != 0 {
+		links[l.prev-1].next = l.next
+	} else {
+		t.head = l.next
+	}
+	links[l.next-1].prev = l.prev
+	links[t.tail-1].next = id
+	l.prev, l.next, t.tail = t.tail, 0, id
 }
 
 // Oldest returns the least recently active connection, or nil.
