@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"runtime"
@@ -162,3 +163,27 @@ func TestSlabReleased(t *testing.T) {
 }
 
 func reflectType(v any) reflect.Type { return reflect.TypeOf(v) }
+
+// TestFreeSlotsLowestFirst: the free slots are handed out lowest first,
+// whatever order they were freed in.
+func TestFreeSlotsLowestFirst(t *testing.T) {
+	var h minRefs
+	r := rand.New(rand.NewPCG(5, 6))
+	in := map[uint32]bool{}
+	for range 5000 {
+		if x := r.Uint32N(1 << 20); !in[x] {
+			in[x] = true
+			h.push(x)
+		}
+		if r.IntN(3) == 0 {
+			low := uint32(1 << 31)
+			for x := range in {
+				low = min(low, x)
+			}
+			if got := h.pop(); got != low {
+				t.Fatalf("pop gave %d, the lowest is %d", got, low)
+			}
+			delete(in, low)
+		}
+	}
+}

@@ -119,7 +119,7 @@ type Table[T any] struct {
 	freeIDs    []uint32    // ids not in use
 	chunks     [][]Conn[T] // chunk k holds up to min(firstChunk<<k, maxChunk) entries
 	live       []uint32    // entries in use, by chunk
-	free       []uint32    // slot refs of removed entries, for reuse
+	free       minRefs     // slot refs of removed entries, for reuse, lowest first
 	head, tail uint32      // ids: the least and the most recently active
 	mem        *regions    // the memory mapped outside the Go heap; nil when none can be
 	mapEntries bool        // chunks may be mapped: the entries hold no pointer
@@ -221,9 +221,8 @@ func (t *Table[T]) newID() uint32 {
 // one, or the next of the last chunk, or the first of a new chunk.
 func (t *Table[T]) alloc() uint32 {
 	var ref uint32
-	if n := len(t.free); n > 0 {
-		ref = t.free[n-1]
-		t.free = t.free[:n-1]
+	if len(t.free) > 0 {
+		ref = t.free.pop()
 	} else {
 		k := len(t.chunks) - 1
 		if k < 0 || len(t.chunks[k]) == cap(t.chunks[k]) {
@@ -239,10 +238,57 @@ func (t *Table[T]) alloc() uint32 {
 	return ref
 }
 
+// minRefs is a binary min-heap of slot refs. Taking the lowest free slot
+// first keeps the slots in use packed at the start of the slab, so that
+// when fewer connections are in slots (frozen or gone) the last chunks
+// empty and go back to the kernel instead of staying half used.
+type minRefs []uint32
+
+func (h *minRefs) push(r uint32) {
+	*h = append(*h, r)
+	a := *h
+	i := len(a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if a[p] <= r {
+			break
+		}
+		a[i] = a[p]
+		i = p
+	}
+	a[i] = r
+}
+
+func (h *minRefs) pop() uint32 {
+	a := *h
+	top, last := a[0], a[len(a)-1]
+	a = a[:len(a)-1]
+	*h = a
+	i, n := 0, len(a)
+	for n > 0 {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && a[c+1] < a[c] {
+			c++
+		}
+		if last <= a[c] {
+			break
+		}
+		a[i] = a[c]
+		i = c
+	}
+	if n > 0 {
+		a[i] = last
+	}
+	return top
+}
+
 // release frees slot ref; its chunk's pages go back to the kernel at the
 // next Insert or Remove if it emptied.
 func (t *Table[T]) release(ref uint32) {
-	t.free = append(t.free, ref)
+	t.free.push(ref)
 	k := (ref - 1) >> chunkShift
 	if t.live[k]--; t.live[k] == 0 && t.mem != nil && t.mem.chunk[k] != nil {
 		t.emptied = append(t.emptied, k)
