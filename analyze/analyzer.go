@@ -47,8 +47,10 @@ type Analyzer struct {
 	// activity order, which sweeps keep.
 	timers  timerHeap[uint32]                 // by reassembly.Conn.Ref, which freezing keeps
 	dueSoon func(*reassembly.Conn[conn]) bool // of freezing: a deadline within CompactIdle
-	due     []*reassembly.Conn[conn]          // scratch of sweep
-	dueH    []heldDue                         // scratch of releaseHeld
+	// nextCompact is when quiet connections are next frozen (compact)
+	nextCompact int64
+	due         []*reassembly.Conn[conn] // scratch of sweep
+	dueH        []heldDue                // scratch of releaseHeld
 	// sweeps counts the sweeps, swept is the capture time of the latest
 	// (conn.catchUp).
 	sweeps uint32
@@ -79,19 +81,18 @@ type Analyzer struct {
 // New returns an Analyzer reporting to sink. A nil cfg means the defaults.
 func New(cfg *Config, sink Sink) *Analyzer {
 	a := &Analyzer{
-		cfg:       cfg.withDefaults(),
-		sink:      sink,
-		tab:       reassembly.NewTable[conn](1024),
-		now:       reassembly.NoTime,
-		nextSweep: reassembly.NoTime,
+		cfg:         cfg.withDefaults(),
+		sink:        sink,
+		tab:         reassembly.NewTable[conn](1024),
+		now:         reassembly.NoTime,
+		nextSweep:   reassembly.NoTime,
+		nextCompact: reassembly.NoTime,
 		stats: Stats{
 			ByConnState: make(map[string]uint64),
 			ByKind:      make(map[Kind]uint64),
 		},
 	}
-	a.dueSoon = func(rc *reassembly.Conn[conn]) bool {
-		return rc.Data.tslot != 0 && a.timers.key(rc.Data.tslot) < a.now+int64(a.cfg.CompactIdle)
-	}
+	a.dueSoon = a.soonDue
 	if zs, ok := sink.(ZeekSink); ok {
 		a.zeek = zeek.NewTable(func(r *zeek.Record) {
 			a.pos.A = a.zeek.Born()
@@ -130,6 +131,9 @@ func (a *Analyzer) Add(seg *capture.Segment) {
 	t, ok := a.tick(seg, true)
 	if !ok {
 		return
+	}
+	if a.now >= a.nextCompact {
+		a.compact()
 	}
 	key, srcHi := reassembly.KeyFrom(seg.Src, seg.Dst)
 	rc := a.tab.Lookup(key)
@@ -260,7 +264,7 @@ func (a *Analyzer) Finish(end time.Time) {
 		a.at(phaseZeekFlush)
 		a.zeek.Flush(a.input)
 	}
-	a.now, a.nextSweep = reassembly.NoTime, reassembly.NoTime
+	a.now, a.nextSweep, a.nextCompact = reassembly.NoTime, reassembly.NoTime, reassembly.NoTime
 	a.clocked, a.shift = false, 0
 }
 
@@ -311,6 +315,18 @@ func (a *Analyzer) sweep(final bool) {
 		a.schedule(rc)
 	}
 	clear(a.due)
+	a.compact()
+}
+
+// compactEvery is how often (capture time) a large table's quiet
+// connections are frozen: between sweeps too, so that a connection is
+// kept compact soon after CompactIdle has passed.
+const compactEvery = sweepEvery / 4
+
+// compact freezes the quiet connections of a large table (Config.CompactAbove).
+// Every *reassembly.Conn obtained before may be invalid after.
+func (a *Analyzer) compact() {
+	a.nextCompact = later(a.now, compactEvery)
 	if a.cfg.CompactAbove >= 0 && a.tab.Len() >= a.cfg.CompactAbove {
 		a.tab.FreezeIdle(a.now-int64(a.cfg.CompactIdle), a.dueSoon)
 	}

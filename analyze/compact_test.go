@@ -12,6 +12,7 @@ import (
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
 	"github.com/tcpflow-check/tcpflow-check/internal/pcapgen"
+	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
 // jsonSink writes every finding and record it is given, in order.
@@ -29,8 +30,9 @@ func (s *jsonSink) End(c *Conn) {
 
 // analyzeFile runs name through an Analyzer of cfg and returns what its
 // sink was given, and how many connections were frozen along the way.
-// With eachSegment the idle connections are frozen before every segment.
-func analyzeFile(t *testing.T, name string, cfg Config, eachSegment bool) (string, int) {
+// With eachSegment the idle connections are frozen before every segment;
+// with asked, only those Analyzer.soonDue lets be.
+func analyzeFile(t *testing.T, name string, cfg Config, eachSegment, asked bool) (string, int) {
 	t.Helper()
 	r, err := capture.Open(name, nil)
 	if err != nil {
@@ -46,7 +48,11 @@ func analyzeFile(t *testing.T, name string, cfg Config, eachSegment bool) (strin
 			break // at the end, or at damage: what could be read is compared
 		}
 		if eachSegment && a.now != 0 {
-			frozen += a.tab.FreezeIdle(a.now-int64(cfg.CompactIdle), nil)
+			var soon func(*reassembly.Conn[conn]) bool
+			if asked {
+				soon = a.dueSoon
+			}
+			frozen += a.tab.FreezeIdle(a.now-int64(cfg.CompactIdle), soon)
 		}
 		a.Add(&seg)
 	}
@@ -93,15 +99,16 @@ func compactCaptures(t *testing.T) []string {
 // frozen before each segment (so that every path that reaches a
 // connection — its next segment, a deadline, eviction at the cap, the
 // end — thaws one), with and without the timeline, and at a cap of 50
-// connections.
+// connections; and once more freezing only what Analyzer.soonDue lets be,
+// which moves deadline keys on.
 func TestCompactChangesNothing(t *testing.T) {
 	files := compactCaptures(t)
 	total := 0
 	for _, f := range files {
-		for _, cfg := range []Config{{}, {Timeline: true}, {MaxConns: 50}} {
-			want, _ := analyzeFile(t, f, Config{Timeline: cfg.Timeline, MaxConns: cfg.MaxConns, CompactAbove: -1}, false)
+		for i, cfg := range []Config{{}, {Timeline: true}, {MaxConns: 50}, {}} {
+			want, _ := analyzeFile(t, f, Config{Timeline: cfg.Timeline, MaxConns: cfg.MaxConns, CompactAbove: -1}, false, false)
 			cfg.CompactAbove, cfg.CompactIdle = 1, time.Nanosecond
-			got, frozen := analyzeFile(t, f, cfg, true)
+			got, frozen := analyzeFile(t, f, cfg, true, i == 3)
 			total += frozen
 			if got != want {
 				i := 0

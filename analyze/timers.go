@@ -159,6 +159,20 @@ func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	a.timers.set(rc.Ref(), &c.tslot, d)
 }
 
+// soonDue reports whether rc has a deadline within CompactIdle (so that
+// keeping it compact would be undone soon), after moving its key on to its
+// next deadline: a key moves forward lazily, and one left at a deadline
+// that no longer applies (the handshake's, once it completed) would thaw
+// the connection for nothing.
+func (a *Analyzer) soonDue(rc *reassembly.Conn[conn]) bool {
+	c := &rc.Data
+	d := c.due(rc, a)
+	if c.tslot != 0 && a.timers.key(c.tslot) < d {
+		a.timers.set(rc.Ref(), &c.tslot, d)
+	}
+	return d < a.now+int64(a.cfg.CompactIdle)
+}
+
 // unschedule takes rc out of the heap before it leaves the table.
 func (a *Analyzer) unschedule(rc *reassembly.Conn[conn]) { a.timers.remove(&rc.Data.tslot) }
 
