@@ -112,6 +112,7 @@ type connMore struct {
 	lastStep [2]int32            // timeline index of each peer's latest segment, -1 if none
 	syns     [4]synTail          // [2·peer]: SYNs, [2·peer+1]: SYN-ACKs
 	pend     [2][maxPend]pending // each peer's pending items, once more than pendInline were pending at once
+	limit    [2]uint64           // the tracking_limit finding's frames (records copy them)
 }
 
 // conn is the analyzer's state of one connection, stored inline in the

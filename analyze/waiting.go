@@ -227,9 +227,14 @@ func (c *conn) trackingLimit(rc *reassembly.Conn[conn], now int64, pending *clau
 	} else {
 		ev.next().str("tracking stopped ").dur(since(now, rc.Last)).str(" after its last segment")
 	}
-	frames := []uint64{rc.FirstFrame, rc.LastFrame}
+	// The frames live in the connMore, reused from one evicted
+	// connection to the next: a record copies them (fill) and a sink
+	// keeps nothing of a Finding, so no allocation per eviction.
+	m := c.x(a)
+	m.limit = [2]uint64{rc.FirstFrame, rc.LastFrame}
+	frames := m.limit[:2:2]
 	if rc.FirstFrame == rc.LastFrame {
-		frames = frames[:1]
+		frames = frames[:1:1]
 	}
 	c.add(a, Finding{Kind: TrackingLimit, Severity: Warning, Frames: frames, Time: timeOf(rc.First), Evidence: ev.String()})
 }
