@@ -56,7 +56,7 @@ type Config struct {
 	// 65,536; negative: never.
 	CompactAbove int
 	// CompactIdle is how long a connection must be quiet before it is kept
-	// compact (see CompactAbove). Default 2s.
+	// compact (see CompactAbove). Default 1.5s.
 	CompactIdle time.Duration
 	// Timeline records every segment of every connection in Conn.Timeline.
 	Timeline bool
@@ -92,7 +92,7 @@ func (c *Config) withDefaults() Config {
 	def(&d.MSL, 30*time.Second)
 	def(&d.IdleTimeout, 5*time.Minute)
 	def(&d.CloseLinger, 5*time.Second)
-	def(&d.CompactIdle, 2*time.Second)
+	def(&d.CompactIdle, 1500*time.Millisecond)
 	if d.CompactAbove == 0 {
 		d.CompactAbove = 1 << 16
 	}

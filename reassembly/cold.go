@@ -27,7 +27,7 @@ import (
 // of up to (k+1)·cellStep bytes; an entry whose encoding would need more
 // than maxCell stays in the slab.
 const (
-	cellStep  = 32
+	cellStep  = 16
 	maxCell   = 640
 	nClasses  = maxCell / cellStep
 	cellChunk = 256 << 10 // bytes of cells a class adds at a time
@@ -36,7 +36,7 @@ const (
 	// with coldBit, a cell of the cold store: its class, and its index in
 	// the class.
 	coldBit    = 1 << 31
-	classShift = 26
+	classShift = 25 // the class in bits 25-30, under coldBit: nClasses ≤ 64
 	cellMask   = 1<<classShift - 1
 )
 

@@ -200,3 +200,17 @@ func TestFreezeThaw(t *testing.T) {
 		}
 	}
 }
+
+// TestLocations: every class and a cell index far into it make a
+// location that is cold and splits back into them.
+func TestLocations(t *testing.T) {
+	if nClasses > 1<<(31-classShift) {
+		t.Fatalf("%d classes do not fit under coldBit", nClasses)
+	}
+	for k := range nClasses {
+		loc := coldBit | uint32(k)<<classShift | cellMask
+		if gk, size, i, _ := split(loc); gk != k || size != (k+1)*cellStep || i != cellMask || loc&coldBit == 0 {
+			t.Fatalf("class %d: split(%#x) = %d, %d, %d", k, loc, gk, size, i)
+		}
+	}
+}

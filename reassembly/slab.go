@@ -34,23 +34,25 @@ func MappedBytes() int64 { return mapped.Load() }
 
 // regions are the memory a table mapped outside the Go heap: its chunks,
 // indexed by chunk (nil for a chunk on the Go heap), its index's slots
-// (nil when on the Go heap), and its cold store's mapped chunks.
+// (nil when on the Go heap), its cold store's mapped chunks, and its
+// links (nil when on the Go heap).
 type regions struct {
 	chunk    [][]byte
 	index    []byte
 	cells    [][]byte    // the cold store's chunks (cold.go)
+	links    []byte      // Table.links (growLinks)
 	released atomic.Bool // release ran
 }
 
 // release unmaps every region; it runs when the table is unreachable.
 func (r *regions) release() {
-	for _, b := range append(append(r.chunk, r.index), r.cells...) {
+	for _, b := range append(append(r.chunk, r.index, r.links), r.cells...) {
 		if b != nil {
 			mapped.Add(-int64(len(b)))
 			unmapAnon(b)
 		}
 	}
-	r.chunk, r.index, r.cells = nil, nil, nil
+	r.chunk, r.index, r.cells, r.links = nil, nil, nil, nil
 	r.released.Store(true)
 }
 

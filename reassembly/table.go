@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"net/netip"
+	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
 )
@@ -213,8 +214,41 @@ func (t *Table[T]) newID() uint32 {
 		t.freeIDs = t.freeIDs[:n-1]
 		return id
 	}
-	t.links = append(t.links, link{})
+	if len(t.links) == cap(t.links) {
+		t.growLinks()
+	}
+	t.links = t.links[:len(t.links)+1]
+	t.links[len(t.links)-1] = link{}
 	return uint32(len(t.links))
+}
+
+// growLinks doubles the room for links. Once large they are mapped
+// outside the Go heap, as the slab and the index are: a million
+// connections' links (12 MB) would otherwise count twice in the garbage
+// collector's heap goal.
+func (t *Table[T]) growLinks() {
+	n := max(2*cap(t.links), 256)
+	size := n * int(unsafe.Sizeof(link{}))
+	var links []link
+	var b []byte
+	if t.mem != nil && size >= minMapped {
+		b = mapAnon(size)
+	}
+	if b != nil {
+		mapped.Add(int64(size))
+		links = unsafe.Slice((*link)(unsafe.Pointer(unsafe.SliceData(b))), n)[:len(t.links)]
+	} else {
+		links = make([]link, len(t.links), n)
+	}
+	copy(links, t.links)
+	if t.mem != nil {
+		if old := t.mem.links; old != nil {
+			mapped.Add(-int64(len(old)))
+			unmapAnon(old)
+		}
+		t.mem.links = b
+	}
+	t.links = links
 }
 
 // alloc returns the ref of an unused slot (counted in use): a removed
