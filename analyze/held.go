@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
@@ -128,7 +129,7 @@ func (m *heldMaps) mapAnon(n int) []byte {
 	if m == nil {
 		return nil
 	}
-	b := heldMapAnon(n)
+	b := anonmem.Map(n)
 	if b != nil {
 		heldMapped.Add(int64(len(b)))
 	}
@@ -139,7 +140,7 @@ func (m *heldMaps) mapAnon(n int) []byte {
 func (m *heldMaps) unmap(b []byte) {
 	if b != nil {
 		heldMapped.Add(-int64(len(b)))
-		heldUnmap(b)
+		anonmem.Unmap(b)
 	}
 }
 
@@ -401,7 +402,7 @@ func (a *Analyzer) heldRecord(rc *reassembly.Conn[conn]) *Conn {
 // lent) when it does not fit the small form.
 func (a *Analyzer) hold(rc *reassembly.Conn[conn], rec *Conn, until, twSince int64, tw Dir) {
 	s := &a.heldRecs
-	if s.maps == nil && heldCanMap {
+	if s.maps == nil && anonmem.CanMap {
 		s.maps = &heldMaps{}
 		runtime.AddCleanup(a, (*heldMaps).release, s.maps)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"unsafe"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // A connection quiet for a while can be kept compact (Table.Freeze): its
@@ -104,7 +106,7 @@ func (s *coldStore) release(loc uint32) {
 	cl := &s.class[k]
 	cl.free = append(cl.free, uint32(i))
 	if cl.live[i/per]--; cl.live[i/per] == 0 && cl.mapped[i/per] {
-		discardAnon(cl.chunks[i/per])
+		anonmem.Discard(cl.chunks[i/per])
 	}
 	s.bytes -= int64(size)
 	s.n--
@@ -114,7 +116,7 @@ func (s *coldStore) release(loc uint32) {
 // where mem allows it, and whether it is.
 func newCells(mem *regions) ([]byte, bool) {
 	if mem != nil {
-		if b := mapAnon(cellChunk); b != nil {
+		if b := anonmem.Map(cellChunk); b != nil {
 			mapped.Add(cellChunk)
 			mem.cells = append(mem.cells, b)
 			return b, true

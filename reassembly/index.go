@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // index maps keys to ids (refs) for a Table: open addressing with linear probing
@@ -147,7 +149,7 @@ func (ix *index) resize(n int) {
 	}
 	ix.slots = nil
 	if size := n * 8; ix.mem != nil && size >= minMapped {
-		if b := mapAnon(size); b != nil {
+		if b := anonmem.Map(size); b != nil {
 			ix.mem.index = b
 			ix.slots = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n)
 			mapped.Add(int64(size))
@@ -163,6 +165,6 @@ func (ix *index) resize(n int) {
 	}
 	if oldMap != nil {
 		mapped.Add(-int64(len(oldMap)))
-		unmapAnon(oldMap)
+		anonmem.Unmap(oldMap)
 	}
 }

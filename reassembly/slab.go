@@ -5,11 +5,13 @@ import (
 	"runtime"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // The table's entries live in chunks. When an entry holds no pointer (Data
 // holds none), its chunks of at least minMapped bytes are anonymous memory
-// mapped outside the Go heap (where the platform allows it, see mapAnon):
+// mapped outside the Go heap (where the platform allows it, see anonmem.Map):
 // the garbage collector neither scans them nor counts them in its heap
 // goal, so a table of a million connections costs its entries once, not
 // twice as a GOGC=100 heap would. A chunk that empties is handed back to
@@ -49,7 +51,7 @@ func (r *regions) release() {
 	for _, b := range append(append(r.chunk, r.index, r.links), r.cells...) {
 		if b != nil {
 			mapped.Add(-int64(len(b)))
-			unmapAnon(b)
+			anonmem.Unmap(b)
 		}
 	}
 	r.chunk, r.index, r.cells, r.links = nil, nil, nil, nil
@@ -59,7 +61,7 @@ func (r *regions) release() {
 // initSlab sets t up to map its index, and its chunks when its entries
 // hold no pointer, outside the Go heap, where the platform can.
 func (t *Table[T]) initSlab() {
-	if canMap {
+	if anonmem.CanMap {
 		t.mem = &regions{}
 		t.mapEntries = !hasPointers(reflect.TypeFor[Conn[T]]())
 		runtime.AddCleanup(t, (*regions).release, t.mem)
@@ -71,7 +73,7 @@ func (t *Table[T]) initSlab() {
 func (t *Table[T]) newChunk(n int) []Conn[T] {
 	size := uintptr(n) * unsafe.Sizeof(Conn[T]{})
 	if t.mapEntries && size >= minMapped {
-		if b := mapAnon(int(size)); b != nil {
+		if b := anonmem.Map(int(size)); b != nil {
 			mapped.Add(int64(len(b)))
 			t.mem.chunk = append(t.mem.chunk, b)
 			return unsafe.Slice((*Conn[T])(unsafe.Pointer(unsafe.SliceData(b))), n)[:0]
@@ -90,7 +92,7 @@ func (t *Table[T]) newChunk(n int) []Conn[T] {
 func (t *Table[T]) discardEmpty() {
 	for _, k := range t.emptied {
 		if t.live[k] == 0 {
-			discardAnon(t.mem.chunk[k])
+			anonmem.Discard(t.mem.chunk[k])
 		}
 	}
 	t.emptied = t.emptied[:0]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // fill inserts n connections (SYNs from distinct clients, the first from
@@ -32,7 +33,7 @@ type payload struct{ v [32]uint64 }
 // chunk's pages back at the next Insert or Remove (not before: a removed
 // entry stays readable until then).
 func TestSlabOffHeap(t *testing.T) {
-	if !canMap {
+	if !anonmem.CanMap {
 		t.Skip("no anonymous mappings on this platform")
 	}
 	tab := NewTable[payload](0)
@@ -137,7 +138,7 @@ func TestSlabPointers(t *testing.T) {
 // TestSlabReleased: a dropped table unmaps its chunks once the garbage
 // collector finds it unreachable.
 func TestSlabReleased(t *testing.T) {
-	if !canMap {
+	if !anonmem.CanMap {
 		t.Skip("no anonymous mappings on this platform")
 	}
 	r := func() *regions {

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // Conn is one connection in the table. Data is the caller's per-connection
@@ -232,7 +233,7 @@ func (t *Table[T]) growLinks() {
 	var links []link
 	var b []byte
 	if t.mem != nil && size >= minMapped {
-		b = mapAnon(size)
+		b = anonmem.Map(size)
 	}
 	if b != nil {
 		mapped.Add(int64(size))
@@ -244,7 +245,7 @@ func (t *Table[T]) growLinks() {
 	if t.mem != nil {
 		if old := t.mem.links; old != nil {
 			mapped.Add(-int64(len(old)))
-			unmapAnon(old)
+			anonmem.Unmap(old)
 		}
 		t.mem.links = b
 	}
