@@ -315,6 +315,13 @@ const (
 	// (3GPP TS 29.281), as plain UDP otherwise (found by FuzzDifferential;
 	// seed gtp-version-2-on-the-gtp-u-port).
 	diffGTPVersion = "gtp version"
+	// gopacket reads an 8-byte ERSPAN type II header behind GRE protocol
+	// 0x88BE whatever the GRE flags say. Without the sequence bit the
+	// payload is ERSPAN type I, which has no header (as Wireshark's ERSPAN
+	// dissector reads it), so ours decodes the mirrored frame right behind
+	// GRE, 8 bytes before gopacket's (found by FuzzDifferential; seed
+	// erspan-type-i-without-sequence-bit).
+	diffERSPANTypeI = "erspan type i"
 )
 
 // knownGopacketOnly names the documented difference that explains why
@@ -331,6 +338,9 @@ func (g *gpDecoder) knownGopacketOnly(reason Reason) string {
 	}
 	if reason.Kind == SkipNonTCP && slices.Contains(g.decoded, layers.LayerTypeGTPv1U) && g.gtp.Version != 1 {
 		return diffGTPVersion
+	}
+	if slices.Contains(g.decoded, layers.LayerTypeERSPANII) && !g.gre.SeqPresent {
+		return diffERSPANTypeI
 	}
 	return ""
 }
@@ -415,7 +425,8 @@ func isKnown(diff string) bool {
 	switch diff {
 	case diffFirstFragment, diffOptionsCut, diffSLLAddrLen, diffGREProtocol, diffOldQinQ, diffVXLANGPE, diffUDPTunnel, diffIPVersion,
 		diffIPv6LengthZero, diffUDPLength, diffGeneveOption,
-		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption, diffERSPANVersion, diffGTPVersion:
+		diffGTPLength, diffVXLANFlag, diffEtherTypeFFFF, diffIPOption, diffERSPANVersion, diffGTPVersion,
+		diffERSPANTypeI:
 		return true
 	}
 	return false
