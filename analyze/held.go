@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
+	"github.com/tcpflow-check/tcpflow-check/internal/slots"
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
@@ -221,7 +222,7 @@ func (s *heldStore) add(k *reassembly.Key) (uint32, *heldRec) {
 	if (s.used+1)*4 > len(s.slots)*3 {
 		s.resize(2 * len(s.slots))
 	}
-	s.put(uint64(uint32(s.hash(k)))<<32 | uint64(ref))
+	slots.Put(s.slots, slots.Of(s.hash(k), ref))
 	s.used++
 	s.n++
 	return ref, h
@@ -241,16 +242,6 @@ func (s *heldStore) newChunk() []heldRec {
 	return unsafe.Slice((*heldRec)(unsafe.Pointer(unsafe.SliceData(b))), n)
 }
 
-// put stores slot sl in the first free slot of its probe.
-func (s *heldStore) put(sl uint64) {
-	mask := uint64(len(s.slots) - 1)
-	i := (sl >> 32) & mask
-	for s.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	s.slots[i] = sl
-}
-
 // drop frees ref's slot. When none is left held, the store starts over.
 func (s *heldStore) drop(ref uint32) {
 	h := s.at(ref)
@@ -259,15 +250,7 @@ func (s *heldStore) drop(ref uint32) {
 	for uint32(s.slots[i]) != ref {
 		i = (i + 1) & mask
 	}
-	// Backward-shift deletion: the slots after i in its run move back
-	// when i is not before their home.
-	for j := (i + 1) & mask; s.slots[j] != 0; j = (j + 1) & mask {
-		if home := (s.slots[j] >> 32) & mask; (j-home)&mask >= (j-i)&mask {
-			s.slots[i] = s.slots[j]
-			i = j
-		}
-	}
-	s.slots[i] = 0
+	slots.Delete(s.slots, i)
 	s.used--
 	if s.n--; s.n == 0 {
 		// The memory of a crowd goes back; the first chunk and a small
@@ -305,7 +288,7 @@ func (s *heldStore) resize(n int) {
 	}
 	for _, sl := range old {
 		if sl != 0 {
-			s.put(sl)
+			slots.Put(s.slots, sl)
 		}
 	}
 	s.maps.unmap(oldMap)

@@ -6,12 +6,12 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
+	"github.com/tcpflow-check/tcpflow-check/internal/slots"
 )
 
-// index maps keys to ids (refs) for a Table: open addressing with linear probing
-// over slots of 8 bytes, each a ref (low 32 bits, 0 for an empty slot) and
-// the low 32 bits of its key's hash, which place it (so growing never
-// rehashes a key) and spare most key comparisons. The keys themselves are
+// index maps keys to ids (refs) for a Table: package slots's open
+// addressing, whose 32 bits of a key's hash in each slot also spare most
+// key comparisons. The keys themselves are
 // in the table's entries. At most 3/4 of the slots are in use (and at
 // least 1/8, or the index halves), so a connection costs 11 to 21 bytes of
 // index (IndexCost at most after growing), against some 50 to 110 for a Go
@@ -92,7 +92,7 @@ func (ix *index) removeRef(k *Key, ref uint32) {
 	i := k.hash(ix.seed) & mask
 	for ix.slots[i] != 0 {
 		if uint32(ix.slots[i]) == ref {
-			ix.remove(int(i))
+			ix.remove(i)
 			return
 		}
 		i = (i + 1) & mask
@@ -105,38 +105,17 @@ func (ix *index) insert(k *Key, ref uint32) {
 		ix.resize(2 * len(ix.slots))
 	}
 	h := k.hash(ix.seed)
-	ix.put(uint64(uint32(h))<<32 | uint64(ref))
+	slots.Put(ix.slots, slots.Of(h, ref))
 	ix.n++
 }
 
-// put stores slot s in the first free slot of its probe.
-func (ix *index) put(s uint64) {
-	mask := uint64(len(ix.slots) - 1)
-	i := (s >> 32) & mask
-	for ix.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	ix.slots[i] = s
-}
-
-// remove empties the slot at pos, shifting back the slots of its run that
-// would no longer be found (backward-shift deletion: no tombstones).
-func (ix *index) remove(pos int) {
-	mask := uint64(len(ix.slots) - 1)
-	i := uint64(pos)
-	for j := (i + 1) & mask; ix.slots[j] != 0; j = (j + 1) & mask {
-		home := (ix.slots[j] >> 32) & mask
-		// The slot at j may move to i when its home is not in (i, j],
-		// cyclically.
-		if (j-home)&mask >= (j-i)&mask {
-			ix.slots[i] = ix.slots[j]
-			i = j
-		}
-	}
-	ix.slots[i] = 0
+// remove empties the slot at pos; a table that shrank to an eighth of
+// its slots hands half of them back.
+func (ix *index) remove(pos uint64) {
+	slots.Delete(ix.slots, pos)
 	ix.n--
 	if len(ix.slots) > minSlots && ix.n*8 < len(ix.slots) {
-		ix.resize(len(ix.slots) / 2) // a table that shrank hands its slots back
+		ix.resize(len(ix.slots) / 2)
 	}
 }
 
@@ -160,7 +139,7 @@ func (ix *index) resize(n int) {
 	}
 	for _, s := range old {
 		if s != 0 {
-			ix.put(s)
+			slots.Put(ix.slots, s)
 		}
 	}
 	if oldMap != nil {
