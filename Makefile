@@ -85,11 +85,10 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReader -fuzztime 60s ./capture/
 
-# Every fuzz target for FUZZTIME each, as .ci/run does after make test.
+# Every fuzz target but FuzzDifferential for FUZZTIME (10s) each, as
+# .ci/run does after make test.
 fuzz-all:
-	FUZZTIME=$${FUZZTIME:-10s}; for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    $(GO) test -run '^$$$$' -fuzz "^$$t\$$" -fuzztime $$FUZZTIME $$pkg || exit 1; done; done
+	scripts/fuzz-all.sh
 
 # The decoder against gopacket's DecodingLayerParser on mutated frames
 # (make test runs only its seeds: the crafted and bundled frames).
