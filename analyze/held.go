@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -43,9 +42,9 @@ const heldMinSlots = 64
 // chunks are larger).
 const heldMinMapped = 64 << 10
 
-// heldMapped counts the bytes the held records' stores mapped outside the
-// Go heap, in every Analyzer.
-var heldMapped atomic.Int64
+// heldMapped maps the held records' stores outside the Go heap and counts
+// them, for every Analyzer.
+var heldMapped anonmem.Counter
 
 // heldIndexCost is what the index holds per record, at most: eight bytes
 // a slot, with as few as 3/8 of the slots in use just after it grew.
@@ -130,20 +129,11 @@ func (m *heldMaps) mapAnon(n int) []byte {
 	if m == nil {
 		return nil
 	}
-	b := anonmem.Map(n)
-	if b != nil {
-		heldMapped.Add(int64(len(b)))
-	}
-	return b
+	return heldMapped.Map(n)
 }
 
 // unmap unmaps b, if not nil.
-func (m *heldMaps) unmap(b []byte) {
-	if b != nil {
-		heldMapped.Add(-int64(len(b)))
-		anonmem.Unmap(b)
-	}
-}
+func (m *heldMaps) unmap(b []byte) { heldMapped.Unmap(b) }
 
 // release unmaps every mapping; it runs when the Analyzer is unreachable.
 func (m *heldMaps) release() {

@@ -14,7 +14,7 @@ import (
 
 // HeldMappedBytes is how much memory the held records' stores map outside
 // the Go heap (for the tests of package analyze_test).
-func HeldMappedBytes() int64 { return heldMapped.Load() }
+func HeldMappedBytes() int64 { return heldMapped.Bytes() }
 
 // overSink keeps a copy of every record as Over saw it, and the records
 // End gets (copies: with borrow, it borrows them).

@@ -116,8 +116,7 @@ func (s *coldStore) release(loc uint32) {
 // where mem allows it, and whether it is.
 func newCells(mem *regions) ([]byte, bool) {
 	if mem != nil {
-		if b := anonmem.Map(cellChunk); b != nil {
-			mapped.Add(cellChunk)
+		if b := mapped.Map(cellChunk); b != nil {
 			mem.cells = append(mem.cells, b)
 			return b, true
 		}

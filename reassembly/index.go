@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
-	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 	"github.com/tcpflow-check/tcpflow-check/internal/slots"
 )
 
@@ -128,10 +127,9 @@ func (ix *index) resize(n int) {
 	}
 	ix.slots = nil
 	if size := n * 8; ix.mem != nil && size >= minMapped {
-		if b := anonmem.Map(size); b != nil {
+		if b := mapped.Map(size); b != nil {
 			ix.mem.index = b
 			ix.slots = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n)
-			mapped.Add(int64(size))
 		}
 	}
 	if ix.slots == nil {
@@ -142,8 +140,5 @@ func (ix *index) resize(n int) {
 			slots.Put(ix.slots, s)
 		}
 	}
-	if oldMap != nil {
-		mapped.Add(-int64(len(oldMap)))
-		anonmem.Unmap(oldMap)
-	}
+	mapped.Unmap(oldMap)
 }

@@ -26,13 +26,13 @@ import (
 // small table stays on the Go heap, where it costs no system call.
 const minMapped = 64 << 10
 
-// mapped counts the bytes of entry chunks mapped outside the Go heap, by
-// every table (see MappedBytes).
-var mapped atomic.Int64
+// mapped maps the tables' chunks, index, cells and links outside the Go
+// heap and counts them, for every table (see MappedBytes).
+var mapped anonmem.Counter
 
-// MappedBytes is how much memory the tables' entries hold outside the Go
+// MappedBytes is how much memory the tables hold outside the Go
 // heap (which runtime.MemStats does not count), in bytes.
-func MappedBytes() int64 { return mapped.Load() }
+func MappedBytes() int64 { return mapped.Bytes() }
 
 // regions are the memory a table mapped outside the Go heap: its chunks,
 // indexed by chunk (nil for a chunk on the Go heap), its index's slots
@@ -49,10 +49,7 @@ type regions struct {
 // release unmaps every region; it runs when the table is unreachable.
 func (r *regions) release() {
 	for _, b := range append(append(r.chunk, r.index, r.links), r.cells...) {
-		if b != nil {
-			mapped.Add(-int64(len(b)))
-			anonmem.Unmap(b)
-		}
+		mapped.Unmap(b)
 	}
 	r.chunk, r.index, r.cells, r.links = nil, nil, nil, nil
 	r.released.Store(true)
@@ -73,8 +70,7 @@ func (t *Table[T]) initSlab() {
 func (t *Table[T]) newChunk(n int) []Conn[T] {
 	size := uintptr(n) * unsafe.Sizeof(Conn[T]{})
 	if t.mapEntries && size >= minMapped {
-		if b := anonmem.Map(int(size)); b != nil {
-			mapped.Add(int64(len(b)))
+		if b := mapped.Map(int(size)); b != nil {
 			t.mem.chunk = append(t.mem.chunk, b)
 			return unsafe.Slice((*Conn[T])(unsafe.Pointer(unsafe.SliceData(b))), n)[:0]
 		}

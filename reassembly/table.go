@@ -5,7 +5,6 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
-	"github.com/tcpflow-check/tcpflow-check/internal/anonmem"
 )
 
 // Conn is one connection in the table. Data is the caller's per-connection
@@ -233,20 +232,16 @@ func (t *Table[T]) growLinks() {
 	var links []link
 	var b []byte
 	if t.mem != nil && size >= minMapped {
-		b = anonmem.Map(size)
+		b = mapped.Map(size)
 	}
 	if b != nil {
-		mapped.Add(int64(size))
 		links = unsafe.Slice((*link)(unsafe.Pointer(unsafe.SliceData(b))), n)[:len(t.links)]
 	} else {
 		links = make([]link, len(t.links), n)
 	}
 	copy(links, t.links)
 	if t.mem != nil {
-		if old := t.mem.links; old != nil {
-			mapped.Add(-int64(len(old)))
-			anonmem.Unmap(old)
-		}
+		mapped.Unmap(t.mem.links)
 		t.mem.links = b
 	}
 	t.links = links
