@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/tcpflow-check/tcpflow-check/capture"
+	"github.com/tcpflow-check/tcpflow-check/internal/prefetch"
 )
 
 // Conn is one connection in the table. Data is the caller's per-connection
@@ -432,4 +433,16 @@ func (t *Table[T]) unlink(id uint32) {
 		t.tail = l.prev
 	}
 	l.prev, l.next = 0, 0
+}
+
+// PrefetchOldest asks for the oldest connection's entry to be brought into
+// the cache, when it is in a slot (a frozen one is decoded anyway): the
+// one a table at its cap evicts next.
+func (t *Table[T]) PrefetchOldest() {
+	if t.head == 0 {
+		return
+	}
+	if loc := t.link(t.head).loc; loc&coldBit == 0 {
+		prefetch.Lines(unsafe.Pointer(t.at(loc)), unsafe.Sizeof(Conn[T]{}))
+	}
 }
