@@ -187,7 +187,8 @@ func (t *Table[T]) Insert(k Key, seg *capture.Segment) *Conn[T] {
 	ref := t.alloc()
 	t.links[id-1] = link{loc: ref}
 	c := t.at(ref)
-	*c = Conn[T]{Key: k, ref: id}
+	*c = Conn[T]{} // cleared in place: a literal with fields is built on the stack and copied
+	c.Key, c.ref = k, id
 	_, srcHi := KeyFrom(seg.Src, seg.Dst)
 	c.clientHi = srcHi
 	switch seg.Flags & (capture.SYN | capture.ACK) {
