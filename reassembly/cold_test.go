@@ -128,10 +128,16 @@ func TestFreezeThaw(t *testing.T) {
 		order = append(order, k)
 	}
 	check("filled")
+	tab.PrefetchOldest()
+	check("filled, the oldest prefetched")
 	if got := tab.FreezeIdle(int64(2e9), nil); got != n {
 		t.Fatalf("froze %d, want %d", got, n)
 	}
 	check("frozen")
+	if tab.PrefetchOldest(); tab.Frozen() != n { // a frozen one is not thawed for it
+		t.Fatalf("prefetching the frozen oldest left %d frozen, want %d", tab.Frozen(), n)
+	}
+	check("frozen, the oldest prefetched")
 	// New connections take new chunks, after the cold store's; they go
 	// again, and their emptied chunks are handed back, theirs only.
 	extra := fill(tab, n, n+3*maxChunk) // past the slots freezing freed

@@ -353,6 +353,18 @@ func (t *Table[T]) Touch(c *Conn[T]) {
 // Oldest returns the least recently active connection, or nil.
 func (t *Table[T]) Oldest() *Conn[T] { return t.Get(t.head) }
 
+// PrefetchOldest asks for the oldest connection's entry to be brought into
+// the cache, when it is in a slot (a frozen one is decoded anyway): the
+// one a table at its cap evicts next.
+func (t *Table[T]) PrefetchOldest() {
+	if t.head == 0 {
+		return
+	}
+	if loc := t.link(t.head).loc; loc&coldBit == 0 {
+		prefetch.Lines(unsafe.Pointer(t.at(loc)), unsafe.Sizeof(Conn[T]{}))
+	}
+}
+
 // Next returns the connection active next after c (towards the most
 // recent), or nil; with Oldest it walks the table in activity order.
 func (t *Table[T]) Next(c *Conn[T]) *Conn[T] { return t.Get(t.link(c.ref).next) }
@@ -434,16 +446,4 @@ func (t *Table[T]) unlink(id uint32) {
 		t.tail = l.prev
 	}
 	l.prev, l.next = 0, 0
-}
-
-// PrefetchOldest asks for the oldest connection's entry to be brought into
-// the cache, when it is in a slot (a frozen one is decoded anyway): the
-// one a table at its cap evicts next.
-func (t *Table[T]) PrefetchOldest() {
-	if t.head == 0 {
-		return
-	}
-	if loc := t.link(t.head).loc; loc&coldBit == 0 {
-		prefetch.Lines(unsafe.Pointer(t.at(loc)), unsafe.Sizeof(Conn[T]{}))
-	}
 }

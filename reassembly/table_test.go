@@ -291,6 +291,7 @@ func TestTableOrder(t *testing.T) {
 		return &capture.Segment{Src: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), port),
 			Dst: netip.MustParseAddrPort("10.0.0.2:80"), Flags: capture.SYN}
 	}
+	tb.PrefetchOldest() // empty: nothing to ask for
 	var conns []*Conn[int]
 	for i := range 3 {
 		s := seg(uint16(40000 + i))
