@@ -3,17 +3,31 @@ GO      ?= go
 # No cgo: the binary needs no C toolchain to build, and loads libpcap (for
 # live capture and BPF filters) at run time where it is installed.
 export CGO_ENABLED ?= 0
+# Without cgo, purego's fakecgo (how libpcap is loaded) builds for FreeBSD
+# only when compiled as standard library (ebitengine/purego#155); go env
+# GOOS is the target, GOOS=freebsd included.
+ifeq ($(shell $(GO) env GOOS)/$(CGO_ENABLED),freebsd/0)
+export GOFLAGS += -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
+endif
 BIN     ?= ./tcpflow-check
 DEMO    ?= testdata/pcaps/real/half-close-stuck.pcap
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build install man completions test demo bench conformance fuzz fuzz-all fuzz-differential vet pgo
+.PHONY: build cross install man completions test demo bench conformance fuzz fuzz-all fuzz-differential vet pgo
 
 # -buildvcs=auto: the binary's --version names the revision it was built from.
 build:
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/tcpflow-check
+
+# The platforms the tool builds for, each built (into nowhere) without cgo.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 freebsd/amd64 freebsd/arm64 windows/amd64
+cross:
+	@for p in $(PLATFORMS); do \
+		echo "build $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(MAKE) -s build BIN=/dev/null || exit 1; \
+	done
 
 # One man page per command (tcpflow-check(1), tcpflow-check-analyze(1), ...).
 man: build
