@@ -235,12 +235,7 @@ func (s *heldStore) newChunk() []heldRec {
 // drop frees ref's slot. When none is left held, the store starts over.
 func (s *heldStore) drop(ref uint32) {
 	h := s.at(ref)
-	mask := uint64(len(s.slots) - 1)
-	i := s.hash(&h.key) & mask
-	for uint32(s.slots[i]) != ref {
-		i = (i + 1) & mask
-	}
-	slots.Delete(s.slots, i)
+	slots.Remove(s.slots, s.hash(&h.key), ref)
 	s.used--
 	if s.n--; s.n == 0 {
 		// The memory of a crowd goes back; the first chunk and a small

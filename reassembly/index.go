@@ -85,16 +85,15 @@ func (t *Table[T]) find(k *Key) *Conn[T] {
 	}
 }
 
-// removeRef takes ref, the id of key k, out of the index.
+// removeRef takes ref, the id of key k, out of the index; a table that
+// shrank to an eighth of its slots hands half of them back.
 func (ix *index) removeRef(k *Key, ref uint32) {
-	mask := uint64(len(ix.slots) - 1)
-	i := k.hash(ix.seed) & mask
-	for ix.slots[i] != 0 {
-		if uint32(ix.slots[i]) == ref {
-			ix.remove(i)
-			return
-		}
-		i = (i + 1) & mask
+	if !slots.Remove(ix.slots, k.hash(ix.seed), ref) {
+		return
+	}
+	ix.n--
+	if len(ix.slots) > minSlots && ix.n*8 < len(ix.slots) {
+		ix.resize(len(ix.slots) / 2)
 	}
 }
 
@@ -106,16 +105,6 @@ func (ix *index) insert(k *Key, ref uint32) {
 	h := k.hash(ix.seed)
 	slots.Put(ix.slots, slots.Of(h, ref))
 	ix.n++
-}
-
-// remove empties the slot at pos; a table that shrank to an eighth of
-// its slots hands half of them back.
-func (ix *index) remove(pos uint64) {
-	slots.Delete(ix.slots, pos)
-	ix.n--
-	if len(ix.slots) > minSlots && ix.n*8 < len(ix.slots) {
-		ix.resize(len(ix.slots) / 2)
-	}
 }
 
 // resize moves the slots into n (a power of two) new ones.

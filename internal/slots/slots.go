@@ -21,6 +21,19 @@ func Put(s []uint64, v uint64) {
 	s[i] = v
 }
 
+// Remove empties the slot of ref, a key of hash h, probing from h; it
+// reports whether ref was there.
+func Remove(s []uint64, h uint64, ref uint32) bool {
+	mask := uint64(len(s) - 1)
+	for i := h & mask; s[i] != 0; i = (i + 1) & mask {
+		if uint32(s[i]) == ref {
+			Delete(s, i)
+			return true
+		}
+	}
+	return false
+}
+
 // Delete empties s[i], shifting back the slots of its run that would no
 // longer be found otherwise.
 func Delete(s []uint64, i uint64) {

@@ -31,11 +31,13 @@ func TestPutDelete(t *testing.T) {
 		}
 		for ref := uint32(1); ref <= 48; ref++ {
 			if r.IntN(2) == 0 {
-				i := find(s, hashOf[ref], ref)
-				if i < 0 {
-					t.Fatalf("round %d: ref %d not found before its deletion", round, ref)
+				h := hashOf[ref]
+				if !Remove(s, h, ref) {
+					t.Fatalf("round %d: ref %d not found for its removal", round, ref)
 				}
-				Delete(s, uint64(i))
+				if Remove(s, h, ref) {
+					t.Fatalf("round %d: ref %d removed twice", round, ref)
+				}
 				delete(hashOf, ref)
 			}
 		}
