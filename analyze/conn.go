@@ -121,9 +121,12 @@ type connMore struct {
 type conn struct {
 	id uint64
 
-	// the activity order, and (below) the connection's place in
-	// Analyzer.timers, whose key is a lower bound of its next deadline
+	// the activity order, and the connection's place in Analyzer.timers,
+	// whose key is a lower bound of its next deadline; tkey is that key
+	// (while tslot is not 0), kept here so that a segment compares its
+	// deadline without reading the heap, two cache misses in a large one
 	seq   uint64
+	tkey  int64
 	p     [2]peer // [ClientToServer] = client, [ServerToClient] = server
 	z     zeek.Tracker
 	more  uint32 // ref of its connMore in Analyzer.more, 0 until needed

@@ -55,9 +55,6 @@ func (h *timerHeap[T]) len() int { return len(h.a) }
 // must not be empty.
 func (h *timerHeap[T]) min() (T, int64) { return h.a[0].x, h.a[0].key }
 
-// key returns the key of the element of id (in the heap).
-func (h *timerHeap[T]) key(id timerID) int64 { return h.a[h.pos[id-1]-1].key }
-
 // set puts x (its id kept in *id) in the heap with key, or moves it to
 // where its new key belongs.
 func (h *timerHeap[T]) set(x T, id *timerID, key int64) {
@@ -153,10 +150,16 @@ func (h *timerHeap[T]) down(i int) {
 func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 	c := &rc.Data
 	d := c.due(rc, a)
-	if c.tslot != 0 && a.timers.key(c.tslot) <= d {
+	if c.tslot != 0 && c.tkey <= d {
 		return
 	}
-	a.timers.set(rc.Ref(), &c.tslot, d)
+	c.setTimer(rc.Ref(), d, a)
+}
+
+// setTimer puts c (ref) in the heap with key d, or moves it there.
+func (c *conn) setTimer(ref uint32, d int64, a *Analyzer) {
+	a.timers.set(ref, &c.tslot, d)
+	c.tkey = d
 }
 
 // soonDue reports whether rc has a deadline within CompactIdle (so that
@@ -167,8 +170,8 @@ func (a *Analyzer) schedule(rc *reassembly.Conn[conn]) {
 func (a *Analyzer) soonDue(rc *reassembly.Conn[conn]) bool {
 	c := &rc.Data
 	d := c.due(rc, a)
-	if c.tslot != 0 && a.timers.key(c.tslot) < d {
-		a.timers.set(rc.Ref(), &c.tslot, d)
+	if c.tslot != 0 && c.tkey < d {
+		c.setTimer(rc.Ref(), d, a)
 	}
 	return d < a.now+int64(a.cfg.CompactIdle)
 }
@@ -190,7 +193,7 @@ func (a *Analyzer) dueConns() []*reassembly.Conn[conn] {
 		rc := a.tab.Get(id)
 		c := &rc.Data
 		if d := c.due(rc, a); d > now {
-			a.timers.set(id, &c.tslot, d)
+			c.setTimer(id, d, a)
 			continue
 		}
 		a.timers.remove(&c.tslot)
