@@ -30,52 +30,82 @@ import (
 const never = math.MaxInt64
 
 // timerEntry is a place in a timerHeap: the key, the element, and its id
-// (pos[id] is the entry's index+1).
+// (pos[id] is the entry's place).
 type timerEntry[T any] struct {
 	key int64
 	x   T
-	id  int32
+	id  int32 // -1 for a lane entry removed
 }
 
-// timerHeap is a 4-ary min-heap of elements by their key. An element keeps
-// its id+1 in a timerID, 0 when it is not in the heap.
+// timerHeap is a 4-ary min-heap of elements by their key, beside a lane:
+// a queue of entries in the order of their keys. A key no smaller than
+// the lane's last joins the lane's end, and the smallest of a lane is its
+// first, so a key set in time order (the handshake deadlines of a SYN
+// flood, one per SYN; the TIME_WAITs of records held) is added and taken
+// without sifting through the heap: the idlest connection's deadline at
+// the cap is the lane's first, where the heap's root would take a dozen
+// cache misses to replace. A lane entry removed out of order is marked
+// and passed over when it comes first; the lane is packed when those
+// outnumber the rest. An element keeps its id+1 in a timerID, 0 when it
+// is not in the heap.
 type timerHeap[T any] struct {
 	a    []timerEntry[T]
-	pos  []int32 // by id: index+1 in a, 0 for an id not in use
-	free []int32 // ids not in use
+	lane []timerEntry[T] // keys in order from head, entries removed among them
+	head int             // the lane's first entry in use (none when head == len(lane))
+	dead int             // lane entries removed, not yet passed or packed
+	pos  []int32         // by id: index+1 in a, -(index+1) in lane, 0 for an id not in use
+	free []int32         // ids not in use
 }
 
 // timerID is what an element keeps of its place in a timerHeap: its id+1,
 // 0 when not in the heap.
 type timerID int32
 
-func (h *timerHeap[T]) len() int { return len(h.a) }
+func (h *timerHeap[T]) len() int { return len(h.a) + len(h.lane) - h.head - h.dead }
 
 // min returns the element with the smallest key and the key; the heap
 // must not be empty.
-func (h *timerHeap[T]) min() (T, int64) { return h.a[0].x, h.a[0].key }
+func (h *timerHeap[T]) min() (T, int64) {
+	if h.head < len(h.lane) && (len(h.a) == 0 || h.lane[h.head].key <= h.a[0].key) {
+		e := &h.lane[h.head]
+		return e.x, e.key
+	}
+	return h.a[0].x, h.a[0].key
+}
 
 // set puts x (its id kept in *id) in the heap with key, or moves it to
 // where its new key belongs.
 func (h *timerHeap[T]) set(x T, id *timerID, key int64) {
-	if *id == 0 {
-		var n int32
-		if k := len(h.free); k > 0 {
-			n, h.free = h.free[k-1], h.free[:k-1]
-		} else {
-			n = int32(len(h.pos))
-			h.pos = append(h.pos, 0)
+	if *id != 0 {
+		if i := h.pos[*id-1]; i > 0 {
+			i := int(i - 1)
+			h.a[i].key = key
+			if !h.up(i) {
+				h.down(i)
+			}
+			return
 		}
-		*id = timerID(n + 1)
-		h.a = append(h.a, timerEntry[T]{key: key, x: x, id: n})
-		h.up(len(h.a) - 1)
+		h.remove(id)
+	}
+	var n int32
+	if k := len(h.free); k > 0 {
+		n, h.free = h.free[k-1], h.free[:k-1]
+	} else {
+		n = int32(len(h.pos))
+		h.pos = append(h.pos, 0)
+	}
+	*id = timerID(n + 1)
+	e := timerEntry[T]{key: key, x: x, id: n}
+	if k := len(h.lane); k == h.head || h.lane[k-1].key <= key {
+		if k == cap(h.lane) && 4*(h.head+h.dead) >= k {
+			h.pack() // rather than grow with what was passed or removed
+		}
+		h.lane = append(h.lane, e)
+		h.pos[n] = -int32(len(h.lane))
 		return
 	}
-	i := int(h.pos[*id-1] - 1)
-	h.a[i].key = key
-	if !h.up(i) {
-		h.down(i)
-	}
+	h.a = append(h.a, e)
+	h.up(len(h.a) - 1)
 }
 
 // remove takes the element of *id out of the heap, if it is in it.
@@ -85,9 +115,14 @@ func (h *timerHeap[T]) remove(id *timerID) {
 	}
 	n := int32(*id - 1)
 	*id = 0
-	i, last := int(h.pos[n]-1), len(h.a)-1
+	p := h.pos[n]
 	h.pos[n] = 0
 	h.free = append(h.free, n)
+	if p < 0 {
+		h.removeLane(int(-p - 1))
+		return
+	}
+	i, last := int(p-1), len(h.a)-1
 	if i != last {
 		h.a[i] = h.a[last]
 		h.pos[h.a[i].id] = int32(i + 1)
@@ -99,6 +134,35 @@ func (h *timerHeap[T]) remove(id *timerID) {
 			h.down(i)
 		}
 	}
+}
+
+// removeLane takes lane entry i out: the first is passed over with any
+// removed behind it, another is marked, and the lane is packed when the
+// marked outnumber the rest.
+func (h *timerHeap[T]) removeLane(i int) {
+	h.lane[i].id = -1 // its key stays: the lane's last key bounds the next
+	h.dead++
+	for h.head < len(h.lane) && h.lane[h.head].id < 0 {
+		h.head++
+		h.dead--
+	}
+	if h.dead > 64 && 2*h.dead > len(h.lane)-h.head {
+		h.pack()
+	}
+}
+
+// pack moves the lane's entries in use to its start, in order.
+func (h *timerHeap[T]) pack() {
+	k := 0
+	for _, e := range h.lane[h.head:] {
+		if e.id >= 0 {
+			h.lane[k] = e
+			h.pos[e.id] = -int32(k + 1)
+			k++
+		}
+	}
+	clear(h.lane[k:])
+	h.lane, h.head, h.dead = h.lane[:k], 0, 0
 }
 
 // up moves entry i towards the root while its key is smaller than its

@@ -1,80 +1,78 @@
-package analyze_test
+package analyze
 
 import (
-	"net/netip"
-	"slices"
+	"math/rand/v2"
 	"testing"
-	"time"
-
-	"github.com/tcpflow-check/tcpflow-check/analyze"
-	"github.com/tcpflow-check/tcpflow-check/capture"
-	"github.com/tcpflow-check/tcpflow-check/internal/segtest"
 )
 
-// TestFrozenDurationIsAsOfTheLastSweep: a finding whose condition is still
-// under way reads, between segments, as of the latest sweep (one a second of
-// capture time, at the first segment past it); when a segment ends the
-// condition without updating the finding, that value stays. Here a FIN
-// sent twice is fin_unacked at once and its wait grows until the server's
-// RST cuts it short: its duration is the last sweep before the RST minus the
-// FIN, not the RST's time, however the analyzer keeps its deadlines (it no
-// longer judges such a connection at every sweep, only when it is next
-// looked at).
-func TestFrozenDurationIsAsOfTheLastSweep(t *testing.T) {
-	a := segtest.New()
-	a.Handshake()
-	a.Wait(100 * time.Millisecond)
-	finAt := a.Now
-	a.C("FA", 1, 1, 0)
-	a.Wait(300*time.Millisecond).C("FA", 1, 1, 0)
-	a.Now = segtest.T0.Add(5550 * time.Millisecond)
-	rstAt := a.Now
-	a.S("R", 1, 0, 0)
-
-	// Another connection moves the capture clock every 270 ms.
-	b := segtest.New()
-	b.Client = netip.MustParseAddrPort("192.0.2.3:40001")
-	b.Now = segtest.T0.Add(50 * time.Millisecond)
-	b.Handshake()
-	for i := 0; b.Now.Before(segtest.T0.Add(9 * time.Second)); i++ {
-		b.Wait(270*time.Millisecond).C("PA", uint32(1+10*i), 1, 10)
-	}
-
-	segs := append(slices.Clone(a.Segments()), b.Segments()...)
-	slices.SortStableFunc(segs, func(x, y capture.Segment) int { return x.Time.Compare(y.Time) })
-	// The sweeps, as the analyzer's rule puts them.
-	var next, last time.Time
-	for i := range segs {
-		segs[i].Frame = uint64(i + 1)
-		at := segs[i].Time
-		if !next.IsZero() && !at.Before(next) {
-			if !at.After(rstAt) {
-				last = at
+// TestTimerHeap sets, moves and removes keys at random and mostly in time
+// order (the lane's case), and checks after every step that the heap's
+// smallest key and size are a plain map's, that each element's id leads
+// to its own key, and that the lane holds no more than it must.
+func TestTimerHeap(t *testing.T) {
+	for _, order := range []float64{0, 0.5, 0.9, 1} {
+		r := rand.New(rand.NewPCG(7, uint64(order*10)))
+		var h timerHeap[int]
+		ids := make([]timerID, 500)
+		want := map[int]int64{}
+		clock := int64(0)
+		for step := range 200000 {
+			x := r.IntN(len(ids))
+			switch op := r.IntN(10); {
+			case op < 6:
+				clock += r.Int64N(10)
+				key := clock + 1000
+				if r.Float64() >= order {
+					key = clock + r.Int64N(2000) // out of order
+				}
+				h.set(x, &ids[x], key)
+				want[x] = key
+			case op < 8:
+				h.remove(&ids[x])
+				delete(want, x)
+			default: // take the smallest, as dueConns does
+				if h.len() == 0 {
+					continue
+				}
+				m, key := h.min()
+				if want[m] != key {
+					t.Fatalf("step %d: min is %d with key %d, its key is %d", step, m, key, want[m])
+				}
+				h.remove(&ids[m])
+				delete(want, m)
 			}
-			next = at.Add(time.Second)
-		}
-		if next.IsZero() {
-			next = at.Add(time.Second)
-		}
-	}
-	want := last.Sub(finAt)
-	if want < 4*time.Second {
-		t.Fatalf("the script is wrong: the last sweep before the RST is %v after the FIN", want)
-	}
-
-	s := analyzeScript(t, nil, segs)
-	var got *analyze.Finding
-	for _, c := range s.conns {
-		for i := range c.Findings {
-			if c.Findings[i].Kind == analyze.FinUnacked {
-				got = &c.Findings[i]
+			if h.len() != len(want) {
+				t.Fatalf("step %d: len %d, want %d", step, h.len(), len(want))
+			}
+			if len(want) == 0 {
+				continue
+			}
+			low := int64(never)
+			for _, k := range want {
+				low = min(low, k)
+			}
+			if _, key := h.min(); key != low {
+				t.Fatalf("step %d (order %v): min key %d, want %d", step, order, key, low)
+			}
+			if step%97 == 0 {
+				for x, k := range want {
+					e := h.entry(ids[x])
+					if e.x != x || e.key != k {
+						t.Fatalf("step %d: %d's entry is %d with key %d, want key %d", step, x, e.x, e.key, k)
+					}
+				}
+				if n := len(h.lane) - h.head; n > 2*len(want)+130 {
+					t.Fatalf("step %d: the lane holds %d for %d elements", step, n, len(want))
+				}
 			}
 		}
 	}
-	if got == nil {
-		t.Fatalf("no fin_unacked among %d connections", len(s.conns))
+}
+
+// entry returns the entry of id (in the heap).
+func (h *timerHeap[T]) entry(id timerID) timerEntry[T] {
+	if p := h.pos[id-1]; p < 0 {
+		return h.lane[-p-1]
 	}
-	if got.Duration != want {
-		t.Errorf("fin_unacked lasted %v, want %v (the last sweep before the RST at +%v)", got.Duration, want, rstAt.Sub(segtest.T0))
-	}
+	return h.a[h.pos[id-1]-1]
 }

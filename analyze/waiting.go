@@ -85,7 +85,7 @@ func (c *conn) judgeAll(rc *reassembly.Conn[conn], now int64, final bool, a *Ana
 	if final {
 		c.settleEnd(a)
 	}
-	cfg := a.cfg
+	cfg := &a.cfg
 	client := &c.p[ClientToServer]
 	// incomplete lists, first, the conditions still waiting under their
 	// timeout when the connection ends: at the end of the capture they are
