@@ -9,8 +9,8 @@ import (
 	"github.com/tcpflow-check/tcpflow-check/reassembly"
 )
 
-// The deadlines of the open connections live in a 4-ary min-heap keyed by
-// capture time (nanoseconds), so that a sweep looks only at the connections
+// The deadlines of the open connections live in a 4-ary min-heap (with a
+// lane for keys set in time order, see timerHeap) keyed by capture time (nanoseconds), so that a sweep looks only at the connections
 // whose next deadline has come instead of judging every open connection
 // every second. A connection's key is a lower bound of the earliest
 // capture time at which a sweep could change anything about it but the
@@ -21,10 +21,10 @@ import (
 // deadline moved on) is re-keyed without judging. The heap keeps each key
 // beside its element, and each element's index in a dense array of its
 // own (by an id the element keeps, 0 when not in the heap), so that
-// sifting reads and writes only the heap's arrays, never the elements:
-// ending the idlest connection under a SYN flood at the cap takes the root
-// and moves a dozen others, which would each be a cache miss on a
-// connection long idle. No allocation per timer.
+// sifting reads and writes only the heap's arrays, never the elements, a
+// cache miss each on a connection long idle; and a connection keeps its
+// own key (conn.tkey), so that a segment compares its deadline without
+// reading the heap at all. No allocation per timer.
 
 // never is the key of a connection with no deadline.
 const never = math.MaxInt64
