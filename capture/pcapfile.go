@@ -41,6 +41,7 @@ type record struct {
 type recordSource interface {
 	next(rec *record) error
 	start() int64
+	bytes() *stream // the stream the records are read from
 }
 
 // formatError is a header, record or block that cannot be right.
@@ -230,7 +231,8 @@ func newPcapFileSource(s stream) (*pcapFileSource, error) {
 	return p, nil
 }
 
-func (p *pcapFileSource) start() int64 { return p.at }
+func (p *pcapFileSource) start() int64   { return p.at }
+func (p *pcapFileSource) bytes() *stream { return &p.s }
 
 // slow reads the next record header and packet through the stream,
 // checking its lengths first.

@@ -88,7 +88,8 @@ func newNgSource(s stream, stated func(end, stamp time.Time)) (*ngSource, error)
 	return g, nil
 }
 
-func (g *ngSource) start() int64 { return g.at }
+func (g *ngSource) start() int64   { return g.at }
+func (g *ngSource) bytes() *stream { return &g.s }
 
 // blockHeader reads a block's type and total length and checks the length.
 // A Section Header Block's byte-order magic, read here, sets the byte order

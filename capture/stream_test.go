@@ -151,14 +151,15 @@ func writeFile(t testing.TB, data []byte) string {
 	return p
 }
 
-// inputs are the ways a capture reaches a Reader: a file Open reads, and
-// readers that return a byte, half of what was asked for, or a gzip
-// stream.
+// inputs are the ways a capture reaches a Reader: a file Open reads, a
+// gzip file Open decompresses ahead, and readers that return a byte, half
+// of what was asked for, or a gzip stream.
 var inputs = []struct {
 	name string
 	open func(t *testing.T, data []byte) (*Reader, error)
 }{
 	{"file", func(t *testing.T, data []byte) (*Reader, error) { return Open(writeFile(t, data), nil) }},
+	{"gzip-file", func(t *testing.T, data []byte) (*Reader, error) { return Open(writeFile(t, gz(t, data)), aheadConfig) }},
 	{"half-reads", func(t *testing.T, data []byte) (*Reader, error) {
 		return NewReader(iotest.HalfReader(bytes.NewReader(data)), "half", nil)
 	}},
@@ -402,7 +403,8 @@ func TestOpenEmptyAndTiny(t *testing.T) {
 }
 
 // TestOpenNoAllocs is TestReaderNoAllocs through Open, over a file long
-// enough for the stream to refill its buffer many times in the run.
+// enough for the stream to refill its buffer many times in the run, and
+// over its gzip, decompressed ahead.
 func TestOpenNoAllocs(t *testing.T) {
 	sf := newSeqFrames(t)
 	sz := make([]int, 3000)
@@ -413,9 +415,9 @@ func TestOpenNoAllocs(t *testing.T) {
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"pcap", data}, {"pcapng", boundaryPcapng(t, sf, sz)}} {
+	}{{"pcap", data}, {"pcapng", boundaryPcapng(t, sf, sz)}, {"pcap.gz", gz(t, data)}} {
 		t.Run(f.name, func(t *testing.T) {
-			r, err := Open(writeFile(t, f.data), nil)
+			r, err := Open(writeFile(t, f.data), aheadConfig)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -426,13 +428,13 @@ func TestOpenNoAllocs(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			before := r.BytesRead()
+			before := r.src.bytes().off
 			n := testing.AllocsPerRun(2000, func() {
 				if err := r.Next(&seg); err != nil {
 					t.Fatal(err)
 				}
 			})
-			if refills := (r.BytesRead() - before) / streamSize; refills < 5 {
+			if refills := (r.src.bytes().off - before) / streamSize; refills < 5 {
 				t.Fatalf("only %d refills in the run", refills)
 			}
 			if n != 0 {

@@ -151,6 +151,7 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		capCfg.ReadAhead = spareCore(wf.count())
 		e.interrupt = notifyInterrupt()
 		defer e.interrupt.release()
 		inputs, readErr := readSet(e, ops.files, capCfg, an, af.continuous)

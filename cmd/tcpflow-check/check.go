@@ -141,6 +141,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		capCfg.ReadAhead = spareCore(wf.count())
 		var sink analyze.Sink = chk
 		var page *htmlReport
 		if *htmlFile != "" {

@@ -89,6 +89,7 @@ func newLadderCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		capCfg.ReadAhead = spareCore(1)
 		col := &collector{want: *id}
 		cfg := af.cfg
 		cfg.Timeline = true

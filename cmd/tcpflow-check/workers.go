@@ -46,6 +46,17 @@ func (w *workersFlag) count() int {
 	return runtime.GOMAXPROCS(0)
 }
 
+// spareCore reports whether a core is left for reading ahead (decompressing
+// a gzip file) beside the goroutines an analysis on n workers keeps busy:
+// the reader, which is the one worker when n is 1, and the n workers.
+func spareCore(n int) bool {
+	busy := 1
+	if n > 1 {
+		busy += n
+	}
+	return runtime.GOMAXPROCS(0) > busy
+}
+
 // newEngine returns the analysis for cfg and sink on --workers workers, and
 // what stops its goroutines (after Finish).
 func (w *workersFlag) newEngine(cfg *analyze.Config, sink analyze.Sink) (engine, func()) {
