@@ -36,9 +36,10 @@
 // (libpcap's maximum snap length), a pcapng block at most 16 MiB (tcpdump's
 // bound), a section at most 65,536 interfaces and a file 65,536 sections.
 // Beyond them the file is corrupt. A Reader so holds one packet buffer,
-// 256 KiB of read buffer (and 64 KiB more, plus the decompressor's window,
-// for gzip, which klauspost/compress decompresses) and 24 bytes per pcapng interface,
-// whatever the input claims.
+// 512 KiB of read buffer (and for gzip, which klauspost/compress
+// decompresses, 256 KiB more, the decompressor's window and, with
+// Config.ReadAhead, three chunks of 512 KiB) and 24 bytes per pcapng
+// interface, whatever the input claims.
 //
 // Decoding a frame and reading the next one from a pcap file allocate
 // nothing in the steady state, reassembling fragments included (finished
