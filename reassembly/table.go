@@ -357,10 +357,15 @@ func (t *Table[T]) Oldest() *Conn[T] { return t.Get(t.head) }
 // the cache, when it is in a slot (a frozen one is decoded anyway): the
 // one a table at its cap evicts next.
 func (t *Table[T]) PrefetchOldest() {
-	if t.head == 0 {
-		return
+	if t.head != 0 {
+		t.prefetch(t.head)
 	}
-	if loc := t.link(t.head).loc; loc&coldBit == 0 {
+}
+
+// prefetch asks for the entry of connection id to be brought into the
+// cache, when it is in a slot.
+func (t *Table[T]) prefetch(id uint32) {
+	if loc := t.link(id).loc; loc&coldBit == 0 {
 		prefetch.Lines(unsafe.Pointer(t.at(loc)), unsafe.Sizeof(Conn[T]{}))
 	}
 }
