@@ -71,7 +71,7 @@ func (a *ahead) run(rd io.Reader, state func() ioState) {
 		case <-a.stop:
 			return
 		}
-		c.n, c.err = readChunk(rd, c.buf)
+		c.n, c.err = readAtLeast(rd, c.buf, len(c.buf))
 		c.io = state()
 		select {
 		case a.full <- c:
@@ -82,21 +82,6 @@ func (a *ahead) run(rd io.Reader, state func() ioState) {
 			return
 		}
 	}
-}
-
-// readChunk fills b, short only when rd ends or fails; like bufio, it
-// gives up on a reader that returns nothing 100 times.
-func readChunk(rd io.Reader, b []byte) (n int, err error) {
-	for empty := 0; n < len(b) && err == nil; {
-		m, e := rd.Read(b[n:])
-		n, err = n+m, e
-		if m > 0 {
-			empty = 0
-		} else if empty++; empty == 100 && err == nil {
-			err = io.ErrNoProgress
-		}
-	}
-	return n, err
 }
 
 // Read copies out of the chunk being read, taking the next when it is

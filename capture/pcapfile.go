@@ -87,23 +87,28 @@ func (s *stream) fill(n int) error {
 		s.w = copy(s.buf, s.buf[s.r:s.w])
 		s.r = 0
 	}
-	for empty := 0; s.w < n; {
-		m, err := s.rd.Read(s.buf[s.w:])
-		s.w += m
-		switch {
-		case s.w >= n:
-			return nil
-		case err != nil:
-			return err
-		case m > 0:
+	m, err := readAtLeast(s.rd, s.buf[s.w:], n-s.w)
+	if s.w += m; s.w >= n {
+		return nil
+	}
+	return err
+}
+
+// readAtLeast reads into b until it holds min bytes or rd fails, as
+// io.ReadAtLeast does, but returns rd's own error (io.EOF included), also
+// when it came with the last bytes, and gives up with io.ErrNoProgress on
+// a reader that returns nothing 100 times, as bufio does.
+func readAtLeast(rd io.Reader, b []byte, min int) (n int, err error) {
+	for empty := 0; n < min && err == nil; {
+		m, e := rd.Read(b[n:])
+		n, err = n+m, e
+		if m > 0 {
 			empty = 0
-		default:
-			if empty++; empty == 100 { // as bufio gives up on a reader that returns nothing
-				return io.ErrNoProgress
-			}
+		} else if empty++; empty == 100 && err == nil {
+			err = io.ErrNoProgress
 		}
 	}
-	return nil
+	return n, err
 }
 
 // read returns the next n bytes, valid until the next read, fixed, skip
