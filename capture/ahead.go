@@ -33,32 +33,36 @@ type chunk struct {
 }
 
 // ahead reads an io.Reader into chunks on its goroutine and is itself
-// the io.Reader the stream reads. The goroutine alone touches the reader
-// it was given, and the counting readers under it; the stream learns how
-// far the file was read, and what failed, from the chunks.
+// the io.Reader the stream reads. The goroutine starts at the stream's
+// first read after the file header, so that a caller that wants no more
+// than the segments in the stream's first fill (the first segment of
+// each file, to put them in time order) never starts it. From then on the
+// goroutine alone touches the reader it was given, and the counting
+// readers under it; the stream learns how far the file was read, and what
+// failed, from the chunks.
 type ahead struct {
-	full, free chan *chunk
+	rd         io.Reader
+	state      func() ioState // what reading has met, asked on the goroutine
+	full, free chan *chunk    // nil until the goroutine starts
 	stop, done chan struct{}
 	cur        *chunk // the chunk being read, nil before the first
 	pos        int    // bytes of cur read
 	seen       ioState
 }
 
-// readAhead starts reading rd ahead; state tells, on the goroutine, what
+// readAhead reads rd ahead once it is first read; state tells what
 // reading has met.
 func readAhead(rd io.Reader, state func() ioState) *ahead {
-	a := &ahead{
-		full: make(chan *chunk, aheadChunks),
-		free: make(chan *chunk, aheadChunks),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
-	}
+	return &ahead{rd: rd, state: state, seen: state(), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// start makes the chunks and starts the goroutine.
+func (a *ahead) start() {
+	a.full, a.free = make(chan *chunk, aheadChunks), make(chan *chunk, aheadChunks)
 	for range aheadChunks {
 		a.free <- &chunk{buf: make([]byte, aheadChunk)}
 	}
-	a.seen = state()
-	go a.run(rd, state)
-	return a
+	go a.run(a.rd, a.state)
 }
 
 // run fills free chunks until the reader ends or fails, or close stops it.
@@ -88,6 +92,9 @@ func (a *ahead) run(rd io.Reader, state func() ioState) {
 // done. The last chunk's error comes when its bytes are read, and with it
 // what reading met; it stays.
 func (a *ahead) Read(p []byte) (int, error) {
+	if a.full == nil {
+		a.start()
+	}
 	for a.cur == nil || a.pos == a.cur.n {
 		if a.cur != nil {
 			if a.cur.err != nil {
@@ -104,8 +111,12 @@ func (a *ahead) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// close stops the goroutine and waits for it to leave the reader alone.
+// close stops the goroutine, if it started, and waits for it to leave
+// the reader alone.
 func (a *ahead) close() {
 	close(a.stop)
+	if a.full == nil {
+		close(a.done)
+	}
 	<-a.done
 }

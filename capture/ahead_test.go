@@ -93,12 +93,15 @@ func TestGzipFileAheadClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seg Segment
-	for range 10 {
+	for r.src.bytes().off < 2*aheadChunk {
 		if err := r.Next(&seg); err != nil {
 			t.Fatal(err)
 		}
 	}
 	a := r.ah
+	if a.full == nil {
+		t.Fatal("the goroutine reading ahead did not start")
+	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,5 +112,31 @@ func TestGzipFileAheadClose(t *testing.T) {
 	}
 	if err := r.Next(&seg); err == nil {
 		t.Fatal("Next after Close succeeds")
+	}
+}
+
+// TestGzipFileAheadLazy: a caller that reads no further than the stream's
+// first fill (the first segment of each file, to put a continuous set in
+// time order) never starts the goroutine, and Close returns at once.
+func TestGzipFileAheadLazy(t *testing.T) {
+	sf := newSeqFrames(t)
+	sz := make([]int, 30000) // 4.5 MB of small frames, the first within the first read
+	for i := range sz {
+		sz[i] = 100
+	}
+	pcap, _ := boundaryPcap(t, sf, sz)
+	r, err := Open(writeFile(t, gz(t, pcap)), aheadConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seg Segment
+	if err := r.Next(&seg); err != nil {
+		t.Fatal(err)
+	}
+	if r.ah.full != nil {
+		t.Error("the first segment started the goroutine reading ahead")
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

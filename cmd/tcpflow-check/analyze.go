@@ -308,11 +308,6 @@ func joinInputs(parts []report.Input) report.Input {
 // by name). Standard input and files that cannot be read keep their place
 // at the front, where readInputs reports them.
 func inTimeOrder(e *env, names []string, cfg *capture.Config) []string {
-	if cfg != nil && cfg.ReadAhead { // one segment of each: nothing to read ahead for
-		c := *cfg
-		c.ReadAhead = false
-		cfg = &c
-	}
 	firsts := make(map[string]time.Time, len(names))
 	var seg capture.Segment
 	for _, name := range names {
