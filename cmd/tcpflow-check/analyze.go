@@ -50,8 +50,10 @@ func (f *analysisFlags) registerFilter(fs *pflag.FlagSet) {
 }
 
 // captureConfig is the capture configuration the flags and the operands
-// ask for; a filter that does not compile is a usage error.
-func (f *analysisFlags) captureConfig(o operands) (*capture.Config, error) {
+// ask for, for an analysis on workers workers (gzip files are read ahead
+// where that leaves a core free); a filter that does not compile is a
+// usage error.
+func (f *analysisFlags) captureConfig(o operands, workers int) (*capture.Config, error) {
 	if o.filter != "" {
 		if _, err := capture.NewLinkFilter(o.filter, 0); err != nil {
 			if errors.Is(err, capture.ErrNoLibpcap) {
@@ -60,7 +62,7 @@ func (f *analysisFlags) captureConfig(o operands) (*capture.Config, error) {
 			return nil, filterError(o, err)
 		}
 	}
-	return &capture.Config{VerifyChecksums: f.verifyChecksums, Filter: o.filter}, nil
+	return &capture.Config{VerifyChecksums: f.verifyChecksums, Filter: o.filter, ReadAhead: spareCore(workers)}, nil
 }
 
 func (f *analysisFlags) validate() error {
@@ -147,11 +149,10 @@ func newAnalyzeCmd(e *env) *cobra.Command {
 		start := time.Now()
 		an, stop := wf.newEngine(&cfg, w)
 		defer stop()
-		capCfg, err := af.captureConfig(ops)
+		capCfg, err := af.captureConfig(ops, wf.count())
 		if err != nil {
 			return err
 		}
-		capCfg.ReadAhead = spareCore(wf.count())
 		e.interrupt = notifyInterrupt()
 		defer e.interrupt.release()
 		inputs, readErr := readSet(e, ops.files, capCfg, an, af.continuous)

@@ -137,11 +137,10 @@ func newCheckCmd(e *env) *cobra.Command {
 		chk := check.New(pol, base)
 		chk.Limits = af.limits()
 		chk.Interface = ao.iface
-		capCfg, err := af.captureConfig(ops)
+		capCfg, err := af.captureConfig(ops, wf.count())
 		if err != nil {
 			return err
 		}
-		capCfg.ReadAhead = spareCore(wf.count())
 		var sink analyze.Sink = chk
 		var page *htmlReport
 		if *htmlFile != "" {

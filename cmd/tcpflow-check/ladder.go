@@ -85,11 +85,10 @@ func newLadderCmd(e *env) *cobra.Command {
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
 		}
-		capCfg, err := af.captureConfig(ops)
+		capCfg, err := af.captureConfig(ops, 1) // one analyzer
 		if err != nil {
 			return err
 		}
-		capCfg.ReadAhead = spareCore(1)
 		col := &collector{want: *id}
 		cfg := af.cfg
 		cfg.Timeline = true
