@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"fmt"
 	"io"
 	"sort"
@@ -16,12 +17,23 @@ import (
 // have for ladder to draw them all; beyond it they are listed.
 const ladderDrawAll = 5
 
-// collector keeps the records a ladder will draw.
+// ladderListMax is how many connections that list shows; analyze has
+// them all. Beyond it ladder only counts them, so that its memory does not
+// grow with the capture.
+const ladderListMax = 1000
+
+// collector keeps the records a ladder will draw: with want, that
+// connection; otherwise the max it draws first of those with findings
+// (drawnBefore), counting the others, and for a capture without findings
+// its first connections and the list of them.
 type collector struct {
 	want   uint64          // a connection id, or 0 for those with findings
-	conns  []*analyze.Conn // to draw
-	first  []*analyze.Conn // without --conn: the first ladderDrawAll connections, findings or not
-	listed []connLine      // without --conn: every connection, for the list
+	max    int             // without want: how many of those to draw
+	conns  drawSet         // to draw; without want a heap whose root is drawn last
+	found  int             // connections with findings
+	first  []*analyze.Conn // the first ladderDrawAll connections, findings or not
+	listed []connLine      // the first ladderListMax connections
+	total  int             // connections
 }
 
 // connLine is one connection in ladder's list.
@@ -42,21 +54,56 @@ func (c *collector) End(r *analyze.Conn) {
 		return
 	}
 	if _, ok := r.Worst(); ok {
-		c.conns = append(c.conns, r)
+		c.found++
+		switch {
+		case len(c.conns) < c.max:
+			heap.Push(&c.conns, r)
+		case drawnBefore(r, c.conns[0]):
+			c.conns[0] = r
+			heap.Fix(&c.conns, 0)
+		}
 	}
 	if len(c.first) < ladderDrawAll {
 		c.first = append(c.first, r)
 	}
-	c.listed = append(c.listed, connLine{r.ID, human.AddrPort(r.Client), human.AddrPort(r.Server),
-		r.ClientState.String() + " / " + r.ServerState.String(), r.ClientPackets + r.ServerPackets})
+	if c.total++; len(c.listed) < ladderListMax {
+		c.listed = append(c.listed, connLine{r.ID, human.AddrPort(r.Client), human.AddrPort(r.Server),
+			r.ClientState.String() + " / " + r.ServerState.String(), r.ClientPackets + r.ServerPackets})
+	}
+}
+
+// drawnBefore reports whether ladder draws x before y: the one with the
+// worse finding first, then the lower id.
+func drawnBefore(x, y *analyze.Conn) bool {
+	wx, _ := x.Worst()
+	wy, _ := y.Worst()
+	if wx != wy {
+		return wx > wy
+	}
+	return x.ID < y.ID
+}
+
+// drawSet is a heap (container/heap) of records whose root is the one
+// drawn last.
+type drawSet []*analyze.Conn
+
+func (s drawSet) Len() int           { return len(s) }
+func (s drawSet) Less(i, j int) bool { return drawnBefore(s[j], s[i]) }
+func (s drawSet) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s *drawSet) Push(x any)        { *s = append(*s, x.(*analyze.Conn)) }
+func (s *drawSet) Pop() any {
+	x := (*s)[len(*s)-1]
+	*s = (*s)[:len(*s)-1]
+	return x
 }
 
 func newLadderCmd(e *env) *cobra.Command {
 	cmd := newCommand("ladder [flags] FILE [FILTER...]", "draw connections as ladder diagrams")
 	cmd.Long = "Draw connections as ladder diagrams: each segment between the two peers, with both\n" +
-		"peers' states after it. Without --conn, the connections with findings, worst first; a\n" +
-		"capture without findings has its connections drawn when there are at most " + fmt.Sprint(ladderDrawAll) + ",\n" +
-		"listed with their ids otherwise.\n\n" + operandRule
+		"peers' states after it. Without --conn, the connections with findings, worst first\n" +
+		"(--max of them, and how many more there are); a capture without findings has its\n" +
+		"connections drawn when there are at most " + fmt.Sprint(ladderDrawAll) + ", listed with their ids otherwise (the\n" +
+		"first " + fmt.Sprint(ladderListMax) + ").\n\n" + operandRule
 	fs := cmd.Flags()
 	var af analysisFlags
 	var in inputFlags
@@ -64,7 +111,7 @@ func newLadderCmd(e *env) *cobra.Command {
 	af.register(fs)
 	af.registerFilter(fs)
 	id := fs.Uint64("conn", 0, "the connection to draw (its id in analyze's output); default: those with findings, worst first")
-	max := fs.Int("max", 10, "draw at most this many connections when --conn is not given")
+	max := fs.Int("max", 10, "draw at most this many connections when --conn is not given, and count the rest")
 	color := addColorFlag(fs)
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
 		if err := af.validate(); err != nil {
@@ -89,7 +136,7 @@ func newLadderCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		col := &collector{want: *id}
+		col := &collector{want: *id, max: *max}
 		cfg := af.cfg
 		cfg.Timeline = true
 		an := analyze.New(&cfg, col)
@@ -103,27 +150,17 @@ func newLadderCmd(e *env) *cobra.Command {
 			}
 			return fmt.Errorf("ladder: no connection %d in %s", *id, ops.files[0])
 		}
-		conns := col.conns
-		sort.SliceStable(conns, func(i, j int) bool {
-			wi, _ := conns[i].Worst()
-			wj, _ := conns[j].Worst()
-			if wi != wj {
-				return wi > wj
-			}
-			return conns[i].ID < conns[j].ID
-		})
+		conns := []*analyze.Conn(col.conns)
+		sort.Slice(conns, func(i, j int) bool { return drawnBefore(conns[i], conns[j]) })
 		if *id == 0 && len(conns) == 0 {
-			if len(col.listed) > ladderDrawAll {
-				return writeConnList(e.stdout, col.listed, readErr)
+			if col.total > ladderDrawAll {
+				return writeConnList(e.stdout, col.listed, col.total, readErr)
 			}
 			conns = col.first
 			if len(conns) == 0 {
 				fmt.Fprintln(e.stdout, "No TCP connection in the capture.")
 				return readErr
 			}
-		}
-		if len(conns) > *max && *id == 0 {
-			conns = conns[:*max]
 		}
 		for i, c := range conns {
 			if i > 0 {
@@ -133,15 +170,19 @@ func newLadderCmd(e *env) *cobra.Command {
 				return fmt.Errorf("writing output: %w", err)
 			}
 		}
+		if more := col.found - len(conns); *id == 0 && more > 0 {
+			fmt.Fprintf(e.stdout, "\n… and %s with findings, not drawn (--max %d); analyze lists them, --conn ID draws one\n",
+				human.Plural(uint64(more), "more connection"), *max)
+		}
 		return readErr
 	}
 	return cmd
 }
 
 // writeConnList lists the connections of a capture without findings, for
-// the user to pick one with --conn.
-func writeConnList(w io.Writer, conns []connLine, readErr error) error {
-	fmt.Fprintf(w, "No connection has findings. %d connections; draw one with --conn ID:\n\n", len(conns))
+// the user to pick one with --conn: conns, the first of total.
+func writeConnList(w io.Writer, conns []connLine, total int, readErr error) error {
+	fmt.Fprintf(w, "No connection has findings. %d connections; draw one with --conn ID:\n\n", total)
 	cw, sw := len("client"), len("server")
 	for _, c := range conns {
 		cw, sw = max(cw, len(c.client)), max(sw, len(c.server))
@@ -149,6 +190,9 @@ func writeConnList(w io.Writer, conns []connLine, readErr error) error {
 	fmt.Fprintf(w, "%6s  %-*s  %-*s  %7s  %s\n", "id", cw, "client", sw, "server", "packets", "final states (client / server)")
 	for _, c := range conns {
 		fmt.Fprintf(w, "%6d  %-*s  %-*s  %7d  %s\n", c.id, cw, c.client, sw, c.server, c.packets, c.state)
+	}
+	if more := total - len(conns); more > 0 {
+		fmt.Fprintf(w, "  … and %d more; analyze --format jsonl lists every connection\n", more)
 	}
 	return readErr
 }
