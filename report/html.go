@@ -371,7 +371,7 @@ func (h *htmlWriter) notices(s *Summary, a *analyze.Stats) []htmlNotice {
 			d.n, d.dropped)})
 	}
 	if d.noSteps > 0 {
-		n = append(n, htmlNotice{"warning", fmt.Sprintf("page limit: the segments of %s were left out to bound the page's size (%s of timelines); `tcpflow-check ladder FILE --conn ID` draws any of them",
+		n = append(n, htmlNotice{"warning", fmt.Sprintf("page limit: the segments of %s were left out to bound the page's size (%s of timelines); `tcpflow-check ladder FILE... --conn ID` (the files of this report) draws any of them",
 			human.Plural(d.noSteps, "connection"), byteSize(uint64(d.stepBytes)))})
 	}
 	if d.cutSteps > 0 {

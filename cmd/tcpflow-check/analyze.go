@@ -38,8 +38,8 @@ func (f *analysisFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.verifyChecksums, "verify-checksums", false, "check checksums as Zeek does without -C: ignore segments with a bad TCP checksum (--format zeek notes them as c) and drop frames with a bad IPv4 header checksum")
 }
 
-// registerContinuous adds --continuous, for commands that read several
-// files (not ladder, which reads one, nor live).
+// registerContinuous adds --continuous, for commands that read files (not
+// live).
 func (f *analysisFlags) registerContinuous(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.continuous, "continuous", false, "the files are one capture cut in pieces (tcpdump -C/-G): join them in time order, connections carried across (default: each file is a capture of its own)")
 }

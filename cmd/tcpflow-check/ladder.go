@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -98,18 +99,21 @@ func (s *drawSet) Pop() any {
 }
 
 func newLadderCmd(e *env) *cobra.Command {
-	cmd := newCommand("ladder [flags] FILE [FILTER...]", "draw connections as ladder diagrams")
+	cmd := newCommand("ladder [flags] FILE... [FILTER...]", "draw connections as ladder diagrams")
 	cmd.Long = "Draw connections as ladder diagrams: each segment between the two peers, with both\n" +
 		"peers' states after it. Without --conn, the connections with findings, worst first\n" +
 		"(--max of them, and how many more there are); a capture without findings has its\n" +
 		"connections drawn when there are at most " + fmt.Sprint(ladderDrawAll) + ", listed with their ids otherwise (the\n" +
-		"first " + fmt.Sprint(ladderListMax) + ").\n\n" + operandRule
+		"first " + fmt.Sprint(ladderListMax) + ").\n\n" +
+		"The files are read as analyze reads them, so given the files analyze was given (and\n" +
+		"--continuous if it was), --conn takes the id analyze printed.\n\n" + operandRule
 	fs := cmd.Flags()
 	var af analysisFlags
 	var in inputFlags
 	in.register(fs)
 	af.register(fs)
 	af.registerFilter(fs)
+	af.registerContinuous(fs)
 	id := fs.Uint64("conn", 0, "the connection to draw (its id in analyze's output); default: those with findings, worst first")
 	max := fs.Int("max", 10, "draw at most this many connections when --conn is not given, and count the rest")
 	color := addColorFlag(fs)
@@ -125,9 +129,6 @@ func newLadderCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if len(ops.files) != 1 {
-			return usagef("ladder: give exactly one capture file (got %d)", len(ops.files))
-		}
 		opts := &report.Options{Width: textWidth(e.stdout)}
 		if opts.Color, err = color.enabled(e.stdout); err != nil {
 			return err
@@ -140,7 +141,7 @@ func newLadderCmd(e *env) *cobra.Command {
 		cfg := af.cfg
 		cfg.Timeline = true
 		an := analyze.New(&cfg, col)
-		inputs, readErr := readInputs(e, ops.files, capCfg, an)
+		inputs, readErr := readSet(e, ops.files, capCfg, an, af.continuous)
 		if nothingRead(inputs) {
 			return readErr // nothing was read: the error alone, nothing on stdout
 		}
@@ -148,7 +149,7 @@ func newLadderCmd(e *env) *cobra.Command {
 			if readErr != nil {
 				return readErr
 			}
-			return fmt.Errorf("ladder: no connection %d in %s", *id, ops.files[0])
+			return fmt.Errorf("ladder: no connection %d in %s", *id, strings.Join(ops.files, ", "))
 		}
 		conns := []*analyze.Conn(col.conns)
 		sort.Slice(conns, func(i, j int) bool { return drawnBefore(conns[i], conns[j]) })

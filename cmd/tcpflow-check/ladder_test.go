@@ -217,3 +217,58 @@ func TestLadderMemoryBounded(t *testing.T) {
 		t.Errorf("ladder's peak heap %d B is more than twice analyze's %d B + 8 MiB", ladder.peak, analyze.peak)
 	}
 }
+
+var ladderConn = regexp.MustCompile(`(?m)^connection #(\d+)\s+client (\S+) → server (\S+)\s+\((.+?), frames? `)
+
+// ladder reads its files as analyze does: given analyze's files (and
+// --continuous when analyze had it), --conn ID draws the connection
+// analyze numbered ID, whichever file it is in.
+func TestLadderIDsAsAnalyze(t *testing.T) {
+	dir, err := os.MkdirTemp("", "lad") // short: the joined names fit a header line
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pieces := splitPcap(t, writeConvs(t, 6, mixedFindings), dir, 5)
+	sets := [][]string{
+		{realPcap + "refused.pcap", realPcap + "port-reuse.pcap", realPcap + "rst-by-client.pcap"},
+		pieces,
+		append([]string{"--continuous"}, pieces...),
+	}
+	for _, args := range sets {
+		code, out, errOut := runCmd(t, nil, append([]string{"analyze", "--format", "jsonl"}, args...)...)
+		if code != 0 {
+			t.Fatalf("analyze %v: exit %d: %s", args, code, errOut)
+		}
+		n := 0
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var rec struct {
+				Type, Input, Client, Server string
+				ID                          uint64
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Type != "connection" {
+				continue
+			}
+			n++
+			code, lad, errOut := runCmd(t, nil, append([]string{"ladder", "--color", "never", "--conn", fmt.Sprint(rec.ID)}, args...)...)
+			if code != 0 {
+				t.Fatalf("ladder %v --conn %d: exit %d: %s", args, rec.ID, code, errOut)
+			}
+			m := ladderConn.FindStringSubmatch(lad)
+			want := []string{fmt.Sprint(rec.ID), rec.Client, rec.Server, rec.Input}
+			if m == nil || !slices.Equal(m[1:], want) {
+				t.Errorf("ladder %v --conn %d drew %q, want connection, client, server and input %q:\n%s", args, rec.ID, m, want, lad)
+			}
+		}
+		if n < 3 {
+			t.Fatalf("analyze %v: %d connections, want several", args, n)
+		}
+	}
+	code, _, errOut := runCmd(t, nil, "ladder", "--conn", "99", realPcap+"refused.pcap", realPcap+"rst-by-client.pcap")
+	if want := "no connection 99 in " + realPcap + "refused.pcap, " + realPcap + "rst-by-client.pcap"; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("ladder --conn 99 of two files: exit %d, %q; want 2 and %q", code, errOut, want)
+	}
+}

@@ -6,7 +6,7 @@
 // Usage:
 //
 //	tcpflow-check [analyze] [flags] FILE...     analyze captures ("-" = stdin)
-//	tcpflow-check ladder FILE [--conn ID]       draw connections as ladder diagrams
+//	tcpflow-check ladder FILE... [--conn ID]    draw connections as ladder diagrams
 //	tcpflow-check check --policy P.yaml FILE... pass/fail verdict for CI
 //	tcpflow-check live -i IFACE [BPF filter]    watch an interface
 //

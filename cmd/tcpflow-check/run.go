@@ -43,7 +43,7 @@ const rootLong = `tcpflow-check follows every TCP connection in a capture, infer
 both peers after every segment, and reports what went wrong.
 
   tcpflow-check [analyze] [flags] FILE...        analyze captures (pcap, pcapng, gzip; "-" = stdin)
-  tcpflow-check ladder [flags] FILE [--conn ID]  draw connections as ladder diagrams
+  tcpflow-check ladder FILE... [--conn ID]       draw connections as ladder diagrams
   tcpflow-check check --policy P.yaml FILE|DIR... pass/fail verdict for CI
   tcpflow-check policy init | policy check FILE  write or validate a policy
   tcpflow-check live -i IFACE [flags] [filter]   watch an interface
