@@ -2,11 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,12 +122,8 @@ func newCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 		}
-		var names []string
-		if ao.iface == "" {
-			if names, err = expandInputs(ops.files); err != nil {
-				return err
-			}
-		} else if ao.grace == 0 {
+		names := ops.files
+		if ao.iface != "" && ao.grace == 0 {
 			ao.grace = cfg.HandshakeTimeout
 		}
 		chk := check.New(pol, base)
@@ -280,39 +272,6 @@ func gateOf(v *check.Verdict, policy string) *report.Gate {
 		add(&v.Global[j])
 	}
 	return g
-}
-
-// expandInputs replaces each directory in names by the captures under it
-// (by extension, sorted). A directory without captures is an error: a gate
-// that checked nothing must not pass.
-func expandInputs(names []string) ([]string, error) {
-	var out []string
-	for _, name := range names {
-		st, err := os.Stat(name)
-		if name == "-" || err != nil || !st.IsDir() {
-			out = append(out, name) // readInputs reports what cannot be opened
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isCaptureName(p) {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("check: %w", err)
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("check: no captures (%s) under %s", strings.Join(captureExts, ", "), name)
-		}
-		sort.Strings(found)
-		out = append(out, found...)
-	}
-	return out, nil
 }
 
 // applyTimeouts sets in cfg the timeouts a policy overrides (its non-zero

@@ -222,7 +222,8 @@ var ladderConn = regexp.MustCompile(`(?m)^connection #(\d+)\s+client (\S+) → s
 
 // ladder reads its files as analyze does: given analyze's files (and
 // --continuous when analyze had it), --conn ID draws the connection
-// analyze numbered ID, whichever file it is in.
+// analyze numbered ID, whichever file it is in; a directory stands for
+// the captures under it, sorted, for analyze, check and ladder alike.
 func TestLadderIDsAsAnalyze(t *testing.T) {
 	dir, err := os.MkdirTemp("", "lad") // short: the joined names fit a header line
 	if err != nil {
@@ -230,10 +231,24 @@ func TestLadderIDsAsAnalyze(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	pieces := splitPcap(t, writeConvs(t, 6, mixedFindings), dir, 5)
+	tree := filepath.Join(dir, "tree")
+	for _, f := range []string{"b/refused.pcap", "a/port-reuse.pcap", "a/z/rst-by-client.pcap", "a/notes.txt"} {
+		src, err := os.ReadFile(realPcap + filepath.Base(f))
+		if err != nil {
+			src = []byte("not a capture")
+		}
+		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, f), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sets := [][]string{
 		{realPcap + "refused.pcap", realPcap + "port-reuse.pcap", realPcap + "rst-by-client.pcap"},
 		pieces,
 		append([]string{"--continuous"}, pieces...),
+		{tree},
 	}
 	for _, args := range sets {
 		code, out, errOut := runCmd(t, nil, append([]string{"analyze", "--format", "jsonl"}, args...)...)
@@ -267,7 +282,41 @@ func TestLadderIDsAsAnalyze(t *testing.T) {
 			t.Fatalf("analyze %v: %d connections, want several", args, n)
 		}
 	}
-	code, _, errOut := runCmd(t, nil, "ladder", "--conn", "99", realPcap+"refused.pcap", realPcap+"rst-by-client.pcap")
+	// The directory's captures in the order of their names, and check's
+	// ids the same as analyze's.
+	code, out, errOut := runCmd(t, nil, "analyze", "--format", "jsonl", tree)
+	var inputs []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct{ Type, Input string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Type == "connection" && (len(inputs) == 0 || inputs[len(inputs)-1] != rec.Input) {
+			inputs = append(inputs, rec.Input)
+		}
+	}
+	want := []string{filepath.Join(tree, "a/port-reuse.pcap"), filepath.Join(tree, "a/z/rst-by-client.pcap"), filepath.Join(tree, "b/refused.pcap")}
+	if code != 0 || !slices.Equal(inputs, want) {
+		t.Errorf("analyze of a directory: exit %d, inputs %q, want %q: %s", code, inputs, want, errOut)
+	}
+	code, out, errOut = runCmd(t, nil, "check", "--policy", starterPolicy(t), "--format", "json", tree)
+	var verdict struct {
+		Findings []struct {
+			Input, Client, Server string
+			ConnID                uint64 `json:"conn_id"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &verdict); err != nil || len(verdict.Findings) == 0 {
+		t.Fatalf("check of a directory: exit %d, %v, %d findings: %s", code, err, len(verdict.Findings), errOut)
+	}
+	for _, f := range verdict.Findings {
+		_, lad, _ := runCmd(t, nil, "ladder", "--color", "never", "--conn", fmt.Sprint(f.ConnID), tree)
+		m := ladderConn.FindStringSubmatch(lad)
+		if want := []string{fmt.Sprint(f.ConnID), f.Client, f.Server, f.Input}; m == nil || !slices.Equal(m[1:], want) {
+			t.Errorf("check's finding on connection %d: ladder of the directory drew %q, want %q", f.ConnID, m, want)
+		}
+	}
+	code, _, errOut = runCmd(t, nil, "ladder", "--conn", "99", realPcap+"refused.pcap", realPcap+"rst-by-client.pcap")
 	if want := "no connection 99 in " + realPcap + "refused.pcap, " + realPcap + "rst-by-client.pcap"; code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("ladder --conn 99 of two files: exit %d, %q; want 2 and %q", code, errOut, want)
 	}

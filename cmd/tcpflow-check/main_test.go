@@ -126,6 +126,13 @@ func TestBadInput(t *testing.T) {
 		}
 		return p
 	}
+	nothing := filepath.Join(dir, "nothing")
+	if err := os.Mkdir(nothing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nothing, "notes.txt"), []byte("no capture here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	absurd := append([]byte(nil), good[:24+16]...)
 	absurd[24+8], absurd[24+9], absurd[24+10], absurd[24+11] = 0xff, 0xff, 0xff, 0x7f // caplen
 	for _, tc := range []struct {
@@ -137,7 +144,7 @@ func TestBadInput(t *testing.T) {
 		{"garbage", write("garbage.pcap", []byte("this is not a capture file at all, sorry")), "unknown"},
 		{"cut mid-packet", write("cut.pcap", good[:len(good)-7]), "byte offset"},
 		{"absurd caplen", write("absurd.pcap", absurd), "frame 1"},
-		{"directory", dir, "directory"},
+		{"directory without captures", nothing, "no captures (.pcap, .pcapng, .pcap.gz, .pcapng.gz, .cap) under"},
 		{"missing", filepath.Join(dir, "nope.pcap"), "no such file"},
 		{"unknown link type", "../../testdata/pcaps/crafted/unknown-linktype.pcap", "unsupported link type 147"},
 	} {

@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -18,7 +21,9 @@ const operandRule = `Arguments are capture files, then filter words, as with tcp
 an argument is a file while it is "-", names a file or directory that exists, or ends
 in .pcap, .pcapng, .cap or .gz; the first that is none of these starts a BPF filter,
 and it and every argument after it are the filter ("tcpflow-check -r x.pcap tcp port 80").
-With no file named, standard input is read when it is not a terminal.`
+A directory stands for the captures under it (.pcap, .pcapng, .pcap.gz, .pcapng.gz,
+.cap), in the order of their names. With no file named, standard input is read when it
+is not a terminal.`
 
 // captureExts are the file names a directory input is searched for; they,
 // and any name ending in .gz, make a missing argument a file.
@@ -83,7 +88,44 @@ func (f *inputFlags) resolve(e *env, args []string, filterFlag string) (operands
 	if len(o.files) == 0 && !e.stdinIsTerminal() {
 		o.files, o.stdin = []string{"-"}, true
 	}
-	return o, nil
+	var err error
+	o.files, err = expandInputs(o.files)
+	return o, err
+}
+
+// expandInputs replaces each directory in names by the captures under it
+// (by extension, sorted), for every reading command alike: the ids of a
+// check or analyze of a directory are the ids ladder of it draws. A
+// directory without captures is an error: a gate that checked nothing
+// must not pass.
+func expandInputs(names []string) ([]string, error) {
+	var out []string
+	for _, name := range names {
+		st, err := os.Stat(name)
+		if name == "-" || err != nil || !st.IsDir() {
+			out = append(out, name) // readInputs reports what cannot be opened
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(name, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && isCaptureName(p) {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("no captures (%s) under %s", strings.Join(captureExts, ", "), name)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
 }
 
 // filterError explains a filter that did not compile; when its first word
