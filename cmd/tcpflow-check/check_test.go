@@ -200,19 +200,7 @@ func TestCheckCorruptTrace(t *testing.T) {
 // is its own suite; an empty directory is an error.
 func TestCheckDirectory(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"b/refused.pcap", "a/normal-close.pcap", "c/notes.txt"} {
-		src := realPcaps + filepath.Base(name)
-		data, err := os.ReadFile(src)
-		if err != nil {
-			data = []byte("not a capture")
-		}
-		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeCaptureTree(t, dir, "b/refused.pcap", "a/normal-close.pcap", "c/notes.txt")
 	junit := filepath.Join(t.TempDir(), "report.xml")
 	code, out, errOut := runCmd(t, nil, "check", "--policy", writePolicy(t, minimalPolicy), "--junit", junit, dir)
 	if code != 1 {

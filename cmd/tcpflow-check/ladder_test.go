@@ -232,18 +232,7 @@ func TestLadderIDsAsAnalyze(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	pieces := splitPcap(t, writeConvs(t, 6, mixedFindings), dir, 5)
 	tree := filepath.Join(dir, "tree")
-	for _, f := range []string{"b/refused.pcap", "a/port-reuse.pcap", "a/z/rst-by-client.pcap", "a/notes.txt"} {
-		src, err := os.ReadFile(realPcap + filepath.Base(f))
-		if err != nil {
-			src = []byte("not a capture")
-		}
-		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(tree, f), src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeCaptureTree(t, tree, "b/refused.pcap", "a/port-reuse.pcap", "a/z/rst-by-client.pcap", "a/notes.txt")
 	sets := [][]string{
 		{realPcap + "refused.pcap", realPcap + "port-reuse.pcap", realPcap + "rst-by-client.pcap"},
 		pieces,

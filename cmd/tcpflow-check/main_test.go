@@ -28,6 +28,25 @@ func runCmd(t *testing.T, stdin []byte, args ...string) (code int, stdout, stder
 // tests of what it says rather than of its layout.
 func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// writeCaptureTree writes under dir each of names (paths relative to it):
+// the bundled real capture of the same base name, or, when there is none,
+// a file that is not a capture.
+func writeCaptureTree(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		data, err := os.ReadFile(realPcap + filepath.Base(name))
+		if err != nil {
+			data = []byte("not a capture")
+		}
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // captures lists the bundled captures (relative to the repo root).
 func captures(t *testing.T) []string {
 	t.Helper()
