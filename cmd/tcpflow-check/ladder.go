@@ -105,8 +105,8 @@ func newLadderCmd(e *env) *cobra.Command {
 		"(--max of them, and how many more there are); a capture without findings has its\n" +
 		"connections drawn when there are at most " + fmt.Sprint(ladderDrawAll) + ", listed with their ids otherwise (the\n" +
 		"first " + fmt.Sprint(ladderListMax) + ").\n\n" +
-		"The files are read as analyze reads them, so given the files analyze was given (and\n" +
-		"--continuous if it was), --conn takes the id analyze printed.\n\n" + operandRule
+		"The files are read as analyze reads them: given the files analyze was given (and its\n" +
+		"--continuous and filter, if it had them), --conn takes the id analyze printed.\n\n" + operandRule
 	fs := cmd.Flags()
 	var af analysisFlags
 	var in inputFlags
