@@ -62,11 +62,11 @@ func (a *ahead) start() {
 	for range aheadChunks {
 		a.free <- &chunk{buf: make([]byte, aheadChunk)}
 	}
-	go a.run(a.rd, a.state)
+	go a.run()
 }
 
 // run fills free chunks until the reader ends or fails, or close stops it.
-func (a *ahead) run(rd io.Reader, state func() ioState) {
+func (a *ahead) run() {
 	defer close(a.done)
 	for {
 		var c *chunk
@@ -75,8 +75,8 @@ func (a *ahead) run(rd io.Reader, state func() ioState) {
 		case <-a.stop:
 			return
 		}
-		c.n, c.err = readAtLeast(rd, c.buf, len(c.buf))
-		c.io = state()
+		c.n, c.err = readAtLeast(a.rd, c.buf, len(c.buf))
+		c.io = a.state()
 		select {
 		case a.full <- c:
 		case <-a.stop:

@@ -122,7 +122,6 @@ func newCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 		}
-		names := ops.files
 		if ao.iface != "" && ao.grace == 0 {
 			ao.grace = cfg.HandshakeTimeout
 		}
@@ -158,7 +157,7 @@ func newCheckCmd(e *env) *cobra.Command {
 			}
 			inputs = []report.Input{in}
 		} else {
-			inputs, readErr = readSet(e, names, capCfg, an, af.continuous)
+			inputs, readErr = readSet(e, ops.files, capCfg, an, af.continuous)
 		}
 		v := chk.Verdict(inputs)
 		if *junit != "" {
